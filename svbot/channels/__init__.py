@@ -1,0 +1,1 @@
+"""Channel adapters: they translate platform events in and messages out, and decide nothing."""

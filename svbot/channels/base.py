@@ -1,0 +1,73 @@
+"""The platform-neutral messages that cross between channel adapters and the core.
+
+Adapters turn a platform update into an :class:`Inbound` and render each :class:`Outbound`
+for their platform. Outbound text is plain text: every renderer escapes it for its own target,
+so nothing a user typed is ever interpreted as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a person did: typed text or pressed a button."""
+
+    platform: str  # "console", "slack", "telegram"
+    user_id: str  # the platform's id for the person
+    chat_id: str  # where to answer: a DM, a channel thread, a Telegram chat
+    text: str | None = None  # what they typed
+    payload: str | None = None  # the value of a button they pressed
+    event_id: str | None = None  # the platform's id for this delivery, for de-duplication
+    received_at: datetime | None = None
+    user_name: str | None = None
+    thread_id: str | None = None  # Slack thread, if the conversation lives in one
+    is_group: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    payload: str
+    selected: bool = False  # ticked, in a multi-choice list
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class FileOut:
+    filename: str
+    content: bytes
+    mime_type: str
+    title: str = ""
+
+
+InputHint = Literal["text", "long_text", "number", "date", "choice", "multi_choice", "yes_no", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message to send. Renderers map it to Block Kit, Telegram HTML or numbered console lines."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()  # choices and actions, in order
+    multi_select: bool = False  # buttons toggle; a Done button submits
+    controls: tuple[Button, ...] = ()  # back / skip / help: shown smaller, after the choices
+    input_hint: InputHint = "none"  # lets a renderer offer a date picker or a modal
+    replace_previous: bool = False  # edit the last message (multi-choice toggles) instead of sending
+    markdown: bool = False  # text is Markdown we generated (a statement), not user-facing plain text
+    file: FileOut | None = None
+    kind: Literal["question", "info", "error", "reminder"] = "info"
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    """What every adapter offers to the delivery side (reminders, broadcasts)."""
+
+    platform: str
+
+    async def send(self, chat_id: str, message: Outbound) -> str | None:
+        """Send one message; return the platform's message id if it has one."""
+        ...

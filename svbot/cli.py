@@ -1,0 +1,52 @@
+"""The `svbot` command. Each feature adds its sub-commands here with `main.add_command`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from svbot.config import get_settings
+
+
+class FriendlyGroup(click.Group):
+    """Turn errors a user can cause into one line on stderr and a non-zero exit, not a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+        except UserError as exc:
+            click.echo(f"svbot: {exc}", err=True)
+            raise SystemExit(1) from None
+
+
+class UserError(Exception):
+    """Something the person running the command can fix; the message says how."""
+
+
+@click.group(cls=FriendlyGroup)
+@click.version_option(package_name="svbot")
+def main() -> None:
+    """svbot: show your social value and never miss a monitoring report."""
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from svbot.db import upgrade
+
+    upgrade(get_settings().database_url)
+    click.echo("Database is up to date.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Settings from the environment (and an optional .env file). See the README for each one."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default="sqlite+aiosqlite:///svbot.db", alias="DATABASE_URL")
+    timezone: str = Field(default="Europe/London", alias="SVBOT_TIMEZONE")
+    dialogues_dir: Path | None = Field(default=None, alias="SVBOT_DIALOGUES_DIR")
+    knowledge_dir: Path | None = Field(default=None, alias="SVBOT_KNOWLEDGE_DIR")
+    # After this long without a word, we greet people with "welcome back: continue or start again?".
+    idle_minutes: int = Field(default=24 * 60, alias="SVBOT_IDLE_MINUTES")
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_webhook_secret: SecretStr | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_api_url: str = Field(default="https://api.telegram.org/bot", alias="TELEGRAM_API_URL")
+
+    @property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+
+def to_async_url(url: str) -> str:
+    """Accept the plain URLs people paste (postgres://, sqlite:///) and pick the async driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

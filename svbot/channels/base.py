@@ -71,3 +71,19 @@ class Channel(Protocol):
     async def send(self, chat_id: str, message: Outbound) -> str | None:
         """Send one message; return the platform's message id if it has one."""
         ...
+
+
+class DeliveryError(Exception):
+    """A send failed. Senders raise one of the two kinds below so the dispatcher knows what to do."""
+
+
+class RetryLater(DeliveryError):
+    """The platform asked us to slow down (HTTP 429) or had a passing fault: try again later."""
+
+    def __init__(self, reason: str, retry_after: float = 1.0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryError):
+    """It will never work: the user blocked the bot, the channel is gone. Record it, tell an admin."""

@@ -87,3 +87,36 @@ class RetryLater(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """It will never work: the user blocked the bot, the channel is gone. Record it, tell an admin."""
+
+
+def outbound_to_dict(message: Outbound) -> dict:
+    """A JSON-safe form, for outbox rows. Files are not stored in the outbox."""
+    return {
+        "text": message.text,
+        "buttons": [_button_to_dict(b) for b in message.buttons],
+        "multi_select": message.multi_select,
+        "controls": [_button_to_dict(b) for b in message.controls],
+        "input_hint": message.input_hint,
+        "replace_previous": message.replace_previous,
+        "markdown": message.markdown,
+        "kind": message.kind,
+        "meta": dict(message.meta),
+    }
+
+
+def outbound_from_dict(data: dict) -> Outbound:
+    return Outbound(
+        text=str(data.get("text", "")),
+        buttons=tuple(Button(**b) for b in data.get("buttons", ())),
+        multi_select=bool(data.get("multi_select", False)),
+        controls=tuple(Button(**b) for b in data.get("controls", ())),
+        input_hint=data.get("input_hint", "none"),
+        replace_previous=bool(data.get("replace_previous", False)),
+        markdown=bool(data.get("markdown", False)),
+        kind=data.get("kind", "info"),
+        meta=dict(data.get("meta", {})),
+    )
+
+
+def _button_to_dict(button: Button) -> dict:
+    return {"label": button.label, "payload": button.payload, "selected": button.selected, "style": button.style}

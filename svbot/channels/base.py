@@ -120,3 +120,12 @@ def outbound_from_dict(data: dict) -> Outbound:
 
 def _button_to_dict(button: Button) -> dict:
     return {"label": button.label, "payload": button.payload, "selected": button.selected, "style": button.style}
+
+
+@dataclass
+class WebMount:
+    """What a channel adds to the web process: its routes, and what to start and stop with it."""
+
+    routes: list = field(default_factory=list)  # starlette routes
+    on_startup: list = field(default_factory=list)  # async callables, no arguments
+    on_shutdown: list = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Grants, monitoring schedules, 360Giving import, reminder planning and iCalendar export."""

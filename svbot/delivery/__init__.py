@@ -1,0 +1,1 @@
+"""Delivery: the outbox, the dispatcher that drains it, and per-platform rate limits."""

@@ -1,0 +1,212 @@
+"""Render an :class:`Outbound` as Slack Block Kit, and escape text for Slack's mrkdwn.
+
+Plain text (anything that may contain what a person typed) is escaped so Slack shows it literally:
+`&`, `<` and `>` become entities (so no `<!channel>` or `<url|link>`), and the formatting characters
+`*_~\\`` are fenced with zero-width spaces so they can never open or close bold, italic, strike or code.
+Markdown we generated ourselves (`Outbound.markdown`) is converted to mrkdwn instead.
+
+Long text is split into sections of at most 3,000 characters (Slack's limit for section text), at
+paragraph, line or word boundaries, never mid-word, and into several messages when one would hold
+too many blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from svbot.channels.base import Button, Outbound
+
+SECTION_LIMIT = 3000  # characters of text in one section block
+SECTIONS_PER_MESSAGE = 12  # keeps a message well under Slack's 50 blocks and 40,000 characters
+BUTTON_LABEL_LIMIT = 75  # plain_text of a button
+BUTTONS_PER_ACTIONS = 25  # elements in one actions block
+BUTTON_VALUE_LIMIT = 2000
+
+ACTION_PREFIX = "svbot:"  # every action_id we render starts with this
+DATE_ACTION = "svbot:date"
+TICK = "✅ "
+ZWSP = "\u200b"
+
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """One chat.postMessage / chat.update body: fallback text (for notifications) and blocks."""
+
+    text: str
+    blocks: list[dict] = field(default_factory=list)
+
+
+def render(message: Outbound) -> list[SlackMessage]:
+    """Block Kit messages for one Outbound, in order. Choices and controls go on the last one."""
+    body = to_mrkdwn(message.text) if message.markdown else escape_mrkdwn(message.text)
+    chunks = split_text(body, SECTION_LIMIT) or ([] if _has_inputs(message) else [" "])
+    groups = [chunks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), SECTIONS_PER_MESSAGE)]
+    if not groups:
+        groups = [[]]
+    out = [SlackMessage(text=_fallback(group), blocks=[_section(c) for c in group]) for group in groups]
+    last = out[-1]
+    last.blocks.extend(_input_blocks(message))
+    if not last.text:
+        # A message must have some text for notifications and screen readers.
+        out[-1] = SlackMessage(text=_fallback([escape_mrkdwn(_first_label(message))]), blocks=last.blocks)
+    return out
+
+
+def render_choice_made(original_blocks: list[dict], label: str) -> list[dict]:
+    """The pressed message, without its buttons, saying what was chosen: it cannot be pressed twice."""
+    kept = [b for b in original_blocks if b.get("type") not in ("actions",) and not _has_accessory_button(b)]
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": "You chose: " + escape_mrkdwn(label)}]}
+    return [*kept, note]
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Plain text that Slack will show exactly as written."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _FORMATTING.sub(ZWSP + r"\1" + ZWSP, text)
+    # A leading "&gt;" would still start a block quote.
+    return re.sub(r"(?m)^&gt;", ZWSP + "&gt;", text)
+
+
+def unescape_mrkdwn(text: str) -> str:
+    """The inverse of :func:`escape_mrkdwn`, for tests and for reading our own messages back."""
+    return text.replace(ZWSP, "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def to_mrkdwn(markdown: str) -> str:
+    """Convert the small Markdown subset our statements use into Slack mrkdwn.
+
+    Backslash escapes (how the statement renderer quotes a person's words) stay literal; headings
+    become bold lines; **bold** becomes *bold*; _italic_ stays; [text](url) becomes a link; bullets
+    become "•".
+    """
+    literals: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        literals.append(escape_mrkdwn(match.group(1)))
+        return f"\x00{len(literals) - 1}\x00"
+
+    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!~<>&|])", keep, markdown)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"(?m)^#{1,6}\s+(.+?)\s*#*\s*$", r"*\1*", text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+    text = re.sub(r"__(.+?)__", r"*\1*", text)
+    text = re.sub(r"(?m)^(\s*)[-+*]\s+", r"\1• ", text)
+    text = re.sub(r"\[([^\]\n]+)\]\((https?://[^)\s|]+)\)", lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
+    return re.sub(r"\x00(\d+)\x00", lambda m: literals[int(m.group(1))], text)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut text into pieces of at most `limit` characters: at a blank line, else a line end, else a
+    space. Only a single word longer than the limit is cut inside, and never inside an `&...;` entity."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while rest:
+        if len(rest) <= limit:
+            pieces.append(rest)
+            break
+        cut = _cut_point(rest, limit)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return [p for p in pieces if p]
+
+
+def _cut_point(text: str, limit: int) -> int:
+    window = text[: limit + 1]
+    for sep in ("\n\n", "\n", " "):
+        at = window.rfind(sep)
+        if at > 0:
+            return at
+    # One very long word (a URL, say): cut it, but not inside an entity or a fenced character.
+    cut = limit
+    amp = text.rfind("&", max(0, cut - 4), cut)
+    if amp != -1 and text.startswith(("&amp;", "&lt;", "&gt;"), amp) and text.find(";", amp) >= cut:
+        cut = amp
+    while cut > 1 and text[cut - 1] in ZWSP + "*_~`":
+        cut -= 1
+    return cut
+
+
+def _has_inputs(message: Outbound) -> bool:
+    return bool(message.buttons or message.controls or message.input_hint == "date")
+
+
+def _first_label(message: Outbound) -> str:
+    for button in (*message.buttons, *message.controls):
+        return button.label
+    return "Pick a date" if message.input_hint == "date" else " "
+
+
+def _fallback(chunks: list[str]) -> str:
+    return "\n\n".join(chunks)
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+
+
+def _input_blocks(message: Outbound) -> list[dict]:
+    blocks: list[dict] = []
+    choices = list(message.buttons)
+    if any(len(b.label) > BUTTON_LABEL_LIMIT for b in choices):
+        # Long labels would be cut on a button: show each in full beside its own button.
+        blocks.extend(_choice_row(i, b, message.multi_select) for i, b in enumerate(choices))
+        choices = []
+    elements = [_button(i, b, message.multi_select) for i, b in enumerate(choices)]
+    offset = len(message.buttons)
+    controls = [_button(offset + i, b, False) for i, b in enumerate(message.controls)]
+    if message.input_hint == "date":
+        controls.insert(0, {"type": "datepicker", "action_id": DATE_ACTION,
+                            "placeholder": {"type": "plain_text", "text": "Pick a date"}})
+    for group in (elements, controls):
+        for i in range(0, len(group), BUTTONS_PER_ACTIONS):
+            blocks.append({"type": "actions", "elements": group[i : i + BUTTONS_PER_ACTIONS]})
+    return blocks
+
+
+def _button(index: int, button: Button, multi: bool) -> dict:
+    label = (TICK if multi and button.selected else "") + button.label
+    element: dict = {
+        "type": "button",
+        "action_id": f"{ACTION_PREFIX}{index}",
+        "text": {"type": "plain_text", "text": _clip(label, BUTTON_LABEL_LIMIT), "emoji": True},
+        "value": button.payload[:BUTTON_VALUE_LIMIT],
+    }
+    style = "primary" if multi and button.selected else button.style
+    if style != "default":
+        element["style"] = style
+    return element
+
+
+def _choice_row(index: int, button: Button, multi: bool) -> dict:
+    label = (TICK if multi and button.selected else "") + button.label
+    short = ("Untick" if button.selected else "Tick") if multi else "Choose"
+    accessory = _button(index, Button(label=short, payload=button.payload, style=button.style), False)
+    if multi and button.selected:
+        accessory["style"] = "primary"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(_clip(label, SECTION_LIMIT)),
+                                        "verbatim": True}, "accessory": accessory}
+
+
+def _has_accessory_button(block: dict) -> bool:
+    accessory = block.get("accessory") or {}
+    return str(accessory.get("action_id", "")).startswith(ACTION_PREFIX)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def button_label(blocks: list[dict], action_id: str, value: str) -> str | None:
+    """The label of the pressed button, read back from the message Slack sent with the action."""
+    for block in blocks:
+        candidates = list(block.get("elements", ())) + ([block["accessory"]] if "accessory" in block else [])
+        for element in candidates:
+            if element.get("action_id") == action_id and element.get("value") == value:
+                if "accessory" in block and block.get("accessory") is element:
+                    # A long choice: its full label is the section text.
+                    return unescape_mrkdwn(block["text"]["text"]).removeprefix(TICK)
+                return str(element["text"]["text"]).removeprefix(TICK)
+    return None

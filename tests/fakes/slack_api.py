@@ -1,0 +1,254 @@
+"""A local fake of Slack's Web API, for tests and benchmarks (no internet).
+
+It serves `http://127.0.0.1:PORT/api/<method>` (point `SLACK_API_URL` at :attr:`FakeSlack.api_url`),
+records every call with its arguments and token, answers the methods svbot uses with plausible
+bodies, and can be told to fail: HTTP 429 with `Retry-After`, or `{"ok": false, "error": ...}`.
+It also serves `response_url`s (`/respond/<id>`) and the upload URLs of files upload v2.
+
+    async with FakeSlack() as fake:
+        fake.rate_limit("chat.postMessage", retry_after=1)
+        ...
+        call = await fake.wait_for("chat.postMessage", timeout=5)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+BOT_USER_ID = "UBOT0001"
+BOT_ID = "BBOT0001"
+TEAM_ID = "T0000001"
+
+
+@dataclass
+class Call:
+    """One request the fake received."""
+
+    method: str  # "chat.postMessage", or "respond" for a response_url, "upload" for a file body
+    args: dict[str, Any]
+    token: str | None
+    at: float  # time.monotonic() when it arrived
+    status: int = 200  # what the fake answered
+    body: bytes = b""
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+    times: int
+
+
+@dataclass
+class FakeSlack:
+    """Start with `async with FakeSlack() as fake` (or `await fake.start()` / `await fake.stop()`)."""
+
+    team_id: str = TEAM_ID
+    bot_user_id: str = BOT_USER_ID
+    calls: list[Call] = field(default_factory=list)
+    _failures: dict[str, list[_Failure]] = field(default_factory=dict)
+    _changed: asyncio.Condition | None = None
+    _runner: web.AppRunner | None = None
+    _port: int = 0
+    _ts: Any = field(default_factory=lambda: itertools.count(1))
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        self._changed = asyncio.Condition()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeSlack:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL should be: with the trailing slash slack_sdk needs."""
+        return f"{self.base_url}/api/"
+
+    def response_url(self, key: str = "1") -> str:
+        return f"{self.base_url}/respond/{key}"
+
+    # -- error injection ---------------------------------------------------------------------------
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 429 with this Retry-After (seconds)."""
+        self._failures.setdefault(method, []).append(_Failure(429, "ratelimited", retry_after, times))
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 200 `{"ok": false, "error": error}`."""
+        self._failures.setdefault(method, []).append(_Failure(200, error, None, times))
+
+    # -- reading what happened ---------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def ok_calls(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.status == 200 and not c.args.get("_failed")]
+
+    async def wait_for(
+        self,
+        method: str,
+        timeout: float = 5.0,
+        count: int = 1,
+        where: Callable[[Call], bool] | None = None,
+    ) -> Call:
+        """Wait until `count` successful calls of `method` (matching `where`) have arrived; return the
+        last of them. Raises TimeoutError, naming what did arrive, if they do not."""
+        assert self._changed is not None, "start the fake first"
+
+        def matching() -> list[Call]:
+            return [c for c in self.ok_calls(method) if where is None or where(c)]
+
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._changed:
+                    await self._changed.wait_for(lambda: len(matching()) >= count)
+        except TimeoutError:
+            seen = [c.method for c in self.calls]
+            raise TimeoutError(f"waited {timeout}s for {count} x {method}; saw {seen}") from None
+        return matching()[count - 1]
+
+    async def wait_quiet(self, seconds: float = 0.3) -> None:
+        """Wait until no call has arrived for `seconds`: for asserting that nothing more is sent."""
+        while True:
+            before = len(self.calls)
+            await asyncio.sleep(seconds)
+            if len(self.calls) == before:
+                return
+
+    def posted_texts(self) -> list[str]:
+        """The fallback text of every message posted or updated, in order."""
+        return [str(c.args.get("text", "")) for c in self.calls
+                if c.method in ("chat.postMessage", "chat.update", "respond") and c.status == 200]
+
+    # -- handlers ----------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        token = _bearer(request) or args.get("token")
+        failure = self._take_failure(method)
+        if failure is not None:
+            await self._record(Call(method, {**args, "_failed": True}, token, time.monotonic(), failure.status))
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status,
+                                     headers=headers)
+        body = self._answer(method, args)
+        await self._record(Call(method, args, token, time.monotonic()))
+        return web.json_response(body)
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        args = await _read_args(request)
+        await self._record(Call("respond", {**args, "_key": request.match_info["key"]}, None, time.monotonic()))
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        call = Call("upload", {"file_id": request.match_info["file_id"]}, None, time.monotonic(), body=body)
+        await self._record(call)
+        return web.Response(text="OK - " + str(len(body)))
+
+    async def _record(self, call: Call) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            queue.pop(0)
+        return failure
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if method == "auth.test":
+            return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake team", "user": "svbot",
+                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": BOT_ID}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = str(args.get("ts") or self._next_ts())
+            return {"ok": True, "channel": channel, "ts": ts,
+                    "message": {"text": args.get("text", ""), "ts": ts, "bot_id": BOT_ID}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.open":
+            users = str(args.get("users", "U"))
+            return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("U")}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):07d}"
+            return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files") or []
+            if isinstance(files, str):
+                files = json.loads(files)
+            return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files]}
+        if method == "oauth.v2.access":
+            return {"ok": True, "app_id": "A0000001", "access_token": "xoxb-installed-token",
+                    "token_type": "bot", "scope": "chat:write,commands", "bot_user_id": self.bot_user_id,
+                    "team": {"id": self.team_id, "name": "Fake team"}, "enterprise": None,
+                    "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
+        return {"ok": True}
+
+    def _next_ts(self) -> str:
+        return f"{1700000000 + next(self._ts)}.000100"
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    """slack_sdk sends JSON for some methods and form fields for others; read both the same way."""
+    raw = await request.read()
+    args: dict[str, Any] = dict(request.query)
+    if not raw:
+        return args
+    if request.content_type == "application/json":
+        args.update(json.loads(raw))
+        return args
+    for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
+        # Form fields that slack_sdk JSON-encodes (blocks, files): decode so tests can read them.
+        if key in ("blocks", "files", "attachments") and value[:1] in ("[", "{"):
+            args[key] = json.loads(value)
+        else:
+            args[key] = value
+    return args
+
+
+def _bearer(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    return auth[len("Bearer "):] if auth.startswith("Bearer ") else None

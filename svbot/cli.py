@@ -48,5 +48,34 @@ def db_upgrade() -> None:
     click.echo("Database is up to date.")
 
 
+@main.command()
+@click.option("--user", default=None, help="Who you are in this chat (default: your login name).")
+def chat(user: str | None) -> None:
+    """Talk to svbot in the terminal. Reads one answer per line when input is piped."""
+    from svbot.channels.console import ConsoleChannel, default_user
+
+    async def run() -> None:
+        from svbot.app import close_bot, create_bot
+
+        bot = await create_bot(get_settings())
+        try:
+            await ConsoleChannel(bot, user or default_user()).run()
+        finally:
+            await close_bot(bot)
+
+    _run_async(run())
+
+
+def _run_async(coro) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from svbot.dialogue.spec import DialogueError
+
+    try:
+        asyncio.run(coro)
+    except DialogueError as exc:
+        raise UserError(f"a dialogue file is wrong: {exc}") from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

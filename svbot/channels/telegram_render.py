@@ -177,8 +177,8 @@ _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$
 
 
 def command_text(text: str, bot_username: str | None) -> str | None:
-    """"/status" -> "status"; "/broadcast@svbot Hello" -> "broadcast Hello". None if it is not a
-    command, or it is addressed to another bot ("/start@otherbot")."""
+    """The command as a word for the core: "/status" -> "status", "/broadcast@svbot Hi" -> "broadcast Hi".
+    None if it is not a command, or it is addressed to another bot ("/start@otherbot")."""
     match = _COMMAND.match(text.strip())
     if not match:
         return None

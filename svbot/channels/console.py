@@ -1,0 +1,101 @@
+"""The console channel: talk to svbot in a terminal, or pipe answers in one per line.
+
+Interactive mode numbers the buttons, so typing "2" presses the second one. Piped mode (stdin
+is not a terminal) prints plain text, one reply block per line read, so it can be scripted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+
+from svbot.channels.base import Inbound, Outbound
+from svbot.turns import Bot
+
+PLATFORM = "console"
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "console"
+
+
+class ConsoleChannel:
+    def __init__(self, bot: Bot, user: str, *, out: TextIO | None = None, files_dir: Path | None = None,
+                 interactive: bool | None = None) -> None:  # fmt: skip
+        self.bot = bot
+        self.user = user
+        self.files_dir = files_dir or Path.cwd()
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        self.console = Console(file=out or sys.stdout, highlight=False, soft_wrap=True)
+        self._last: Outbound | None = None
+
+    async def run(self, lines: Iterable[str] | None = None) -> None:
+        if self.interactive:
+            self.console.print("svbot: type your answers. Ctrl-D or 'quit' to leave.", style="dim", markup=False)
+            await self.say("start")
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "> ")
+                except (EOFError, KeyboardInterrupt):
+                    self.console.print("\nBye for now. Your answers are saved.", markup=False)
+                    return
+                if line.strip().lower() in ("quit", "exit", ":q"):
+                    self.console.print("Bye for now. Your answers are saved.", markup=False)
+                    return
+                await self.say(line)
+        else:
+            for line in lines if lines is not None else sys.stdin:
+                await self.say(line.rstrip("\n"))
+
+    async def say(self, line: str) -> None:
+        replies = await self.bot.handle(self.inbound(line))
+        for message in replies:
+            self.show(message)
+        if replies:
+            self._last = next((m for m in reversed(replies) if m.buttons or m.controls), self._last)
+
+    def inbound(self, line: str) -> Inbound:
+        payload = self._button_for(line)
+        return Inbound(
+            platform=PLATFORM,
+            user_id=self.user,
+            chat_id=self.user,
+            text=None if payload else line,
+            payload=payload,
+            user_name=self.user,
+        )
+
+    def _button_for(self, line: str) -> str | None:
+        """In a terminal, "2" presses button 2 (except in multi-choice, where "1, 3" is typed)."""
+        last = self._last
+        said = line.strip()
+        if not self.interactive or last is None or last.multi_select or not said.isdigit():
+            return None
+        index = int(said) - 1
+        return last.buttons[index].payload if 0 <= index < len(last.buttons) else None
+
+    def show(self, message: Outbound) -> None:
+        print_ = self.console.print
+        style = "red" if message.kind == "error" else ("bold" if message.kind == "question" else None)
+        print_(message.text, style=style if self.interactive else None, markup=False)
+        for number, button in enumerate(message.buttons, start=1):
+            tick = ("[x] " if button.selected else "[ ] ") if message.multi_select else ""
+            print_(f"  {number}. {tick}{button.label}", markup=False)
+        if message.controls:
+            words = " · ".join(b.label for b in message.controls)
+            print_(f"  ({words})", style="dim" if self.interactive else None, markup=False)
+        if message.file is not None:
+            path = self.files_dir / Path(message.file.filename).name
+            path.write_bytes(message.file.content)
+            print_(f"  Saved {message.file.title or 'file'} to {path}", markup=False)
+        if not self.interactive:
+            print_("", markup=False)

@@ -1,0 +1,242 @@
+"""Dialogues as data: the YAML format, its validation, and loading a folder of dialogues.
+
+A bad file stops start-up with the file, the step id and what is wrong, so a support
+organisation editing a dialogue finds its mistake at once rather than mid-conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+AnswerType = Literal[
+    "text", "long_text", "integer", "number", "money", "date", "choice", "multi_choice", "yes_no",
+    "review", "message",
+]  # fmt: skip
+
+STEP_ID = r"^[a-z][a-z0-9_]*$"
+DEFAULT_MAX_CHARS = {"text": 300, "long_text": 3000}
+
+
+class DialogueError(Exception):
+    """A dialogue file is wrong. The message names the file, the step and the problem."""
+
+
+class Option(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: str
+    label: str
+    help: str | None = None
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=STEP_ID)
+    ask: str | None = None  # the question, a Jinja2 template
+    label: str | None = None  # a short name, for the review list and "status"
+    type: AnswerType | None = None
+    optional: bool = False
+    help: str | None = None  # Jinja2 too
+    example: str | None = None
+    when: str | None = None  # a Jinja2 expression; the step is left out when it is false
+    max_chars: int | None = Field(default=None, gt=0)
+    min: float | None = None
+    max: float | None = None
+    soft_max: float | None = None  # above it we ask "is that right?" rather than refuse
+    not_before: Literal["today"] | None = None  # dates: refuse dates in the past
+    options: list[Option] | None = None
+    options_from: str | None = None  # a Jinja2 expression giving objects with id/title or value/label
+    min_choices: int | None = None
+    for_each: str | None = None  # a multi_choice step id: repeat `steps` once per chosen option
+    steps: list[Step] | None = None  # a group of steps (with for_each, repeated)
+    dialogue: str | None = None  # include another dialogue's steps here
+    reuse: bool = True  # offer the answer they gave before, from the evidence bank
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [self.type is not None, self.steps is not None, self.dialogue is not None]
+        if sum(kinds) != 1:
+            raise ValueError("a step needs exactly one of: type (a question), steps (a group), dialogue")
+        if self.for_each and self.steps is None:
+            raise ValueError("for_each needs steps to repeat")
+        if self.type in ("choice", "multi_choice") and not (self.options or self.options_from):
+            raise ValueError(f"a {self.type} step needs options or options_from")
+        if self.type not in (None, "review", "message") and not self.ask:
+            raise ValueError("a question needs ask: the text to show")
+        if self.type == "message" and not self.ask:
+            raise ValueError("a message step needs ask: the text to show")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        if self.options:
+            values = [o.value for o in self.options]
+            if len(set(values)) != len(values):
+                raise ValueError("two options have the same value")
+        return self
+
+    @property
+    def max_length(self) -> int:
+        return self.max_chars or DEFAULT_MAX_CHARS.get(self.type or "", 300)
+
+
+class Dialogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=STEP_ID)
+    title: str
+    description: str | None = None
+    # Names computed each turn from answers and knowledge, for prompts: {framework: "knowledge...."}
+    let: dict[str, str] = Field(default_factory=dict)
+    steps: list[Step]
+    done: str = "All done. Thank you!"  # Jinja2, said at the end
+    file: str = ""  # where it came from, for error messages
+
+
+_ENV = SandboxedEnvironment(autoescape=False)
+
+
+@lru_cache(maxsize=2048)
+def template(source: str):  # type: ignore[no-untyped-def]
+    """Compiled once per distinct text; the sandbox stops a template reaching Python internals."""
+    return _ENV.from_string(source)
+
+
+@lru_cache(maxsize=2048)
+def expression(source: str):  # type: ignore[no-untyped-def]
+    return _ENV.compile_expression(source, undefined_to_none=True)
+
+
+def load_dialogues(directory: Path) -> dict[str, Dialogue]:
+    """Load and check every `*.yaml` in the folder. Raises DialogueError on the first problem."""
+    dialogues: dict[str, Dialogue] = {}
+    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not files:
+        raise DialogueError(f"{directory}: no dialogue files (*.yaml) found")
+    for path in files:
+        dialogue = load_dialogue_file(path)
+        if dialogue.id in dialogues:
+            raise DialogueError(f"{path.name}: dialogue id '{dialogue.id}' is also used in {dialogues[dialogue.id].file}")
+        dialogues[dialogue.id] = dialogue
+    for dialogue in dialogues.values():
+        _check_references(dialogue, dialogues)
+    return dialogues
+
+
+def load_dialogue_file(path: Path) -> Dialogue:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DialogueError(f"{path.name}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise DialogueError(f"{path.name}: expected a mapping with id, title and steps")
+    try:
+        dialogue = Dialogue.model_validate({**raw, "file": path.name})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = _describe_location(raw, error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        raise DialogueError(f"{path.name}: {where}: {message}") from None
+    _check_templates(dialogue)
+    return dialogue
+
+
+def _describe_location(raw: Any, loc: tuple[Any, ...]) -> str:
+    """Turn pydantic's ('steps', 3, 'steps', 1, 'type') into "step 'per_objective.people', field 'type'"."""
+    ids: list[str] = []
+    node: Any = raw
+    field = None
+    for part in loc:
+        if isinstance(node, dict):
+            node = node.get(part)
+            field = part
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            if isinstance(node, dict) and field == "steps":
+                ids.append(str(node.get("id", f"#{part + 1}")))
+                field = None
+        else:
+            break
+    where = f"step '{'.'.join(ids)}'" if ids else "top level"
+    if field and field != "steps":
+        where += f", field '{field}'"
+    return where
+
+
+def walk(steps: list[Step], prefix: str = "") -> Iterator[tuple[str, Step]]:
+    for step in steps:
+        path = f"{prefix}{step.id}"
+        yield path, step
+        if step.steps:
+            yield from walk(step.steps, path + ".")
+
+
+def _check_templates(dialogue: Dialogue) -> None:
+    def fail(where: str, exc: TemplateSyntaxError) -> None:
+        raise DialogueError(f"{dialogue.file}: {where}: template error: {exc.message} (line {exc.lineno})")
+
+    for name, source in dialogue.let.items():
+        try:
+            expression(source)
+        except TemplateSyntaxError as exc:
+            fail(f"let '{name}'", exc)
+    try:
+        template(dialogue.done)
+    except TemplateSyntaxError as exc:
+        fail("done", exc)
+    seen: dict[str, set[str]] = {}
+    for path, step in walk(dialogue.steps):
+        parent = path.rpartition(".")[0]
+        siblings = seen.setdefault(parent, set())
+        if step.id in siblings:
+            raise DialogueError(f"{dialogue.file}: step '{path}': the id '{step.id}' is used twice here")
+        siblings.add(step.id)
+        for field, source in (("ask", step.ask), ("help", step.help)):
+            if source:
+                try:
+                    template(source)
+                except TemplateSyntaxError as exc:
+                    fail(f"step '{path}', field '{field}'", exc)
+        for field, source in (("when", step.when), ("options_from", step.options_from)):
+            if source:
+                try:
+                    expression(source)
+                except TemplateSyntaxError as exc:
+                    fail(f"step '{path}', field '{field}'", exc)
+
+
+def _check_references(dialogue: Dialogue, dialogues: dict[str, Dialogue]) -> None:
+    def check(steps: list[Step], prefix: str, earlier: dict[str, Step], stack: tuple[str, ...]) -> None:
+        for step in steps:
+            path = f"{prefix}{step.id}"
+            if step.for_each:
+                source = earlier.get(step.for_each)
+                if source is None or source.type != "multi_choice":
+                    raise DialogueError(
+                        f"{dialogue.file}: step '{path}': for_each '{step.for_each}' must name an earlier "
+                        "multi_choice step"
+                    )
+            if step.dialogue:
+                if step.dialogue not in dialogues:
+                    raise DialogueError(f"{dialogue.file}: step '{path}': no dialogue called '{step.dialogue}'")
+                if step.dialogue in stack:
+                    raise DialogueError(f"{dialogue.file}: step '{path}': dialogue '{step.dialogue}' includes itself")
+                check(dialogues[step.dialogue].steps, path + ".", dict(earlier), stack + (step.dialogue,))
+            if step.steps:
+                check(step.steps, path + ".", dict(earlier), stack)
+            earlier[step.id] = step
+
+    check(dialogue.steps, "", {}, (dialogue.id,))
+
+
+def slug(value: str) -> str:
+    """A for_each item value made safe for use inside an answer key."""
+    return re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_") or "item"

@@ -1,0 +1,400 @@
+"""One chat turn, end to end: who is this, where were they, what do we say, all in one transaction.
+
+Every channel calls `Bot.handle(inbound)`. The state is read from the database on every turn
+(no cache that could go stale with several workers), the engine decides, and the new state,
+the changed answers and the inbound event's de-duplication key are committed together. So a
+process killed at any moment either did the whole turn or none of it, and a platform that
+delivers the same event twice gets one reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from svbot.channels.base import Button, Inbound, Outbound
+from svbot.dialogue.engine import Engine, Result
+from svbot.dialogue.spec import Dialogue
+from svbot.dialogue.state import ConvState
+from svbot.models import Answer, Conversation, Identity, InboundEvent, Organisation, Person
+
+log = logging.getLogger(__name__)
+
+SORRY = (
+    "Sorry, something went wrong on my side and I couldn't finish that. Nothing you told me before is "
+    "lost. Please try again in a moment."
+)
+
+
+@dataclass
+class Turn:
+    """What a feature handler gets: the person, their conversation, and the means to answer."""
+
+    bot: Bot
+    session: AsyncSession
+    inbound: Inbound
+    identity: Identity
+    conversation: Conversation
+    state: ConvState
+    now: datetime  # local time in the configured time zone
+    text: str  # cleaned, what they typed ("" for a button)
+    args: str = ""  # what followed an intent word: "join ABC123" -> "ABC123"
+    messages: list[Outbound] = field(default_factory=list)
+
+    def say(self, text: str, **kwargs: Any) -> None:
+        self.messages.append(Outbound(text=text, **kwargs))
+
+    def context(self) -> dict[str, Any]:
+        return self.bot.context_for(self)
+
+    def apply(self, result: Result) -> None:
+        """Take an engine result: new state, its messages, answers to store, completion hooks later."""
+        self.state = result.state
+        self.messages.extend(result.messages)
+        self._changed.update(result.changed)
+        if result.completed:
+            self._completed.append(result.completed)
+
+    def start_dialogue(self, dialogue_id: str, intro: str | None = None, **kwargs: Any) -> None:
+        engine = self.bot.engine
+        self.apply(engine.begin(dialogue_id, self.context(), self.now, intro=intro, turn=self.state.turn, **kwargs))
+
+    def __post_init__(self) -> None:
+        self._changed: set[str] = set()
+        self._completed: list[str] = []
+
+
+Handler = Callable[[Turn], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Words that mean the same thing anywhere in a conversation: "what's due?", "/due", "due"."""
+
+    name: str
+    words: frozenset[str]
+    handler: Handler
+    takes_args: bool = False  # "join ABC123": the first word matches, the rest is passed on
+
+
+class Bot:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        dialogues: dict[str, Dialogue],
+        *,
+        knowledge: Any = None,
+        timezone: str = "Europe/London",
+        idle_after: timedelta = timedelta(hours=24),
+        start_dialogue: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.dialogues = dialogues
+        self.engine = Engine(dialogues, idle_after)
+        self.knowledge = knowledge
+        self.tz = ZoneInfo(timezone)
+        self.start_dialogue = start_dialogue or _default_dialogue(dialogues)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.intents: list[Intent] = []
+        self.payload_handlers: dict[str, Handler] = {}  # "dl" -> reminder buttons "dl:submitted:12"
+        self.on_complete: dict[str, Handler] = {}  # dialogue id -> what to do when it is finished
+        self.context_providers: list[Callable[[Turn, dict[str, Any]], None]] = []
+        self._add_core_intents()
+
+    # ---- extension points for features ----------------------------------------------------------
+
+    def intent(self, name: str, *words: str, takes_args: bool = False) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.intents.append(Intent(name, frozenset(_simplify(w) for w in words), handler, takes_args))
+            return handler
+
+        return register
+
+    def context_for(self, turn: Turn) -> dict[str, Any]:
+        context: dict[str, Any] = {"knowledge": self.knowledge, "platform": turn.inbound.platform}
+        for provide in self.context_providers:
+            provide(turn, context)
+        return context
+
+    # ---- the turn ----------------------------------------------------------------------------
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        try:
+            return await self._handle(inbound)
+        except Exception:
+            # Never a stack trace in chat: log it with context, say sorry, keep the data as it was.
+            log.exception("turn failed", extra={"platform": inbound.platform, "event_id": inbound.event_id})
+            return [Outbound(text=SORRY, kind="error")]
+
+    async def _handle(self, inbound: Inbound) -> list[Outbound]:
+        now = self.clock().astimezone(self.tz)
+        async with self.sessionmaker() as session, session.begin():
+            if inbound.event_id and not await self._first_delivery(session, inbound):
+                return []
+            identity = await self._identity(session, inbound)
+            conversation = await self._conversation(session, inbound, identity)
+            try:
+                state = ConvState.model_validate(conversation.state or {})
+                if state.dialogue is not None and state.dialogue not in self.dialogues:
+                    raise ValueError(f"dialogue {state.dialogue!r} no longer exists")
+                corrupt = False
+            except (ValidationError, ValueError):
+                log.warning("unreadable conversation state", extra={"conversation_id": conversation.id})
+                state, corrupt = ConvState(), True
+            text = _clean(inbound.text)
+            turn = Turn(self, session, inbound, identity, conversation, state, now, text)
+            if corrupt:
+                await self._recover(turn)
+            else:
+                await self._route(turn)
+            for dialogue_id in turn._completed:
+                hook = self.on_complete.get(dialogue_id)
+                if hook:
+                    await hook(turn)
+            if not corrupt or turn.state.dialogue is not None:
+                await self._save(turn)
+            return turn.messages
+
+    async def _route(self, turn: Turn) -> None:
+        inbound, state = turn.inbound, turn.state
+        if inbound.payload and not _is_engine_payload(inbound.payload):
+            prefix = inbound.payload.split(":", 1)[0]
+            handler = self.payload_handlers.get(prefix)
+            if handler is None:
+                turn.say("Sorry, I don't recognise that button any more. Say help to see what I can do.")
+                return
+            await handler(turn)
+            return
+        intent, args = self._match_intent(turn.text) if not inbound.payload else (None, "")
+        if intent is not None:
+            turn.args = args
+            await intent.handler(turn)
+            return
+        if state.dialogue is None or state.mode in ("idle", "done"):
+            await self._home(turn)
+            return
+        if state.mode == "paused" and not inbound.payload:
+            turn.apply(self.engine.resume(state, turn.context(), turn.now))
+            return
+        turn.apply(self.engine.advance(state, turn.context(), turn.now, text=inbound.text, payload=inbound.payload))
+
+    def _match_intent(self, text: str) -> tuple[Intent | None, str]:
+        said = _simplify(text)
+        if not said:
+            return None, ""
+        for intent in self.intents:
+            if said in intent.words:
+                return intent, ""
+            if intent.takes_args:
+                first, _, rest = said.partition(" ")
+                if first in intent.words and rest:
+                    return intent, text.strip().split(None, 1)[1]
+        return None, ""
+
+    async def _home(self, turn: Turn) -> None:
+        """Outside any walk-through: a greeting, or the start of one."""
+        said = _simplify(turn.text)
+        if said == "status":
+            turn.say("You're not in the middle of anything at the moment. Say start to begin.")
+            return
+        if said == "help" or (turn.state.mode == "done" and said and said not in _GREETINGS):
+            turn.say(_HOME_HELP)
+            return
+        await self._start(turn)
+
+    async def _start(self, turn: Turn) -> None:
+        state = turn.state
+        if state.dialogue is not None and state.mode not in ("idle", "done"):
+            turn.apply(self.engine.resume(state, turn.context(), turn.now))
+            return
+        suggestions = await self.evidence_bank(turn, self.start_dialogue)
+        intro = "Hello! I'm svbot. I'll help you describe the good your group does, one question at a time."
+        if suggestions:
+            intro = "Welcome back! I'll offer you the answers you gave last time, so this is quicker."
+        turn.start_dialogue(self.start_dialogue, intro=intro, suggestions=suggestions)
+
+    async def _recover(self, turn: Turn) -> None:
+        if turn.inbound.payload == "restart" or _simplify(turn.text) in ("restart", "start", "start again"):
+            turn.state = ConvState()
+            await self._start(turn)
+            return
+        turn.say(
+            "Sorry, I couldn't pick up where we left off: my notes for this conversation are damaged. "
+            "The answers you gave are still kept. Say restart to begin again.",
+            buttons=(Button("Restart", "restart"),),
+            kind="error",
+        )
+
+    # ---- core intents ----------------------------------------------------------------------
+
+    def _add_core_intents(self) -> None:
+        @self.intent("start", "start", "/start", "begin", "hi", "hello", "hey", "menu", "resume", "continue")
+        async def start(turn: Turn) -> None:
+            await self._start(turn)
+
+        @self.intent("help_home", "commands", "what can you do", "/help")
+        async def help_home(turn: Turn) -> None:
+            turn.say(_HOME_HELP)
+
+    # ---- storage ---------------------------------------------------------------------------
+
+    async def _first_delivery(self, session: AsyncSession, inbound: Inbound) -> bool:
+        insert = _insert_for(session)
+        result = await session.execute(
+            insert(InboundEvent)
+            .values(platform=inbound.platform, event_id=str(inbound.event_id)[:200], received_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        )
+        return bool(result.rowcount)
+
+    async def _identity(self, session: AsyncSession, inbound: Inbound) -> Identity:
+        identity = await session.scalar(
+            select(Identity).where(Identity.platform == inbound.platform, Identity.platform_user_id == inbound.user_id)
+        )
+        if identity is None:
+            person = Person(display_name=inbound.user_name or "")
+            session.add(person)
+            await session.flush()
+            identity = Identity(
+                person_id=person.id,
+                platform=inbound.platform,
+                platform_user_id=inbound.user_id,
+                display_name=inbound.user_name or "",
+                chat_id=None if inbound.is_group else inbound.chat_id,
+                active=True,
+            )
+            session.add(identity)
+            await session.flush()
+        elif not inbound.is_group and (identity.chat_id != inbound.chat_id or not identity.active):
+            # They wrote to us directly, so we can reach them there again (and they've unblocked us).
+            identity.chat_id = inbound.chat_id
+            identity.active = True
+        return identity
+
+    async def _conversation(self, session: AsyncSession, inbound: Inbound, identity: Identity) -> Conversation:
+        key = conversation_key(inbound)
+        # FOR UPDATE: on PostgreSQL, a second worker with a turn for the same conversation waits here.
+        conversation = await session.scalar(select(Conversation).where(Conversation.key == key).with_for_update())
+        if conversation is None:
+            conversation = Conversation(key=key, identity_id=identity.id, state={}, version=0)
+            session.add(conversation)
+            await session.flush()
+        return conversation
+
+    async def _save(self, turn: Turn) -> None:
+        conversation, state = turn.conversation, turn.state
+        conversation.state = state.model_dump(mode="json")
+        conversation.version += 1
+        conversation.updated_at = datetime.now(UTC)
+        if turn._changed and state.dialogue:
+            await self._store_answers(turn, state.dialogue, turn._changed)
+
+    async def _store_answers(self, turn: Turn, dialogue_id: str, keys: set[str]) -> None:
+        """Copy changed answers to the evidence bank. Restart clears the state, never the bank."""
+        state = turn.state
+        rows = [
+            {
+                "conversation_id": turn.conversation.id,
+                "organisation_id": turn.conversation.organisation_id,
+                "dialogue_id": dialogue_id,
+                "key": key,
+                "value": state.answers.get(key),
+                "updated_at": datetime.now(UTC),
+            }
+            for key in sorted(keys)
+            if key in state.answers or key in state.skipped
+        ]
+        if not rows:
+            return
+        insert = _insert_for(turn.session)
+        statement = insert(Answer).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=["conversation_id", "dialogue_id", "key"],
+            set_={
+                "value": statement.excluded.value,
+                "updated_at": statement.excluded.updated_at,
+                "organisation_id": statement.excluded.organisation_id,
+            },
+        )
+        await turn.session.execute(statement)
+
+    async def evidence_bank(self, turn: Turn, dialogue_id: str) -> dict[str, Any]:
+        """Answers this person or their organisation gave before, to offer back ("still right?")."""
+        conditions = [Answer.conversation_id == turn.conversation.id]
+        if turn.conversation.organisation_id is not None:
+            conditions.append(Answer.organisation_id == turn.conversation.organisation_id)
+        rows = (
+            await turn.session.execute(
+                select(Answer.key, Answer.value, Answer.updated_at)
+                .where(Answer.dialogue_id == dialogue_id, or_(*conditions), Answer.value.is_not(None))
+                .order_by(Answer.updated_at)
+            )
+        ).all()
+        bank: dict[str, Any] = {}
+        for key, value, updated_at in rows:
+            if value is None:
+                continue
+            when = updated_at.astimezone(self.tz).strftime("%B %Y") if updated_at else None
+            bank[key] = {"value": value, "when": f"in {when}" if when else None}
+        return bank
+
+    async def organisation(self, session: AsyncSession, organisation_id: int | None) -> Organisation | None:
+        return await session.get(Organisation, organisation_id) if organisation_id else None
+
+
+def conversation_key(inbound: Inbound) -> str:
+    thread = f":{inbound.thread_id}" if inbound.thread_id else ""
+    return f"{inbound.platform}:{inbound.chat_id}{thread}:{inbound.user_id}"
+
+
+async def forget_events_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Platforms stop retrying after minutes; keys older than a few days are just weight."""
+    result = await session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))
+    return result.rowcount or 0
+
+
+_GREETINGS = {"start", "hi", "hello", "hey", "menu", "begin"}
+_HOME_HELP = (
+    "Here's what I can do:\n"
+    "• start: describe your group's social value, one question at a time\n"
+    "• statement: see your draft evidence statement\n"
+    "• due: what monitoring reports are due\n"
+    "• help: this list\n"
+    "In a walk-through you can always say back, skip, help, status, cancel or restart."
+)
+
+
+def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+
+
+def _is_engine_payload(payload: str) -> bool:
+    return bool(re.match(r"^\d+:", payload))
+
+
+def _clean(text: str | None) -> str:
+    from svbot.dialogue.answers import clean
+
+    return clean(text or "")
+
+
+def _simplify(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[?!.]+$", "", text.casefold().replace("’", "'"))).strip()
+
+
+def _default_dialogue(dialogues: dict[str, Dialogue]) -> str:
+    for preferred in ("social_value", "onboarding"):
+        if preferred in dialogues:
+            return preferred
+    return next(iter(dialogues))

@@ -488,16 +488,14 @@ def build_application(
 
 async def run_polling_forever(settings: Settings) -> None:
     """`svbot telegram-poll`: long polling until SIGINT/SIGTERM."""
-    from svbot.app import create_bot  # the composition root; imported late so channels stay below it
+    from svbot.app import close_bot, create_bot  # the composition root: imported late, it sits above us
 
     _quiet_http_logs()
     bot = await create_bot(settings)
     try:
         await poll(build_application(bot, settings), bot.sessionmaker, _stop_on_signals())
     finally:
-        close = getattr(bot, "close", None)
-        if close is not None:
-            await close()
+        await close_bot(bot)
 
 
 async def poll(

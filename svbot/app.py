@@ -15,7 +15,9 @@ from svbot.paths import dialogues_dir
 from svbot.turns import Bot
 
 
-async def create_bot(settings: Settings | None = None, *, migrate: bool | None = None, **bot_options: Any) -> Bot:
+async def create_bot(
+    settings: Settings | None = None, *, migrate: bool | None = None, **bot_options: Any
+) -> Bot:
     """Build the Bot. The embedded SQLite default migrates itself; PostgreSQL uses `svbot db upgrade`."""
     settings = settings or get_settings()
     url = settings.async_database_url

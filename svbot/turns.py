@@ -67,7 +67,9 @@ class Turn:
 
     def start_dialogue(self, dialogue_id: str, intro: str | None = None, **kwargs: Any) -> None:
         engine = self.bot.engine
-        self.apply(engine.begin(dialogue_id, self.context(), self.now, intro=intro, turn=self.state.turn, **kwargs))
+        self.apply(
+            engine.begin(dialogue_id, self.context(), self.now, intro=intro, turn=self.state.turn, **kwargs)
+        )
 
     def __post_init__(self) -> None:
         self._changed: set[str] = set()
@@ -187,7 +189,9 @@ class Bot:
         if state.mode == "paused" and not inbound.payload:
             turn.apply(self.engine.resume(state, turn.context(), turn.now))
             return
-        turn.apply(self.engine.advance(state, turn.context(), turn.now, text=inbound.text, payload=inbound.payload))
+        turn.apply(
+            self.engine.advance(state, turn.context(), turn.now, text=inbound.text, payload=inbound.payload)
+        )
 
     def _match_intent(self, text: str) -> tuple[Intent | None, str]:
         said = _simplify(text)
@@ -253,14 +257,18 @@ class Bot:
         insert = _insert_for(session)
         result = await session.execute(
             insert(InboundEvent)
-            .values(platform=inbound.platform, event_id=str(inbound.event_id)[:200], received_at=datetime.now(UTC))
+            .values(
+                platform=inbound.platform, event_id=str(inbound.event_id)[:200], received_at=datetime.now(UTC)
+            )
             .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         )
         return bool(result.rowcount)
 
     async def _identity(self, session: AsyncSession, inbound: Inbound) -> Identity:
         identity = await session.scalar(
-            select(Identity).where(Identity.platform == inbound.platform, Identity.platform_user_id == inbound.user_id)
+            select(Identity).where(
+                Identity.platform == inbound.platform, Identity.platform_user_id == inbound.user_id
+            )
         )
         if identity is None:
             person = Person(display_name=inbound.user_name or "")
@@ -282,10 +290,14 @@ class Bot:
             identity.active = True
         return identity
 
-    async def _conversation(self, session: AsyncSession, inbound: Inbound, identity: Identity) -> Conversation:
+    async def _conversation(
+        self, session: AsyncSession, inbound: Inbound, identity: Identity
+    ) -> Conversation:
         key = conversation_key(inbound)
         # FOR UPDATE: on PostgreSQL, a second worker with a turn for the same conversation waits here.
-        conversation = await session.scalar(select(Conversation).where(Conversation.key == key).with_for_update())
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.key == key).with_for_update()
+        )
         if conversation is None:
             conversation = Conversation(key=key, identity_id=identity.id, state={}, version=0)
             session.add(conversation)

@@ -119,7 +119,12 @@ def outbound_from_dict(data: dict) -> Outbound:
 
 
 def _button_to_dict(button: Button) -> dict:
-    return {"label": button.label, "payload": button.payload, "selected": button.selected, "style": button.style}
+    return {
+        "label": button.label,
+        "payload": button.payload,
+        "selected": button.selected,
+        "style": button.style,
+    }
 
 
 @dataclass

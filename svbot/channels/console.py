@@ -40,7 +40,9 @@ class ConsoleChannel:
 
     async def run(self, lines: Iterable[str] | None = None) -> None:
         if self.interactive:
-            self.console.print("svbot: type your answers. Ctrl-D or 'quit' to leave.", style="dim", markup=False)
+            self.console.print(
+                "svbot: type your answers. Ctrl-D or 'quit' to leave.", style="dim", markup=False
+            )
             await self.say("start")
             while True:
                 try:

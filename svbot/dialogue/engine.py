@@ -159,7 +159,9 @@ class _Run:
     def _invalidate(self) -> None:
         self._plan = None
 
-    def _expand(self, steps: list[Step], prefix: str, item: Any, out: list[Slot], stack: tuple[str, ...]) -> None:
+    def _expand(
+        self, steps: list[Step], prefix: str, item: Any, out: list[Slot], stack: tuple[str, ...]
+    ) -> None:
         for step in steps:
             if step.when and not self._truthy(step.when, prefix, item):
                 continue
@@ -191,7 +193,13 @@ class _Run:
         here: Any = nested
         for part in [p for p in prefix.split(".") if p]:
             here = here.get(part, {}) if isinstance(here, dict) else {}
-        scope: dict[str, Any] = {**self.context, "answers": nested, "here": here, "item": item, "today": self.today}
+        scope: dict[str, Any] = {
+            **self.context,
+            "answers": nested,
+            "here": here,
+            "item": item,
+            "today": self.today,
+        }
         for name, source in self.dialogue.let.items():
             try:
                 scope[name] = expression(source)(**scope)
@@ -246,12 +254,18 @@ class _Run:
         plan = self.plan()
         if self.state.back_to_review:
             for s in plan:
-                if _is_question(s.step) and s.key not in self.state.answers and s.key not in self.state.skipped:
+                if (
+                    _is_question(s.step)
+                    and s.key not in self.state.answers
+                    and s.key not in self.state.skipped
+                ):
                     return s
             return next((s for s in plan if s.step.type == "review"), None)
         i = self._index(self.state.cursor)
         if i < 0:  # the current question no longer applies: carry on from the first gap
-            return next((s for s in plan if s.key not in self.state.answers and s.key not in self.state.skipped), None)
+            return next(
+                (s for s in plan if s.key not in self.state.answers and s.key not in self.state.skipped), None
+            )
         return plan[i + 1] if i + 1 < len(plan) else None
 
     def previous_slot(self) -> Slot | None:
@@ -289,7 +303,8 @@ class _Run:
             when = f" ({suggestion['when']})" if suggestion.get("when") else ""
             self.state.confirm_text = (
                 f"{self.render(slot.step.ask or '', slot)}\n\n"
-                f"Last time you told me: {self.display(slot, suggestion.get('value'))}{when}. Is that still right?"
+                f"Last time you told me: {self.display(slot, suggestion.get('value'))}{when}. "
+                "Is that still right?"
             )
             self.messages.append(self._confirm_message(self.state.confirm_text))
             return
@@ -419,7 +434,9 @@ class _Run:
         self.state.resume_mode = None
         self.handle(text, None)  # they just answered the question: take it
 
-    def on_confirm_restart(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
+    def on_confirm_restart(
+        self, text: str | None, action: str | None, index: int | None, word: str | None
+    ) -> None:
         yes = action == "y" or (text is not None and _yes_no(text) is True) or word == "restart"
         if yes:
             self.restart()
@@ -510,7 +527,9 @@ class _Run:
         self.store(slot, parsed.value)
         self.advance_from(slot)
 
-    def parse_answer(self, slot: Slot, text: str | None, action: str | None, index: int | None) -> Parsed | None:
+    def parse_answer(
+        self, slot: Slot, text: str | None, action: str | None, index: int | None
+    ) -> Parsed | None:
         step = slot.step
         kind = step.type
         if kind in ("choice", "multi_choice"):
@@ -529,13 +548,18 @@ class _Run:
             )
         if kind == "money":
             return parse.parse_money(
-                text, minimum=step.min if step.min is not None else 0, maximum=step.max, soft_max=step.soft_max
+                text,
+                minimum=step.min if step.min is not None else 0,
+                maximum=step.max,
+                soft_max=step.soft_max,
             )
         if kind == "date":
             return parse.parse_date(text, self.today, not_before=self.today if step.not_before else None)
         raise Invalid("I wasn't expecting an answer here.")
 
-    def _parse_choice(self, slot: Slot, text: str | None, action: str | None, index: int | None) -> Parsed | None:
+    def _parse_choice(
+        self, slot: Slot, text: str | None, action: str | None, index: int | None
+    ) -> Parsed | None:
         choices = self.choices(slot)
         if slot.step.type == "choice":
             if action == "o" and index is not None and index < len(choices):
@@ -556,7 +580,9 @@ class _Run:
             picked = [c.value for c in parse.match_choices(text, choices)]
         else:
             raise Invalid("That option isn't available any more.")
-        need = slot.step.min_choices if slot.step.min_choices is not None else (0 if slot.step.optional else 1)
+        need = (
+            slot.step.min_choices if slot.step.min_choices is not None else (0 if slot.step.optional else 1)
+        )
         if len(picked) < need:
             raise Invalid(f"Please choose at least {need}.", "1, 3")
         return Parsed(picked)
@@ -606,7 +632,9 @@ class _Run:
                 if explanation:
                     parts.append(f"• {_attr(obj, 'label', 'title') or value}: {explanation}")
         if not parts:
-            parts.append("Answer in your own words: a rough answer is fine, and you can change it at the end.")
+            parts.append(
+                "Answer in your own words: a rough answer is fine, and you can change it at the end."
+            )
         if slot.step.optional:
             parts.append("If you're not sure, say \"I don't know\" and we'll move on.")
         return "\n".join(parts)
@@ -614,19 +642,31 @@ class _Run:
     # ---- review -------------------------------------------------------------------------------
 
     def reviewable(self) -> list[Slot]:
-        return [s for s in self.plan() if _is_question(s.step) and (s.key in self.state.answers or s.key in self.state.skipped)]
+        return [
+            s
+            for s in self.plan()
+            if _is_question(s.step) and (s.key in self.state.answers or s.key in self.state.skipped)
+        ]
 
     def show_review(self, prefix: str = "") -> None:
-        lines = [f"{i}. {self.label(s)}: {self.display(s, self.state.answers.get(s.key), s.key in self.state.skipped)}"
-                 for i, s in enumerate(self.reviewable(), start=1)]  # fmt: skip
+        answers, skipped = self.state.answers, self.state.skipped
+        lines = [
+            f"{i}. {self.label(s)}: {self.display(s, answers.get(s.key), s.key in skipped)}"
+            for i, s in enumerate(self.reviewable(), start=1)
+        ]
         slot = self.slot(self.state.cursor)
         heading = self.render(slot.step.ask, slot) if slot and slot.step.ask else "Here's what you told me:"
         t = self.state.turn
-        text = _join(prefix, heading + "\n\n" + "\n".join(lines) + "\n\nIs this right? To change one, type its number.")
+        text = _join(
+            prefix, heading + "\n\n" + "\n".join(lines) + "\n\nIs this right? To change one, type its number."
+        )
         self.messages.append(
             Outbound(
                 text=text,
-                buttons=(Button("All correct", f"{t}:ok", style="primary"), Button("Change an answer", f"{t}:chg")),
+                buttons=(
+                    Button("All correct", f"{t}:ok", style="primary"),
+                    Button("Change an answer", f"{t}:chg"),
+                ),
                 controls=(Button("Back", f"{t}:b"),),
                 kind="question",
             )
@@ -646,7 +686,9 @@ class _Run:
             self.go_back()
             return
         if word == "help":
-            self.show_review("Check each answer. Type a number to change that answer, or say ok if all is right.")
+            self.show_review(
+                "Check each answer. Type a number to change that answer, or say ok if all is right."
+            )
             return
         number = re.fullmatch(r"(?:change|edit|fix)?\s*(?:number|no\.?)?\s*(\d+)", said)
         if number:
@@ -656,9 +698,13 @@ class _Run:
             self.state.mode = "review_pick"
             self.say("Which one? Type its number from the list.", kind="question")
             return
-        self.show_review("Sorry, I didn't follow. Type a number to change that answer, or ok if all is right.")
+        self.show_review(
+            "Sorry, I didn't follow. Type a number to change that answer, or ok if all is right."
+        )
 
-    def on_review_pick(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
+    def on_review_pick(
+        self, text: str | None, action: str | None, index: int | None, word: str | None
+    ) -> None:
         said = _simplify(text or "")
         if said.isdigit():
             self.edit(int(said))
@@ -687,7 +733,7 @@ class _Run:
         if self.state.mode == "paused":
             where = "paused at " + where
         text = (
-            f"You're on {where} in \"{self.dialogue.title}\". "
+            f'You\'re on {where} in "{self.dialogue.title}". '
             f"{done} answered{f', {skipped} skipped' if skipped else ''}, and every answer is saved."
         )
         if self.state.mode == "paused":
@@ -725,7 +771,9 @@ class _Run:
                 return str(value)
         return _shorten(str(value), 100)
 
-    def question(self, slot: Slot, prefix: str = "", kind: str = "question", replace: bool = False) -> Outbound:
+    def question(
+        self, slot: Slot, prefix: str = "", kind: str = "question", replace: bool = False
+    ) -> Outbound:
         step = slot.step
         t = self.state.turn
         text = self.render(step.ask or "", slot)
@@ -736,7 +784,10 @@ class _Run:
             buttons = [Button(c.label, f"{t}:o{i}") for i, c in enumerate(self.choices(slot))]
         elif step.type == "multi_choice":
             chosen = set(self.state.pending or [])
-            buttons = [Button(c.label, f"{t}:t{i}", selected=c.value in chosen) for i, c in enumerate(self.choices(slot))]
+            buttons = [
+                Button(c.label, f"{t}:t{i}", selected=c.value in chosen)
+                for i, c in enumerate(self.choices(slot))
+            ]
             controls.append(Button("Done", f"{t}:d", style="primary"))
             text += "\n(Choose all that apply, then Done. Or type the numbers, like 1, 3.)"
         elif step.type == "yes_no":
@@ -749,14 +800,12 @@ class _Run:
         if step.optional:
             controls.append(Button("Skip / I don't know", f"{t}:s"))
         controls.append(Button("Help", f"{t}:h"))
-        hint = {"long_text": "long_text", "date": "date", "integer": "number", "number": "number",
-                "money": "number", "choice": "choice", "multi_choice": "multi_choice", "yes_no": "yes_no"}  # fmt: skip
         return Outbound(
             text=_join(prefix, text),
             buttons=tuple(buttons),
             multi_select=step.type == "multi_choice",
             controls=tuple(controls),
-            input_hint=hint.get(step.type or "", "text"),  # type: ignore[arg-type]
+            input_hint=_INPUT_HINTS.get(step.type or "", "text"),  # type: ignore[arg-type]
             replace_previous=replace,
             kind=kind,  # type: ignore[arg-type]
             meta={"key": slot.key},
@@ -772,6 +821,10 @@ class _Run:
         )
 
 
+_INPUT_HINTS = {
+    "long_text": "long_text", "date": "date", "integer": "number", "number": "number", "money": "number",
+    "choice": "choice", "multi_choice": "multi_choice", "yes_no": "yes_no",
+}  # fmt: skip
 _BUTTON_COMMANDS = {"b": "back", "s": "skip", "h": "help", "c": "cancel", "r": "restart", "st": "status"}
 
 

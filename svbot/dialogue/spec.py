@@ -124,7 +124,9 @@ def load_dialogues(directory: Path) -> dict[str, Dialogue]:
     for path in files:
         dialogue = load_dialogue_file(path)
         if dialogue.id in dialogues:
-            raise DialogueError(f"{path.name}: dialogue id '{dialogue.id}' is also used in {dialogues[dialogue.id].file}")
+            raise DialogueError(
+                f"{path.name}: dialogue id '{dialogue.id}' is also used in {dialogues[dialogue.id].file}"
+            )
         dialogues[dialogue.id] = dialogue
     for dialogue in dialogues.values():
         _check_references(dialogue, dialogues)
@@ -226,9 +228,13 @@ def _check_references(dialogue: Dialogue, dialogues: dict[str, Dialogue]) -> Non
                     )
             if step.dialogue:
                 if step.dialogue not in dialogues:
-                    raise DialogueError(f"{dialogue.file}: step '{path}': no dialogue called '{step.dialogue}'")
+                    raise DialogueError(
+                        f"{dialogue.file}: step '{path}': no dialogue called '{step.dialogue}'"
+                    )
                 if step.dialogue in stack:
-                    raise DialogueError(f"{dialogue.file}: step '{path}': dialogue '{step.dialogue}' includes itself")
+                    raise DialogueError(
+                        f"{dialogue.file}: step '{path}': dialogue '{step.dialogue}' includes itself"
+                    )
                 check(dialogues[step.dialogue].steps, path + ".", dict(earlier), stack + (step.dialogue,))
             if step.steps:
                 check(step.steps, path + ".", dict(earlier), stack)

@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Mode = Literal["idle", "ask", "confirm", "review", "review_pick", "resume", "confirm_restart", "paused", "done"]
+Mode = Literal[
+    "idle", "ask", "confirm", "review", "review_pick", "resume", "confirm_restart", "paused", "done"
+]
 
 
 class ConvState(BaseModel):

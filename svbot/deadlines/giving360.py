@@ -32,8 +32,16 @@ PACKAGE_SCHEMA = SCHEMA_DIR / "360-giving-package-schema.json"
 
 # Fields svbot uses. With `lenient`, a grant whose only schema problems are elsewhere is still imported.
 USED_FIELDS = frozenset(
-    {"id", "title", "amountAwarded", "currency", "awardDate", "plannedDates", "recipientOrganization",
-     "grantProgramme"}
+    {
+        "id",
+        "title",
+        "amountAwarded",
+        "currency",
+        "awardDate",
+        "plannedDates",
+        "recipientOrganization",
+        "grantProgramme",
+    }
 )
 
 
@@ -75,6 +83,7 @@ class ParsedRow:
     record: GrantRecord | None
     reasons: list[str] = field(default_factory=list)  # why it was skipped
     warnings: list[str] = field(default_factory=list)  # imported, but worth a look
+    fixable_by_lenient: bool = False  # skipped only for fields svbot does not use
 
 
 def read_grants(path: Path, lenient: bool = False) -> tuple[int, Iterator[ParsedRow]]:
@@ -107,7 +116,7 @@ def _json_grants(path: Path) -> list[tuple[str, Any]]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FileProblem(f"{path.name} is not valid JSON ({_short(exc)})") from None
     if not isinstance(package, dict) or not isinstance(package.get("grants"), list):
-        raise FileProblem(f"{path.name} is not a 360Giving package: it has no list of \"grants\"")
+        raise FileProblem(f'{path.name} is not a 360Giving package: it has no list of "grants"')
     problems = [_friendly(e) for e in _package_validator().iter_errors(package)]
     if problems:
         raise FileProblem(f"{path.name} is not a valid 360Giving package: {problems[0]}")
@@ -174,7 +183,7 @@ def _table_grants(name: str, rows: list[list[Any]]) -> list[tuple[str, Any]]:
     header = [re.sub(r"\s+", " ", str(h or "")).strip().lower() for h in rows[0]]
     columns = [(i, COLUMNS[h]) for i, h in enumerate(header) if h in COLUMNS]
     if not any(spec[0] == ("id",) for _, spec in columns):
-        raise FileProblem(f"{name} has no 360Giving \"Identifier\" column in its first row")
+        raise FileProblem(f'{name} has no 360Giving "Identifier" column in its first row')
     grants: list[tuple[str, Any]] = []
     for number, row in enumerate(rows[1:], 2):
         if not any(cell not in (None, "") for cell in row):
@@ -286,7 +295,8 @@ def _parse_one(label: str, grant: Any, lenient: bool, names_by_recipient: dict[s
     reasons = _dedupe(_friendly(e) for e in errors)
     blocking = [_friendly(e) for e in errors if not lenient or _touches_used_field(e)]
     if blocking:
-        return ParsedRow(label, None, reasons)
+        fixable = not lenient and not any(_touches_used_field(e) for e in errors)
+        return ParsedRow(label, None, reasons, fixable_by_lenient=fixable)
     row = ParsedRow(label, None, warnings=reasons)
     recipients = grant.get("recipientOrganization") or []
     if not recipients:
@@ -383,14 +393,29 @@ def _touches_used_field(error: ValidationError) -> bool:
 # ---------------------------------------------------------------- friendly messages
 
 LABELS = {
-    "id": "Identifier", "title": "Title", "description": "Description", "currency": "Currency",
-    "amountAwarded": "Amount Awarded", "amountAppliedFor": "Amount Applied For",
-    "amountDisbursed": "Amount Disbursed", "awardDate": "Award Date", "plannedDates": "Planned Dates",
-    "startDate": "Start Date", "endDate": "End Date", "duration": "Duration (months)",
-    "recipientOrganization": "Recipient Org", "fundingOrganization": "Funding Org",
-    "grantProgramme": "Grant Programme", "name": "Name", "charityNumber": "Charity Number",
-    "companyNumber": "Company Number", "fromOpenCall": "From an open call?", "dateModified": "Last modified",
-    "code": "Code", "url": "URL", "grants": "grants",
+    "id": "Identifier",
+    "title": "Title",
+    "description": "Description",
+    "currency": "Currency",
+    "amountAwarded": "Amount Awarded",
+    "amountAppliedFor": "Amount Applied For",
+    "amountDisbursed": "Amount Disbursed",
+    "awardDate": "Award Date",
+    "plannedDates": "Planned Dates",
+    "startDate": "Start Date",
+    "endDate": "End Date",
+    "duration": "Duration (months)",
+    "recipientOrganization": "Recipient Org",
+    "fundingOrganization": "Funding Org",
+    "grantProgramme": "Grant Programme",
+    "name": "Name",
+    "charityNumber": "Charity Number",
+    "companyNumber": "Company Number",
+    "fromOpenCall": "From an open call?",
+    "dateModified": "Last modified",
+    "code": "Code",
+    "url": "URL",
+    "grants": "grants",
 }
 
 
@@ -411,8 +436,13 @@ def _friendly(error: ValidationError) -> str:
     if error.validator == "oneOf" and isinstance(value, str):
         return f"{where}: {value!r} is not a date (write it as YYYY-MM-DD)"
     if error.validator == "type":
-        wanted = {"number": "a number", "integer": "a whole number", "string": "text", "array": "a list",
-                  "object": "a group of fields"}.get(str(error.validator_value), str(error.validator_value))
+        wanted = {
+            "number": "a number",
+            "integer": "a whole number",
+            "string": "text",
+            "array": "a list",
+            "object": "a group of fields",
+        }.get(str(error.validator_value), str(error.validator_value))
         return f"{where}: {_show(value)} is not {wanted}"
     if error.validator == "enum":
         if where == "Currency":

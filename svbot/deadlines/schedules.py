@@ -216,5 +216,3 @@ def describe_offset(offset: int) -> str:
     days = abs(offset)
     unit = "day" if days == 1 else "days"
     return f"{days} {unit} before" if offset > 0 else f"{days} {unit} overdue"
-
-

@@ -1,0 +1,360 @@
+"""Deadline services for the chat side and the CLI: what is due, submitted, snooze, and the shared
+rules lookups (reminder policy, monitoring schedule, the planner's cursor).
+
+Functions that take a session do not commit: the caller owns the transaction, so a chat turn can
+record the button press, the deadline change and its own state together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from svbot.deadlines.models import (
+    SUBMITTED,
+    UPCOMING,
+    WAIVED,
+    Deadline,
+    Grant,
+    MonitoringSchedule,
+    ReminderPolicy,
+    Snooze,
+)
+from svbot.deadlines.schedules import (
+    DEFAULT_SCHEDULE,
+    ReminderRules,
+    Schedule,
+    first_offset_index,
+    next_allowed,
+    parse_hhmm,
+    reminder_times,
+)
+from svbot.delivery.models import CANCELLED, PENDING, OutboxMessage
+from svbot.models import Identity, Membership
+
+DEFAULT_TIMEZONE = "Europe/London"
+# A reminder whose time passed more than this long ago when its deadline was created is not sent:
+# importing last year's grants must not send a burst of stale reminders.
+CATCH_UP = timedelta(days=1)
+# "What's due?" also lists deadlines missed within this many days.
+RECENT_OVERDUE_DAYS = 60
+DUE_SOON_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class DueItem:
+    """One deadline as people see it."""
+
+    deadline_id: int
+    organisation_id: int
+    grant_id: int
+    grant_title: str
+    title: str  # what is due
+    due_date: date
+    status: str  # upcoming | submitted | waived (stored)
+
+    def display_status(self, today: date) -> str:
+        return display_status(self.status, self.due_date, today)
+
+
+def display_status(status: str, due_date: date, today: date) -> str:
+    """upcoming / due / overdue / submitted / waived, seen from `today`."""
+    if status != UPCOMING:
+        return status
+    if due_date < today:
+        return "overdue"
+    if due_date <= today + timedelta(days=DUE_SOON_DAYS):
+        return "due"
+    return "upcoming"
+
+
+# ---------------------------------------------------------------- for the chat
+
+
+async def upcoming_for_org(session: AsyncSession, org_id: int, today: date, limit: int = 10) -> list[DueItem]:
+    """The organisation's next deadlines, recently missed ones first, soonest first."""
+    since = today - timedelta(days=RECENT_OVERDUE_DAYS)
+    query = (
+        _item_query()
+        .where(Deadline.organisation_id == org_id, Deadline.status == UPCOMING, Deadline.due_date >= since)
+        .order_by(Deadline.due_date, Deadline.id)
+        .limit(limit)
+    )
+    return [_item(row) for row in (await session.execute(query)).all()]
+
+
+async def deadlines_for_org(session: AsyncSession, org_id: int | None = None) -> list[DueItem]:
+    """Every deadline (any status) of one organisation, or of all, in due-date order."""
+    query = _item_query().order_by(Deadline.due_date, Deadline.id)
+    if org_id is not None:
+        query = query.where(Deadline.organisation_id == org_id)
+    return [_item(row) for row in (await session.execute(query)).all()]
+
+
+async def get_item(session: AsyncSession, deadline_id: int) -> DueItem | None:
+    row = (await session.execute(_item_query().where(Deadline.id == deadline_id))).first()
+    return _item(row) if row else None
+
+
+async def mark_submitted(
+    session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime
+) -> DueItem | None:
+    """Record that the report went in. Stops every reminder for it, to everyone.
+
+    Returns None when there is no such deadline or the identity is not a member of its organisation
+    (ids from buttons are untrusted). Pressing Submitted twice keeps the first record.
+    """
+    deadline = await _deadline_for_member(session, deadline_id, by_identity_id)
+    if deadline is None:
+        return None
+    if deadline.status == UPCOMING:
+        deadline.status = SUBMITTED
+        deadline.status_by_identity_id = by_identity_id
+        deadline.status_at = now
+        deadline.next_reminder_at = None
+        deadline.updated_at = now
+        await _stop_follow_ups(session, deadline.id)
+    await session.flush()
+    return await get_item(session, deadline.id)
+
+
+async def waive(
+    session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime
+) -> DueItem | None:
+    """The funder no longer needs this report. Same rules as `mark_submitted`."""
+    deadline = await _deadline_for_member(session, deadline_id, by_identity_id)
+    if deadline is None:
+        return None
+    if deadline.status == UPCOMING:
+        deadline.status = WAIVED
+        deadline.status_by_identity_id = by_identity_id
+        deadline.status_at = now
+        deadline.next_reminder_at = None
+        await _stop_follow_ups(session, deadline.id)
+    await session.flush()
+    return await get_item(session, deadline.id)
+
+
+async def snooze(
+    session: AsyncSession,
+    deadline_id: int,
+    identity_id: int,
+    until: datetime,
+    default_timezone: str = DEFAULT_TIMEZONE,
+) -> DueItem | None:
+    """Hold this person's reminders for the deadline until `until`, then remind them once.
+
+    Others in the organisation keep their reminders. A time in quiet hours moves to the morning.
+    Returns None for an unknown deadline, a non-member, or a deadline no longer upcoming.
+    """
+    deadline = await _deadline_for_member(session, deadline_id, identity_id)
+    if deadline is None or deadline.status != UPCOMING:
+        return None
+    grant = await session.get(Grant, deadline.grant_id)
+    rules = await rules_for(session, grant.support_org_id if grant else None, default_timezone)
+    remind_at = next_allowed(until, rules)
+    existing = await session.scalar(
+        select(Snooze).where(Snooze.deadline_id == deadline_id, Snooze.identity_id == identity_id)
+    )
+    if existing is None:
+        session.add(
+            Snooze(deadline_id=deadline_id, identity_id=identity_id, until=remind_at, remind_at=remind_at)
+        )
+    else:
+        existing.until = remind_at
+        existing.remind_at = remind_at
+    # A reminder already queued for them but not yet sent would arrive straight after "snooze".
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.ref == deadline_ref(deadline_id),
+            OutboxMessage.identity_id == identity_id,
+            OutboxMessage.status == PENDING,
+        )
+        .values(status=CANCELLED, error="snoozed")
+    )
+    await session.flush()
+    return await get_item(session, deadline_id)
+
+
+def format_due_list(deadlines: Sequence[DueItem], today: date) -> str:
+    """Plain text for chat: one line per deadline, e.g.
+    "Quarterly monitoring report for Youth Club — due Fri 31 Jan 2027 (in 3 days)"."""
+    if not deadlines:
+        return "Nothing is due. I'll remind you before the next report."
+    lines = []
+    for item in deadlines:
+        when = format_day(item.due_date)
+        status = item.display_status(today)
+        if status in (SUBMITTED, WAIVED):
+            lines.append(f"{item.title} for {item.grant_title} — {status} (was due {when})")
+        elif status == "overdue":
+            lines.append(
+                f"{item.title} for {item.grant_title} — was due {when} ({relative_day(item.due_date, today)})"
+            )
+        else:
+            lines.append(
+                f"{item.title} for {item.grant_title} — due {when} ({relative_day(item.due_date, today)})"
+            )
+    return "\n".join(lines)
+
+
+def format_day(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def relative_day(day: date, today: date) -> str:
+    delta = (day - today).days
+    if delta == 0:
+        return "today"
+    if delta == 1:
+        return "tomorrow"
+    if delta == -1:
+        return "yesterday"
+    return f"in {delta} days" if delta > 0 else f"{-delta} days ago"
+
+
+def deadline_ref(deadline_id: int) -> str:
+    """The outbox `ref` of a deadline's reminders, used to cancel them."""
+    return f"deadline:{deadline_id}"
+
+
+# ---------------------------------------------------------------- rules lookups
+
+
+async def rules_for(
+    session: AsyncSession, support_org_id: int | None, default_timezone: str = DEFAULT_TIMEZONE
+) -> ReminderRules:
+    """The support organisation's reminder policy, else the default policy row, else built-in defaults."""
+    policies = await session.scalars(
+        select(ReminderPolicy).where(
+            (ReminderPolicy.support_org_id == support_org_id) | ReminderPolicy.support_org_id.is_(None)
+        )
+    )
+    chosen = sorted(policies, key=lambda p: p.support_org_id is None)
+    if not chosen:
+        return ReminderRules(timezone=default_timezone)
+    return rules_from_policy(chosen[0], default_timezone)
+
+
+def rules_from_policy(policy: ReminderPolicy, default_timezone: str = DEFAULT_TIMEZONE) -> ReminderRules:
+    return ReminderRules(
+        offsets=tuple(int(o) for o in policy.offsets),
+        send_time=parse_hhmm(policy.send_time),
+        quiet_start=parse_hhmm(policy.quiet_start),
+        quiet_end=parse_hhmm(policy.quiet_end),
+        weekends=bool(policy.weekends),
+        timezone=policy.timezone or default_timezone,
+    )
+
+
+class RulesCache:
+    """Reminder rules per support organisation, read once per pass."""
+
+    def __init__(self, session: AsyncSession, default_timezone: str) -> None:
+        self._session = session
+        self._default_timezone = default_timezone
+        self._rules: dict[int | None, ReminderRules] = {}
+
+    async def get(self, support_org_id: int | None) -> ReminderRules:
+        if support_org_id not in self._rules:
+            self._rules[support_org_id] = await rules_for(
+                self._session, support_org_id, self._default_timezone
+            )
+        return self._rules[support_org_id]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleBook:
+    """The schedules a support organisation set, by programme, with its default."""
+
+    by_programme: dict[str, Schedule]
+    default: Schedule
+
+    def lookup(self, programme: str) -> Schedule:
+        return self.by_programme.get(programme.strip().lower(), self.default)
+
+
+async def load_schedules(
+    session: AsyncSession, support_org_id: int | None, fallback: Schedule | None = None
+) -> ScheduleBook:
+    """Schedules of `support_org_id` by programme, with its default (else the global one, else `fallback`)."""
+    rows = (
+        await session.scalars(
+            select(MonitoringSchedule).where(
+                (MonitoringSchedule.support_org_id == support_org_id)
+                | MonitoringSchedule.support_org_id.is_(None)
+            )
+        )
+    ).all()
+    own = [r for r in rows if r.support_org_id == support_org_id and support_org_id is not None]
+    shared = [r for r in rows if r.support_org_id is None]
+    by_programme = {r.programme.strip().lower(): schedule_from_row(r) for r in shared + own if r.programme}
+    default_row = next((r for r in own + shared if not r.programme), None)
+    default = fallback or (schedule_from_row(default_row) if default_row else DEFAULT_SCHEDULE)
+    return ScheduleBook(by_programme, default)
+
+
+def schedule_from_row(row: MonitoringSchedule) -> Schedule:
+    return Schedule(
+        frequency=row.frequency,
+        days_after=row.days_after,
+        months_after_start=row.months_after_start,
+        dates=tuple(date.fromisoformat(d) for d in row.dates or ()),
+    )
+
+
+def set_cursor(deadline: Deadline, rules: ReminderRules, now: datetime) -> None:
+    """Point the planner at the deadline's first reminder still worth sending."""
+    if deadline.status != UPCOMING:
+        deadline.next_reminder_at = None
+        return
+    times = reminder_times(deadline.due_date, rules)
+    index = first_offset_index(deadline.due_date, rules, now, CATCH_UP)
+    deadline.next_offset_index = index
+    deadline.next_reminder_at = times[index] if index < len(times) else None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _item_query():  # type: ignore[no-untyped-def]
+    return select(
+        Deadline.id,
+        Deadline.organisation_id,
+        Deadline.grant_id,
+        Grant.title,
+        Deadline.title,
+        Deadline.due_date,
+        Deadline.status,
+    ).join(Grant, Grant.id == Deadline.grant_id)
+
+
+def _item(row: Iterable) -> DueItem:  # type: ignore[type-arg]
+    deadline_id, org_id, grant_id, grant_title, title, due, status = row
+    return DueItem(deadline_id, org_id, grant_id, grant_title or "your grant", title, due, status)
+
+
+async def _deadline_for_member(session: AsyncSession, deadline_id: int, identity_id: int) -> Deadline | None:
+    deadline = await session.get(Deadline, deadline_id)
+    if deadline is None:
+        return None
+    member = await session.scalar(
+        select(Membership.id)
+        .join(Identity, Identity.person_id == Membership.person_id)
+        .where(Identity.id == identity_id, Membership.organisation_id == deadline.organisation_id)
+    )
+    return deadline if member is not None else None
+
+
+async def _stop_follow_ups(session: AsyncSession, deadline_id: int) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.ref == deadline_ref(deadline_id), OutboxMessage.status == PENDING)
+        .values(status=CANCELLED, error="no longer due")
+    )
+    await session.execute(update(Snooze).where(Snooze.deadline_id == deadline_id).values(remind_at=None))

@@ -1,0 +1,223 @@
+"""Turn due reminders into outbox rows.
+
+Each deadline carries a cursor (`next_reminder_at`, `next_offset_index`). One pass reads only the
+deadlines whose cursor has passed (an index range scan: the cost follows the number of due
+reminders, not of grants), writes one outbox row per recipient under a unique key
+(deadline, due date, offset, identity) and moves the cursor on, all in one transaction. A second
+planner, at the same time or later, finds the cursor moved or the key taken and adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from svbot.channels.base import Button, Outbound, outbound_to_dict
+from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
+from svbot.deadlines.schedules import ReminderRules, next_allowed, reminder_times
+from svbot.deadlines.service import DEFAULT_TIMEZONE, RulesCache, deadline_ref, format_day, relative_day
+from svbot.delivery.models import PENDING, OutboxMessage
+from svbot.models import Identity, Membership, utcnow
+
+BATCH = 2000  # deadlines per pass; the clock runs again straight away if there were more
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    deadlines: int  # deadlines whose cursor moved
+    queued: int  # outbox rows written (existing keys not counted)
+    snoozes: int  # snoozed reminders that fell due
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    identity_id: int
+    platform: str
+    chat_id: str
+
+
+async def plan_reminders(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    now: datetime,
+    default_timezone: str = DEFAULT_TIMEZONE,
+    limit: int = BATCH,
+) -> PlanResult:
+    """One planning pass in its own transaction."""
+    async with sessionmaker() as session, session.begin():
+        return await plan_in_session(session, now, default_timezone, limit)
+
+
+async def plan_in_session(
+    session: AsyncSession, now: datetime, default_timezone: str = DEFAULT_TIMEZONE, limit: int = BATCH
+) -> PlanResult:
+    """Plan inside the caller's transaction (the caller commits)."""
+    # SKIP LOCKED: a second planner on PostgreSQL takes other deadlines instead of waiting.
+    # On SQLite, BEGIN IMMEDIATE (svbot.db) already lets one writer in at a time.
+    deadlines = (
+        await session.scalars(
+            select(Deadline)
+            .where(Deadline.next_reminder_at <= now)
+            .order_by(Deadline.next_reminder_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    snoozes = (
+        await session.scalars(
+            select(Snooze).where(Snooze.remind_at <= now).limit(limit).with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not deadlines and not snoozes:
+        return PlanResult(0, 0, 0)
+    snoozed_deadlines = {s.deadline_id for s in snoozes} - {d.id for d in deadlines}
+    if snoozed_deadlines:
+        extra = await session.scalars(select(Deadline).where(Deadline.id.in_(snoozed_deadlines)))
+        by_id = {d.id: d for d in [*deadlines, *extra]}
+    else:
+        by_id = {d.id: d for d in deadlines}
+    grants = await _grants(session, {d.grant_id for d in by_id.values()})
+    recipients = await _recipients(session, {d.organisation_id for d in by_id.values()})
+    holds = await _active_snoozes(session, [d.id for d in deadlines], now)
+    rules = RulesCache(session, default_timezone)
+    rows: list[dict[str, Any]] = []
+    for deadline in deadlines:
+        grant = grants[deadline.grant_id]
+        rule = await rules.get(grant.support_org_id)
+        rows += _plan_deadline(deadline, grant, rule, recipients, holds.get(deadline.id, set()), now)
+    reminded = {(row["ref"], row["identity_id"]) for row in rows}
+    for held in snoozes:
+        deadline = by_id[held.deadline_id]
+        held.remind_at = None
+        if deadline.status != UPCOMING or (deadline_ref(deadline.id), held.identity_id) in reminded:
+            continue  # submitted meanwhile, or a regular reminder goes to them in this very pass
+        grant = grants[deadline.grant_id]
+        rule = await rules.get(grant.support_org_id)
+        for person in recipients.get(deadline.organisation_id, []):
+            if person.identity_id == held.identity_id:
+                key = f"snooze:{deadline.id}:{held.id}:{held.until.isoformat()}:{person.identity_id}"
+                rows.append(_row(key, deadline, grant, person, rule, now))
+    queued = await _insert_outbox(session, rows)
+    return PlanResult(len(deadlines), queued, len(snoozes))
+
+
+def _plan_deadline(
+    deadline: Deadline,
+    grant: Grant,
+    rules: ReminderRules,
+    recipients: dict[int, list[Recipient]],
+    held: set[int],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Rows for the latest reminder that is due (older missed ones are stale), and move the cursor."""
+    offsets = rules.ordered_offsets
+    times = reminder_times(deadline.due_date, rules)
+    index = deadline.next_offset_index
+    due_index = None
+    while index < len(times) and times[index] <= now:
+        due_index = index
+        index += 1
+    deadline.next_offset_index = index
+    deadline.next_reminder_at = times[index] if index < len(times) else None
+    if deadline.status != UPCOMING or due_index is None:
+        return []
+    offset = offsets[due_index]
+    rows = []
+    for person in recipients.get(deadline.organisation_id, []):
+        if person.identity_id in held:
+            continue  # they asked to be reminded later; their snooze brings it back
+        key = f"reminder:{deadline.id}:{deadline.due_date.isoformat()}:{offset}:{person.identity_id}"
+        rows.append(_row(key, deadline, grant, person, rules, now))
+    return rows
+
+
+def _row(
+    key: str, deadline: Deadline, grant: Grant, person: Recipient, rules: ReminderRules, now: datetime
+) -> dict[str, Any]:
+    today = now.astimezone(rules.zone).date()
+    message = reminder_message(deadline.id, deadline.title, grant.title, deadline.due_date, today)
+    return {
+        "dedupe_key": key,
+        "kind": "reminder",
+        "ref": deadline_ref(deadline.id),
+        "platform": person.platform,
+        "chat_id": person.chat_id,
+        "identity_id": person.identity_id,
+        "payload": outbound_to_dict(message),
+        "status": PENDING,
+        "attempts": 0,
+        # Planned in the night after an outage? It waits for the morning.
+        "next_attempt_at": next_allowed(now, rules),
+        "created_at": utcnow(),
+    }
+
+
+def reminder_message(deadline_id: int, title: str, grant_title: str, due: date, today: date) -> Outbound:
+    """The reminder with its three buttons (payloads are part of the chat contract)."""
+    what = f"{title} for {grant_title or 'your grant'}"
+    when = f"{format_day(due)} ({relative_day(due, today)})"
+    if due < today:
+        text = (
+            f"{what} was due {when}. "
+            f"If you've sent it, press Submitted. Need a hand? I can help you write it."
+        )
+    else:
+        text = f"Reminder: {what} is due {when}."
+    buttons = (
+        Button("Submitted", f"dl:submitted:{deadline_id}", style="primary"),
+        Button("Remind me in 3 days", f"dl:snooze:{deadline_id}:3"),
+        Button("Help me write it", f"dl:help:{deadline_id}"),
+    )
+    return Outbound(text=text, buttons=buttons, kind="reminder", meta={"deadline_id": str(deadline_id)})
+
+
+async def _grants(session: AsyncSession, ids: set[int]) -> dict[int, Grant]:
+    return {g.id: g for g in await session.scalars(select(Grant).where(Grant.id.in_(ids)))}
+
+
+async def _recipients(session: AsyncSession, org_ids: set[int]) -> dict[int, list[Recipient]]:
+    rows = await session.execute(
+        select(Membership.organisation_id, Identity.id, Identity.platform, Identity.chat_id)
+        .join(Identity, Identity.person_id == Membership.person_id)
+        .where(
+            Membership.organisation_id.in_(org_ids),
+            Identity.active.is_(True),
+            Identity.chat_id.is_not(None),
+        )
+        .order_by(Identity.id)
+    )
+    found: dict[int, list[Recipient]] = defaultdict(list)
+    for org_id, identity_id, platform, chat_id in rows:
+        found[org_id].append(Recipient(identity_id, platform, chat_id))
+    return found
+
+
+async def _active_snoozes(
+    session: AsyncSession, deadline_ids: list[int], now: datetime
+) -> dict[int, set[int]]:
+    held: dict[int, set[int]] = defaultdict(set)
+    if deadline_ids:
+        rows = await session.execute(
+            select(Snooze.deadline_id, Snooze.identity_id).where(
+                Snooze.deadline_id.in_(deadline_ids), Snooze.until > now
+            )
+        )
+        for deadline_id, identity_id in rows:
+            held[deadline_id].add(identity_id)
+    return held
+
+
+async def _insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert, skipping keys already there; returns how many were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = await session.execute(statement, rows)
+    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)

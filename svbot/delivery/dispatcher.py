@@ -1,0 +1,180 @@
+"""Drain the outbox: claim rows, send each through its platform, mark it.
+
+Claim, send and mark are separate transactions. A claim sets `next_attempt_at` to the claim's
+expiry, so a row whose dispatcher died after claiming is found again by the same query once the
+claim expires (at-least-once: it may reach the platform twice only if the crash came after the
+platform accepted it and before the mark). Marks check the claim token, so a dispatcher that lost
+its claim cannot overwrite the row's newer state.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from svbot.channels.base import Outbound, PermanentFailure, RetryLater, outbound_from_dict
+from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
+from svbot.delivery.ratelimit import RateLimiter
+from svbot.models import Identity, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    async def send(self, chat_id: str, message: Outbound) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    token: str
+    platform: str
+    chat_id: str
+    identity_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+class Dispatcher:
+    """Sends outbox rows for the platforms it has senders for; others wait for a process that has."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, Sender],
+        limiter: RateLimiter | None = None,
+        *,
+        claim_timeout: timedelta = timedelta(minutes=5),
+        batch_size: int = 100,
+        max_attempts: int = 8,
+        base_backoff: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.senders = dict(senders)
+        self.limiter = limiter or RateLimiter()
+        self.claim_timeout = claim_timeout
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+
+    async def run_once(self, now: datetime | None = None) -> DispatchResult:
+        """Claim one batch and send it. `now` is for tests and `reminders run --now`."""
+        result = DispatchResult()
+        for row in await self.claim(now or utcnow()):
+            await self.deliver(row, result, now)
+        return result
+
+    async def drain(self, now: datetime | None = None, max_batches: int = 1000) -> DispatchResult:
+        """Batches until nothing is ready (or `max_batches`)."""
+        total = DispatchResult()
+        for _ in range(max_batches):
+            result = await self.run_once(now)
+            total.sent += result.sent
+            total.retried += result.retried
+            total.failed += result.failed
+            if result.claimed < self.batch_size:
+                break
+        return total
+
+    async def claim(self, now: datetime) -> list[Claimed]:
+        if not self.senders:
+            return []
+        token = uuid.uuid4().hex
+        async with self.sessionmaker() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.status.in_((PENDING, CLAIMED)),
+                        OutboxMessage.next_attempt_at <= now,
+                        OutboxMessage.platform.in_(list(self.senders)),
+                    )
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            claimed = []
+            for row in rows:
+                row.status = CLAIMED
+                row.claim_token = token
+                row.claimed_at = now
+                row.next_attempt_at = now + self.claim_timeout  # when the claim expires
+                row.attempts += 1
+                claimed.append(
+                    Claimed(
+                        row.id, token, row.platform, row.chat_id, row.identity_id, row.payload, row.attempts
+                    )
+                )
+        return claimed
+
+    async def deliver(self, row: Claimed, result: DispatchResult, now: datetime | None = None) -> None:
+        """Send one claimed row and record what happened."""
+        sender = self.senders[row.platform]
+        await self.limiter.acquire(row.platform, row.chat_id)
+        try:
+            message_id = await sender.send(row.chat_id, outbound_from_dict(row.payload))
+        except RetryLater as exc:
+            self.limiter.pause(row.platform, exc.retry_after)
+            await self._retry(row, str(exc) or "the platform asked us to wait", exc.retry_after, result, now)
+        except PermanentFailure as exc:
+            await self._fail(row, str(exc) or "permanent failure", result)
+        except Exception as exc:  # a fault in a sender or the network: retry, and log it for developers
+            log.warning("sending outbox row %s via %s failed: %r", row.id, row.platform, exc)
+            await self._retry(row, f"{type(exc).__name__}: {exc}"[:500], 0.0, result, now)
+        else:
+            await self._mark(
+                row, status=SENT, sent_at=now or utcnow(), platform_message_id=message_id, error=None
+            )
+            result.sent += 1
+
+    async def _retry(
+        self, row: Claimed, reason: str, retry_after: float, result: DispatchResult, now: datetime | None
+    ) -> None:
+        if row.attempts >= self.max_attempts:
+            await self._fail(row, f"gave up after {row.attempts} attempts: {reason}", result)
+            return
+        backoff = self.base_backoff * (2 ** (row.attempts - 1))
+        delay = max(backoff, timedelta(seconds=retry_after))
+        await self._mark(row, status=PENDING, next_attempt_at=(now or utcnow()) + delay, error=reason)
+        result.retried += 1
+
+    async def _fail(self, row: Claimed, reason: str, result: DispatchResult) -> None:
+        await self._mark(row, status=FAILED, error=reason[:1000])
+        if reason.strip().lower().startswith("blocked") and row.identity_id is not None:
+            # They blocked the bot: stop planning anything more for this identity.
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(Identity).where(Identity.id == row.identity_id).values(active=False)
+                )
+        result.failed += 1
+
+    async def _mark(self, row: Claimed, **values: Any) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            done = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.claim_token == row.token)
+                .values(claim_token=None, **values)
+            )
+            if done.rowcount == 0:
+                log.warning(
+                    "outbox row %s was reclaimed before we could mark it %s", row.id, values.get("status")
+                )

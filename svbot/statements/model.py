@@ -157,3 +157,18 @@ class Statement(BaseModel):
     # A framework's own template: its folder and file name (format from the name's suffix).
     template_dir: str | None = None
     template_name: str | None = None
+
+    @property
+    def count_line(self) -> str:
+        """The closing line about length. Its number of words does not depend on the counts."""
+        text = f"This draft uses {self.word_count} words"
+        if self.word_limit:
+            text += f" (limit {self.word_limit})"
+        if self.char_limit:
+            text += f" and {self.char_count} characters (limit {self.char_limit})"
+        text += ", counted on the plain-text version."
+        if self.trimmed:
+            text += " Some answers were shortened to fit."
+        if not self.within_limit:
+            text += " It is still over the limit: numbers and gaps are never cut, so please shorten by hand."
+        return text

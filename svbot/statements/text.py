@@ -105,7 +105,7 @@ def uk_date(value: date) -> str:
 
 
 def md_escape(value: str) -> str:
-    """Make text literal in Markdown, Slack mrkdwn and Telegram Markdown: nothing it contains acts as markup."""
+    """Make text literal in Markdown, Slack mrkdwn and Telegram Markdown: none of it acts as markup."""
     lines = []
     for line in value.split("\n"):
         line = _MD_SPECIAL.sub(r"\\\1", line.strip())

@@ -79,17 +79,42 @@ SORRY_OLD_BUTTON = "Sorry, that button no longer works. Type help to see what yo
 SEE_DM = "I've answered you in our direct messages."
 
 # Slack errors that will never go away by trying again: tell an admin, stop sending to that chat.
-PERMANENT_ERRORS = frozenset({
-    "channel_not_found", "is_archived", "account_inactive", "not_in_channel", "user_not_found",
-    "user_disabled", "cannot_dm_bot", "restricted_action", "invalid_auth", "not_authed", "token_revoked",
-    "token_expired", "no_permission", "missing_scope", "ekm_access_denied", "team_access_not_granted",
-    "msg_too_long", "invalid_blocks", "invalid_arguments", "too_many_attachments", "no_text",
-})
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "account_inactive",
+        "not_in_channel",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "restricted_action",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "ekm_access_denied",
+        "team_access_not_granted",
+        "msg_too_long",
+        "invalid_blocks",
+        "invalid_arguments",
+        "too_many_attachments",
+        "no_text",
+    }
+)
 # Slack's side had a passing fault.
-TRANSIENT_ERRORS = frozenset({
-    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
-    "team_added_to_org",
-})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
 
 
 class TurnHandler(Protocol):
@@ -178,9 +203,9 @@ def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebCli
     )
 
 
-def installation_stores(settings: Settings, client_id: str, engine: AsyncEngine | None = None) -> tuple[
-    AsyncSQLAlchemyInstallationStore, AsyncSQLAlchemyOAuthStateStore
-]:
+def installation_stores(
+    settings: Settings, client_id: str, engine: AsyncEngine | None = None
+) -> tuple[AsyncSQLAlchemyInstallationStore, AsyncSQLAlchemyOAuthStateStore]:
     """slack_sdk's own async SQLAlchemy stores, on svbot's database (tables: migration 0003_slack)."""
     from svbot.db import make_engine
 
@@ -217,8 +242,9 @@ class SlackChannel:
         self.app = self._build_app(oauth, installation_store, socket_mode)
         self._register()
 
-    def _build_app(self, oauth: SlackOAuthEnv, store: AsyncInstallationStore | None,
-                   socket_mode: bool) -> AsyncApp:
+    def _build_app(
+        self, oauth: SlackOAuthEnv, store: AsyncInstallationStore | None, socket_mode: bool
+    ) -> AsyncApp:
         secret = _secret(self.settings.slack_signing_secret)
         if not self.multi_workspace:
             token = _secret(self.settings.slack_bot_token)
@@ -276,8 +302,13 @@ class SlackChannel:
             # Channel messages reach us as app_mention when they are for us; edits, joins and
             # other bots' posts are not turns.
             return
-        inbound = self._inbound(body, user=event.get("user", ""), channel=event["channel"],
-                                text=event.get("text") or "", event_id=body.get("event_id"))
+        inbound = self._inbound(
+            body,
+            user=event.get("user", ""),
+            channel=event["channel"],
+            text=event.get("text") or "",
+            event_id=body.get("event_id"),
+        )
         await self._run(inbound, client, channel=event["channel"], thread_ts=None)
 
     async def _on_mention(self, event: dict, body: dict, client: AsyncWebClient, context: Any) -> None:
@@ -285,13 +316,24 @@ class SlackChannel:
             return
         text = (event.get("text") or "").replace(f"<@{context.bot_user_id}>", " ")
         thread_ts = event.get("thread_ts") or event["ts"]
-        inbound = self._inbound(body, user=event.get("user", ""), channel=event["channel"],
-                                text=" ".join(text.split()), event_id=body.get("event_id"),
-                                thread_id=thread_ts, is_group=True)
+        inbound = self._inbound(
+            body,
+            user=event.get("user", ""),
+            channel=event["channel"],
+            text=" ".join(text.split()),
+            event_id=body.get("event_id"),
+            thread_id=thread_ts,
+            is_group=True,
+        )
         await self._run(inbound, client, channel=event["channel"], thread_ts=thread_ts)
 
-    async def _on_command(self, ack: Callable[..., Awaitable[Any]], body: dict, client: AsyncWebClient,
-                          respond: Callable[..., Awaitable[Any]]) -> None:
+    async def _on_command(
+        self,
+        ack: Callable[..., Awaitable[Any]],
+        body: dict,
+        client: AsyncWebClient,
+        respond: Callable[..., Awaitable[Any]],
+    ) -> None:
         await ack()
         channel = body.get("channel_id", "")
         if not channel.startswith("D"):
@@ -300,13 +342,19 @@ class SlackChannel:
             channel = opened["channel"]["id"]
             await respond(text=SEE_DM, response_type="ephemeral")
         words = " ".join((body.get("text") or "").split()) or "help"
-        inbound = self._inbound(body, user=body.get("user_id", ""), channel=channel, text=words,
-                                event_id="cmd:" + str(body.get("trigger_id") or ""),
-                                user_name=body.get("user_name"))
+        inbound = self._inbound(
+            body,
+            user=body.get("user_id", ""),
+            channel=channel,
+            text=words,
+            event_id="cmd:" + str(body.get("trigger_id") or ""),
+            user_name=body.get("user_name"),
+        )
         await self._run(inbound, client, channel=channel, thread_ts=None)
 
-    async def _on_action(self, ack: Callable[..., Awaitable[Any]], body: dict, action: dict,
-                         client: AsyncWebClient) -> None:
+    async def _on_action(
+        self, ack: Callable[..., Awaitable[Any]], body: dict, action: dict, client: AsyncWebClient
+    ) -> None:
         await ack()
         message = body.get("message") or {}
         container = body.get("container") or {}
@@ -319,30 +367,59 @@ class SlackChannel:
             text, payload = None, str(action.get("value", ""))
             label = button_label(message.get("blocks") or [], action.get("action_id", ""), payload) or payload
         user = body.get("user") or {}
-        inbound = self._inbound(body, user=user.get("id", ""), channel=channel, text=text, payload=payload,
-                                event_id="act:" + str(body.get("trigger_id") or action.get("action_ts")),
-                                thread_id=thread_ts, user_name=user.get("username") or user.get("name"),
-                                is_group=not channel.startswith("D"))
-        await self._run(inbound, client, channel=channel, thread_ts=thread_ts,
-                        pressed=(message, label) if message.get("ts") else None)
+        inbound = self._inbound(
+            body,
+            user=user.get("id", ""),
+            channel=channel,
+            text=text,
+            payload=payload,
+            event_id="act:" + str(body.get("trigger_id") or action.get("action_ts")),
+            thread_id=thread_ts,
+            user_name=user.get("username") or user.get("name"),
+            is_group=not channel.startswith("D"),
+        )
+        await self._run(
+            inbound,
+            client,
+            channel=channel,
+            thread_ts=thread_ts,
+            pressed=(message, label) if message.get("ts") else None,
+        )
 
-    async def _on_unknown_action(self, ack: Callable[..., Awaitable[Any]], body: dict,
-                                 client: AsyncWebClient) -> None:
+    async def _on_unknown_action(
+        self, ack: Callable[..., Awaitable[Any]], body: dict, client: AsyncWebClient
+    ) -> None:
         await ack()
         channel = (body.get("channel") or {}).get("id")
         user = (body.get("user") or {}).get("id")
         if channel and user:
-            await _quietly(client.chat_postEphemeral(channel=channel, user=user, text=SORRY_OLD_BUTTON,
-                                                     thread_ts=(body.get("message") or {}).get("thread_ts")))
+            await _quietly(
+                client.chat_postEphemeral(
+                    channel=channel,
+                    user=user,
+                    text=SORRY_OLD_BUTTON,
+                    thread_ts=(body.get("message") or {}).get("thread_ts"),
+                )
+            )
 
     async def _ignore(self) -> None:
         return None
 
     # -- one turn -----------------------------------------------------------------------------------
 
-    def _inbound(self, body: dict, *, user: str, channel: str, text: str | None, event_id: str | None,
-                 payload: str | None = None, thread_id: str | None = None, user_name: str | None = None,
-                 is_group: bool = False) -> Inbound:
+    def _inbound(
+        self,
+        body: dict,
+        *,
+        user: str,
+        channel: str,
+        text: str | None,
+        event_id: str | None,
+        payload: str | None = None,
+        thread_id: str | None = None,
+        user_name: str | None = None,
+        is_group: bool = False,
+    ) -> Inbound:
         team = _team_id(body)
         return Inbound(
             platform=PLATFORM,
@@ -357,8 +434,15 @@ class SlackChannel:
             is_group=is_group,
         )
 
-    async def _run(self, inbound: Inbound, client: AsyncWebClient, *, channel: str, thread_ts: str | None,
-                   pressed: tuple[dict, str] | None = None) -> None:
+    async def _run(
+        self,
+        inbound: Inbound,
+        client: AsyncWebClient,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        pressed: tuple[dict, str] | None = None,
+    ) -> None:
         """Hand the inbound to the core and post what it answers. Runs after the ack."""
         key = inbound.event_id or ""
         if key and not self._recent.add(key):
@@ -376,8 +460,14 @@ class SlackChannel:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _turn(self, inbound: Inbound, client: AsyncWebClient, channel: str, thread_ts: str | None,
-                    pressed: tuple[dict, str] | None) -> None:
+    async def _turn(
+        self,
+        inbound: Inbound,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str | None,
+        pressed: tuple[dict, str] | None,
+    ) -> None:
         try:
             replies = await self.bot.handle(inbound)
         except Exception:
@@ -396,40 +486,55 @@ class SlackChannel:
         except SlackApiError as exc:
             log.warning("slack could not take our reply (event %s): %s", inbound.event_id, _error_code(exc))
 
-    async def _update_pressed(self, client: AsyncWebClient, channel: str, pressed: tuple[dict, str],
-                              replies: list[Outbound]) -> list[Outbound]:
+    async def _update_pressed(
+        self, client: AsyncWebClient, channel: str, pressed: tuple[dict, str], replies: list[Outbound]
+    ) -> list[Outbound]:
         """Change the message whose button was pressed: to the first reply when the core asked to
         replace it (a multi-choice toggle), else to a note of the choice. Old buttons disappear."""
         message, label = pressed
         if replies[0].replace_previous and not replies[0].file:
             first = render(replies[0])
-            await client.chat_update(channel=channel, ts=message["ts"], text=first[0].text,
-                                     blocks=first[0].blocks)
+            await client.chat_update(
+                channel=channel, ts=message["ts"], text=first[0].text, blocks=first[0].blocks
+            )
             for extra in first[1:]:
-                await client.chat_postMessage(channel=channel, text=extra.text, blocks=extra.blocks,
-                                              thread_ts=message.get("thread_ts"))
+                await client.chat_postMessage(
+                    channel=channel, text=extra.text, blocks=extra.blocks, thread_ts=message.get("thread_ts")
+                )
             return replies[1:]
         blocks = render_choice_made(message.get("blocks") or [], label)
-        await client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or label,
-                                 blocks=blocks)
+        await client.chat_update(
+            channel=channel, ts=message["ts"], text=message.get("text") or label, blocks=blocks
+        )
         return replies
 
 
 # -- sending -------------------------------------------------------------------------------------------
 
 
-async def post_outbound(client: AsyncWebClient, channel: str, message: Outbound,
-                        thread_ts: str | None = None) -> str | None:
+async def post_outbound(
+    client: AsyncWebClient, channel: str, message: Outbound, thread_ts: str | None = None
+) -> str | None:
     """Post one Outbound (several Slack messages when it is long, then its file); return the last ts."""
     last_ts: str | None = None
     for part in render(message):
-        response = await client.chat_postMessage(channel=channel, text=part.text, blocks=part.blocks,
-                                                 thread_ts=thread_ts, unfurl_links=False, unfurl_media=False)
+        response = await client.chat_postMessage(
+            channel=channel,
+            text=part.text,
+            blocks=part.blocks,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         last_ts = response.get("ts") or last_ts
     if message.file is not None:
-        await client.files_upload_v2(channel=channel, content=message.file.content,
-                                     filename=message.file.filename,
-                                     title=message.file.title or message.file.filename, thread_ts=thread_ts)
+        await client.files_upload_v2(
+            channel=channel,
+            content=message.file.content,
+            filename=message.file.filename,
+            title=message.file.title or message.file.filename,
+            thread_ts=thread_ts,
+        )
     return last_ts
 
 
@@ -439,8 +544,13 @@ class SlackSender:
 
     platform = PLATFORM
 
-    def __init__(self, settings: Settings, *, installation_store: AsyncInstallationStore | None = None,
-                 oauth: SlackOAuthEnv | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        installation_store: AsyncInstallationStore | None = None,
+        oauth: SlackOAuthEnv | None = None,
+    ) -> None:
         self.settings = settings
         self._token = _secret(settings.slack_bot_token)
         self._store = installation_store
@@ -528,8 +638,11 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def _from_a_bot(event: dict, context: Any) -> bool:
-    return bool(event.get("bot_id") or event.get("subtype") == "bot_message"
-                or (event.get("user") and event.get("user") == context.bot_user_id))
+    return bool(
+        event.get("bot_id")
+        or event.get("subtype") == "bot_message"
+        or (event.get("user") and event.get("user") == context.bot_user_id)
+    )
 
 
 def _error_code(exc: SlackApiError) -> str:

@@ -158,8 +158,14 @@ def _input_blocks(message: Outbound) -> list[dict]:
     offset = len(message.buttons)
     controls = [_button(offset + i, b, False) for i, b in enumerate(message.controls)]
     if message.input_hint == "date":
-        controls.insert(0, {"type": "datepicker", "action_id": DATE_ACTION,
-                            "placeholder": {"type": "plain_text", "text": "Pick a date"}})
+        controls.insert(
+            0,
+            {
+                "type": "datepicker",
+                "action_id": DATE_ACTION,
+                "placeholder": {"type": "plain_text", "text": "Pick a date"},
+            },
+        )
     for group in (elements, controls):
         for i in range(0, len(group), BUTTONS_PER_ACTIONS):
             blocks.append({"type": "actions", "elements": group[i : i + BUTTONS_PER_ACTIONS]})
@@ -186,8 +192,11 @@ def _choice_row(index: int, button: Button, multi: bool) -> dict:
     accessory = _button(index, Button(label=short, payload=button.payload, style=button.style), False)
     if multi and button.selected:
         accessory["style"] = "primary"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(_clip(label, SECTION_LIMIT)),
-                                        "verbatim": True}, "accessory": accessory}
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": escape_mrkdwn(_clip(label, SECTION_LIMIT)), "verbatim": True},
+        "accessory": accessory,
+    }
 
 
 def _has_accessory_button(block: dict) -> bool:

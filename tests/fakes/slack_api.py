@@ -27,6 +27,7 @@ from aiohttp import web
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
 TEAM_ID = "T0000001"
+SECTION_TEXT_LIMIT = 3000
 
 
 @dataclass
@@ -38,7 +39,13 @@ class Call:
     token: str | None
     at: float  # time.monotonic() when it arrived
     status: int = 200  # what the fake answered
-    body: bytes = b""
+    body: bytes = b""  # the raw body, for file uploads
+    response: dict[str, Any] = field(default_factory=dict)  # what the fake answered
+
+    @property
+    def ts(self) -> str | None:
+        """The ts Slack gave a posted message."""
+        return self.response.get("ts")
 
 
 @dataclass
@@ -152,8 +159,11 @@ class FakeSlack:
 
     def posted_texts(self) -> list[str]:
         """The fallback text of every message posted or updated, in order."""
-        return [str(c.args.get("text", "")) for c in self.calls
-                if c.method in ("chat.postMessage", "chat.update", "respond") and c.status == 200]
+        return [
+            str(c.args.get("text", ""))
+            for c in self.calls
+            if c.method in ("chat.postMessage", "chat.update", "respond") and c.status == 200
+        ]
 
     # -- handlers ----------------------------------------------------------------------------------
 
@@ -163,17 +173,27 @@ class FakeSlack:
         token = _bearer(request) or args.get("token")
         failure = self._take_failure(method)
         if failure is not None:
-            await self._record(Call(method, {**args, "_failed": True}, token, time.monotonic(), failure.status))
+            failed = {**args, "_failed": True}
+            await self._record(Call(method, failed, token, time.monotonic(), failure.status))
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            return web.json_response({"ok": False, "error": failure.error}, status=failure.status,
-                                     headers=headers)
+            return web.json_response(
+                {"ok": False, "error": failure.error}, status=failure.status, headers=headers
+            )
+        problem = check_blocks(args) if method in ("chat.postMessage", "chat.update") else None
+        if problem is not None:
+            # Slack refuses a bad message: so must we, or a rendering bug would pass unnoticed.
+            body = {"ok": False, "error": "invalid_blocks", "errors": [problem]}
+            failed = {**args, "_failed": True}
+            await self._record(Call(method, failed, token, time.monotonic(), response=body))
+            return web.json_response(body)
         body = self._answer(method, args)
-        await self._record(Call(method, args, token, time.monotonic()))
+        await self._record(Call(method, args, token, time.monotonic(), response=body))
         return web.json_response(body)
 
     async def _respond(self, request: web.Request) -> web.Response:
         args = await _read_args(request)
-        await self._record(Call("respond", {**args, "_key": request.match_info["key"]}, None, time.monotonic()))
+        args["_key"] = request.match_info["key"]
+        await self._record(Call("respond", args, None, time.monotonic()))
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -201,12 +221,23 @@ class FakeSlack:
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
         if method == "auth.test":
-            return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake team", "user": "svbot",
-                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": BOT_ID}
+            return {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Fake team",
+                "user": "svbot",
+                "team_id": self.team_id,
+                "user_id": self.bot_user_id,
+                "bot_id": BOT_ID,
+            }
         if method in ("chat.postMessage", "chat.update"):
             ts = str(args.get("ts") or self._next_ts())
-            return {"ok": True, "channel": channel, "ts": ts,
-                    "message": {"text": args.get("text", ""), "ts": ts, "bot_id": BOT_ID}}
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": ts,
+                "message": {"text": args.get("text", ""), "ts": ts, "bot_id": BOT_ID},
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "conversations.open":
@@ -221,14 +252,54 @@ class FakeSlack:
                 files = json.loads(files)
             return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files]}
         if method == "oauth.v2.access":
-            return {"ok": True, "app_id": "A0000001", "access_token": "xoxb-installed-token",
-                    "token_type": "bot", "scope": "chat:write,commands", "bot_user_id": self.bot_user_id,
-                    "team": {"id": self.team_id, "name": "Fake team"}, "enterprise": None,
-                    "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
+            return {
+                "ok": True,
+                "app_id": "A0000001",
+                "access_token": "xoxb-installed-token",
+                "token_type": "bot",
+                "scope": "chat:write,commands",
+                "bot_user_id": self.bot_user_id,
+                "team": {"id": self.team_id, "name": "Fake team"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "UINSTALLER"},
+            }
         return {"ok": True}
 
     def _next_ts(self) -> str:
         return f"{1700000000 + next(self._ts)}.000100"
+
+
+def check_blocks(args: dict[str, Any]) -> str | None:
+    """The Block Kit limits Slack enforces on a message, or None if it is fine."""
+    blocks = args.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if not blocks:
+        return None if str(args.get("text", "")).strip() else "no_text"
+    if len(blocks) > 50:
+        return "more than 50 blocks"
+    action_ids: set[str] = set()
+    for block in blocks:
+        text = (block.get("text") or {}).get("text")
+        if block.get("type") == "section" and not 1 <= len(text or "") <= SECTION_TEXT_LIMIT:
+            return f"section text must be 1 to {SECTION_TEXT_LIMIT} characters, was {len(text or '')}"
+        elements = list(block.get("elements") or ())
+        if block.get("type") == "actions" and not 1 <= len(elements) <= 25:
+            return "an actions block holds 1 to 25 elements"
+        if block.get("accessory"):
+            elements.append(block["accessory"])
+        for element in elements:
+            action_id = element.get("action_id")
+            if action_id is not None:
+                if action_id in action_ids:
+                    return f"duplicate action_id {action_id}"
+                action_ids.add(action_id)
+            if element.get("type") == "button":
+                label = element["text"]["text"]
+                if not 1 <= len(label) <= 75 or len(element.get("value", "")) > 2000:
+                    return "button text must be 1 to 75 characters and value at most 2000"
+    return None
 
 
 async def _read_args(request: web.Request) -> dict[str, Any]:
@@ -251,4 +322,4 @@ async def _read_args(request: web.Request) -> dict[str, Any]:
 
 def _bearer(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization", "")
-    return auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+    return auth[len("Bearer ") :] if auth.startswith("Bearer ") else None

@@ -11,7 +11,8 @@ from typing import Any
 from svbot.config import Settings, get_settings
 from svbot.db import make_engine, make_sessionmaker, upgrade_async
 from svbot.dialogue.spec import load_dialogues
-from svbot.paths import dialogues_dir
+from svbot.knowledge import Knowledge, load_knowledge
+from svbot.paths import dialogues_dir, knowledge_dir
 from svbot.turns import Bot
 
 
@@ -49,16 +50,10 @@ def install_features(bot: Bot) -> None:
 
 
 # Features that plug into conversations. A module here has `install(bot)`.
-FEATURES: list[str] = []
+FEATURES: list[str] = ["svbot.evidence"]
 
 
-def _load_knowledge(settings: Settings) -> Any:
-    try:
-        from svbot.knowledge import load_knowledge
-    except ModuleNotFoundError:
-        return None
-    from svbot.paths import knowledge_dir
-
+def _load_knowledge(settings: Settings) -> Knowledge:
     return load_knowledge(knowledge_dir(settings.knowledge_dir))
 
 

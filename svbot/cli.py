@@ -70,11 +70,14 @@ def _run_async(coro) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
     from svbot.dialogue.spec import DialogueError
+    from svbot.knowledge import KnowledgeError
 
     try:
         asyncio.run(coro)
     except DialogueError as exc:
         raise UserError(f"a dialogue file is wrong: {exc}") from None
+    except KnowledgeError as exc:
+        raise UserError(f"a knowledge file is wrong: {exc}") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

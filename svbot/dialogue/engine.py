@@ -280,7 +280,9 @@ class _Run:
     def go_to(self, slot: Slot | None) -> None:
         """Move to a question and ask it; message steps are said and passed; the end finishes."""
         while slot is not None and slot.step.type == "message":
-            self.say(self.render(slot.step.ask or "", slot))
+            text = self.render(slot.step.ask or "", slot)
+            if text:
+                self.say(text)
             self.state.cursor = slot.key
             slot = self.next_slot()
         if slot is None:
@@ -626,7 +628,7 @@ class _Run:
         parts = []
         if slot.step.help:
             parts.append(self.render(slot.step.help, slot))
-        if slot.step.type in ("choice", "multi_choice"):
+        if not parts and slot.step.type in ("choice", "multi_choice"):
             for value, obj in self._choices_with_objects(slot.step, slot.prefix, slot.item):
                 explanation = _attr(obj, "help", "explanation")
                 if explanation:

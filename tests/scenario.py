@@ -1,0 +1,117 @@
+"""Scenario tests read like a chat transcript, running the real engine on a real database.
+
+    bot = await scenario(tmp_path)
+    await bot.say("hello")
+    assert "What is your group called?" in bot.last
+    await bot.press("Yes")
+
+In the spirit of Bot Framework's DialogTestClient and errbot's testbot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+
+from svbot.channels.base import Button, Inbound, Outbound
+from svbot.db import make_engine, make_sessionmaker, upgrade_async
+from svbot.dialogue.spec import load_dialogues
+from svbot.turns import Bot
+
+TEST_DIALOGUES = Path(__file__).parent / "data" / "dialogues"
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class ScenarioBot:
+    bot: Bot
+    user: str = "alice"
+    platform: str = "console"
+    chat: str | None = None
+    replies: list[Outbound] = field(default_factory=list)
+    transcript: list[str] = field(default_factory=list)
+    _ids: count = field(default_factory=lambda: count(1))
+
+    async def send(self, inbound: Inbound) -> list[Outbound]:
+        self.replies = await self.bot.handle(inbound)
+        self.transcript.append(f"> {inbound.text if inbound.text is not None else '[' + str(inbound.payload) + ']'}")
+        self.transcript.extend(m.text for m in self.replies)
+        return self.replies
+
+    def inbound(self, text: str | None = None, payload: str | None = None, event_id: str | None = None) -> Inbound:
+        return Inbound(
+            platform=self.platform,
+            user_id=self.user,
+            chat_id=self.chat or self.user,
+            text=text,
+            payload=payload,
+            event_id=event_id,
+            user_name=self.user,
+        )
+
+    async def say(self, text: str, event_id: str | None = None) -> list[Outbound]:
+        return await self.send(self.inbound(text=text, event_id=event_id))
+
+    async def press(self, label: str) -> list[Outbound]:
+        """Press the button with this label (or starting with it) on the latest message that has it."""
+        return await self.send(self.inbound(payload=self.button(label).payload))
+
+    def button(self, label: str) -> Button:
+        for message in reversed(self.replies):
+            for button in (*message.buttons, *message.controls):
+                if button.label == label or button.label.startswith(label):
+                    return button
+        raise AssertionError(f"no button {label!r} in {[m.text for m in self.replies]}")
+
+    @property
+    def last(self) -> str:
+        """The text of the last message of the last turn."""
+        assert self.replies, "the bot said nothing"
+        return self.replies[-1].text
+
+    @property
+    def text(self) -> str:
+        """Everything the bot said in the last turn."""
+        return "\n".join(m.text for m in self.replies)
+
+    @property
+    def last_message(self) -> Outbound:
+        assert self.replies, "the bot said nothing"
+        return self.replies[-1]
+
+
+async def make_bot(
+    db_path: Path,
+    *,
+    dialogues_dir: Path = TEST_DIALOGUES,
+    clock: Clock | None = None,
+    start_dialogue: str | None = None,
+    idle_after: timedelta = timedelta(hours=24),
+    knowledge: object = None,
+) -> Bot:
+    url = f"sqlite+aiosqlite:///{db_path}"
+    await upgrade_async(url)
+    engine = make_engine(url)
+    bot = Bot(
+        make_sessionmaker(engine),
+        load_dialogues(dialogues_dir),
+        clock=clock or Clock(),
+        start_dialogue=start_dialogue,
+        idle_after=idle_after,
+        knowledge=knowledge,
+    )
+    bot.db_engine = engine  # type: ignore[attr-defined]
+    return bot

@@ -1,0 +1,143 @@
+"""Answer parsing: what people type, and the reasons we give when we can't read it."""
+
+from datetime import date
+
+import pytest
+
+from svbot.dialogue.answers import (
+    Choice,
+    Invalid,
+    clean,
+    match_choice,
+    match_choices,
+    parse_date,
+    parse_money,
+    parse_number,
+    parse_text,
+    parse_yes_no,
+)
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("31/01/2027", "2027-01-31"),
+        ("2027-01-31", "2027-01-31"),
+        ("31 Jan 2027", "2027-01-31"),
+        ("31st January 2027", "2027-01-31"),
+        ("January 31, 2027", "2027-01-31"),
+        ("1/2/27", "2027-02-01"),  # day first, as in the UK
+        ("end of March", "2027-03-31"),  # the next end of March from 22 Nov 2026
+        ("end of November", "2026-11-30"),
+        ("start of December 2027", "2027-12-01"),
+        ("tomorrow", "2026-11-23"),
+        ("in 2 weeks", "2026-12-06"),
+    ],
+)
+def test_dates_read_the_uk_way(typed: str, expected: str) -> None:
+    assert parse_date(typed, TODAY).value == expected
+
+
+@pytest.mark.parametrize("typed", ["31/02/2027", "30 February 2027"])
+def test_impossible_dates_are_named_as_such(typed: str) -> None:
+    with pytest.raises(Invalid, match="doesn't exist"):
+        parse_date(typed, TODAY)
+
+
+@pytest.mark.parametrize("typed", ["next-ish", "32/13/2027", "soon", ""])
+def test_unreadable_dates_give_an_example(typed: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        parse_date(typed, TODAY)
+    assert caught.value.example and "31/01/2027" in caught.value.example
+
+
+def test_dates_in_the_past_can_be_refused() -> None:
+    with pytest.raises(Invalid, match="before 22 November 2026"):
+        parse_date("01/01/2026", TODAY, not_before=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value", "needs_check"),
+    [("1,200", 1200, False), ("1 200", 1200, False), ("42", 42, False), ("about 40", 40, True),
+     ("40ish", 40, True), ("roughly 1.5k", 1500, True), ("twelve", 12, False)],
+)  # fmt: skip
+def test_numbers(typed: str, value: int, needs_check: bool) -> None:
+    parsed = parse_number(typed, integer=True, minimum=0)
+    assert parsed.value == value and isinstance(parsed.value, int)
+    assert (parsed.confirm is not None) == needs_check
+
+
+def test_number_limits_and_non_numbers() -> None:
+    with pytest.raises(Invalid, match="below zero"):
+        parse_number("-3", integer=True, minimum=0)
+    with pytest.raises(Invalid, match="most I can take"):
+        parse_number("20000", integer=True, maximum=10000)
+    with pytest.raises(Invalid, match="whole number"):
+        parse_number("2.5", integer=True)
+    with pytest.raises(Invalid, match="couldn't read"):
+        parse_number("lots", integer=True)
+    assert parse_number("2.5", integer=False).value == 2.5
+    absurd = parse_number("5000000", integer=True, soft_max=100000)
+    assert absurd.value == 5_000_000 and "a lot more" in (absurd.confirm or "")
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"), [("£1.2k", 1200), ("£1,200.50", 1200.5), ("1.2m", 1_200_000), ("500 pounds", 500)]
+)
+def test_money(typed: str, value: float) -> None:
+    assert parse_money(typed).value == value
+
+
+def test_money_refuses_negative_and_text() -> None:
+    with pytest.raises(Invalid):
+        parse_money("-£5")
+    with pytest.raises(Invalid, match="amount of money"):
+        parse_money("a fair bit")
+
+
+def test_yes_no() -> None:
+    assert parse_yes_no("Yep").value is True
+    assert parse_yes_no("nope").value is False
+    with pytest.raises(Invalid, match="yes or no"):
+        parse_yes_no("maybe")
+
+
+def test_text_limits() -> None:
+    with pytest.raises(Invalid, match="didn't catch"):
+        parse_text("", 10)
+    with pytest.raises(Invalid, match="102,400 characters"):
+        parse_text("x" * 102_400, 3000)
+
+
+def test_clean_keeps_emoji_and_rtl_text_but_drops_control_characters() -> None:
+    assert clean("  مرحبا 👋\x00\x1b[31m  ") == "مرحبا 👋[31m"
+    assert clean("a\u202eb\r\nc") == "ab\nc"
+
+
+CHOICES = [Choice("older", "Older people"), Choice("young", "Young people"), Choice("families", "Families")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [("2", "young"), ("older", "older"), ("OLDER PEOPLE", "older"), ("fam", "families"), ("Young", "young")],
+)
+def test_choice_matching(typed: str, value: str) -> None:
+    assert match_choice(typed, CHOICES).value == value
+
+
+def test_ambiguous_and_unknown_choices_are_explained() -> None:
+    with pytest.raises(Invalid, match='"Older people" or "Young people"'):
+        match_choice("people", CHOICES)
+    with pytest.raises(Invalid, match="no option 9"):
+        match_choice("9", CHOICES)
+    with pytest.raises(Invalid, match="isn't one of the options"):
+        match_choice("dogs", CHOICES)
+
+
+def test_several_choices_at_once() -> None:
+    assert [c.value for c in match_choices("1, 3", CHOICES)] == ["older", "families"]
+    assert [c.value for c in match_choices("1 3", CHOICES)] == ["older", "families"]
+    assert [c.value for c in match_choices("young and families", CHOICES)] == ["young", "families"]
+    assert len(match_choices("all of them", CHOICES)) == 3

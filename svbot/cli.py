@@ -66,6 +66,14 @@ def chat(user: str | None) -> None:
     _run_async(run())
 
 
+@main.command("slack-socket")
+def slack_socket() -> None:
+    """Talk to Slack over Socket Mode (for installs without a public URL)."""
+    from svbot.channels.slack import slack_socket_main
+
+    slack_socket_main()
+
+
 def _run_async(coro) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
@@ -78,6 +86,18 @@ def _run_async(coro) -> None:  # type: ignore[no-untyped-def]
         raise UserError(f"a dialogue file is wrong: {exc}") from None
     except KnowledgeError as exc:
         raise UserError(f"a knowledge file is wrong: {exc}") from None
+
+
+def _register_deadlines() -> None:
+    from svbot.deadlines import cli as deadlines_cli
+
+    main.add_command(deadlines_cli.grants)
+    main.add_command(deadlines_cli.deadlines)
+    main.add_command(deadlines_cli.reminders)
+    main.add_command(deadlines_cli.clock)
+
+
+_register_deadlines()
 
 
 if __name__ == "__main__":  # pragma: no cover

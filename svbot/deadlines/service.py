@@ -33,8 +33,8 @@ from svbot.deadlines.schedules import (
     parse_hhmm,
     reminder_times,
 )
-from svbot.delivery.models import CANCELLED, PENDING, OutboxMessage
-from svbot.models import Identity, Membership
+from svbot.delivery.models import CANCELLED, FAILED, PENDING, OutboxMessage
+from svbot.models import Identity, Membership, Organisation
 
 DEFAULT_TIMEZONE = "Europe/London"
 # A reminder whose time passed more than this long ago when its deadline was created is not sent:
@@ -221,6 +221,53 @@ def relative_day(day: date, today: date) -> str:
 def deadline_ref(deadline_id: int) -> str:
     """The outbox `ref` of a deadline's reminders, used to cancel them."""
     return f"deadline:{deadline_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFailure:
+    when: datetime
+    platform: str
+    chat_id: str
+    identity_id: int | None
+    organisation_id: int | None
+    ref: str | None
+    error: str
+
+
+async def delivery_failures(
+    session: AsyncSession, support_org_id: int | None = None, limit: int = 200
+) -> list[DeliveryFailure]:
+    """Messages that could not be delivered, newest first, for the support organisation to follow up."""
+    query = (
+        select(OutboxMessage, Membership.organisation_id)
+        .outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
+        .outerjoin(Membership, Membership.person_id == Identity.person_id)
+        .where(OutboxMessage.status == FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    if support_org_id is not None:
+        query = query.join(Organisation, Organisation.id == Membership.organisation_id).where(
+            (Organisation.support_org_id == support_org_id) | (Organisation.id == support_org_id)
+        )
+    seen: set[int] = set()
+    failures = []
+    for row, org_id in (await session.execute(query)).all():
+        if row.id in seen:
+            continue  # one line per message even if the person is in several organisations
+        seen.add(row.id)
+        failures.append(
+            DeliveryFailure(
+                row.claimed_at or row.created_at,
+                row.platform,
+                row.chat_id,
+                row.identity_id,
+                org_id,
+                row.ref,
+                row.error or "",
+            )
+        )
+    return failures
 
 
 # ---------------------------------------------------------------- rules lookups

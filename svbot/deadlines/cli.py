@@ -1,0 +1,405 @@
+"""Commands: `svbot grants ...`, `svbot deadlines ...`, `svbot reminders ...` and `svbot clock`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from svbot.config import Settings, get_settings
+from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
+from svbot.deadlines.schedules import Schedule
+from svbot.models import Organisation, utcnow
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """Something the person running the command can fix; printed as one line, exit status 1.
+
+    Our own class (not svbot.cli's) so this module never imports svbot.cli: under
+    `python -m svbot.cli` that module exists twice and its UserError would not be caught.
+    """
+
+
+class FriendlyCommand(click.Command):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"svbot: {exc}", err=True)
+            raise SystemExit(1) from None
+
+
+class FriendlyCommands(click.Group):
+    command_class = FriendlyCommand
+
+
+# ---------------------------------------------------------------- grants
+
+
+@click.group(cls=FriendlyCommands)
+def grants() -> None:
+    """Grants from 360Giving files, and how often their grantees report."""
+
+
+@grants.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--support-org", type=int, default=None, help="Id of the support organisation these grants belong to."
+)
+@click.option(
+    "--schedule",
+    type=click.Choice(FREQUENCIES[:-1]),
+    default=None,
+    help="Reporting frequency for programmes without their own schedule (default: quarterly).",
+)
+@click.option(
+    "--lenient", is_flag=True, help="Also import grants whose only problems are in fields svbot ignores."
+)
+@click.option("--verbose", is_flag=True, help="List every warning, not just the count.")
+@click.option(
+    "--now", "now_text", default=None, hidden=True, help="Pretend it is this time (ISO), for tests."
+)
+def grants_import(
+    file: Path,
+    support_org: int | None,
+    schedule: str | None,
+    lenient: bool,
+    verbose: bool,
+    now_text: str | None,
+) -> None:
+    """Import a 360Giving JSON package, or a CSV/XLSX file with 360Giving column titles."""
+    from svbot.deadlines.giving360 import FileProblem
+    from svbot.deadlines.importer import UnknownSupportOrg, import_grants
+
+    settings = get_settings()
+    now = parse_when(now_text, settings.timezone) if now_text else utcnow()
+    chosen = Schedule(frequency=schedule) if schedule else None
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+        with _progress_bar(file.name) as progress:
+            return await import_grants(
+                sessionmaker,
+                file,
+                now=now,
+                support_org_id=support_org,
+                lenient=lenient,
+                schedule=chosen,
+                timezone=settings.timezone,
+                progress=progress,
+            )
+
+    try:
+        summary = _with_db(settings, work)
+    except FileProblem as exc:
+        raise UserError(str(exc)) from None
+    except UnknownSupportOrg as exc:
+        raise UserError(f"{exc}; check the id with `svbot deadlines list` or your admin") from None
+    click.echo(f"{file.name}: {summary.headline()}.")
+    click.echo(
+        f"Deadlines: {summary.deadlines_created} added, {summary.deadlines_updated} moved, "
+        f"{summary.deadlines_removed} removed. New organisations: {summary.organisations_created}."
+    )
+    for label, reasons in summary.skipped:
+        click.echo(f"  skipped {label}: {'; '.join(reasons)}")
+    if summary.warnings:
+        if verbose:
+            for label, notes in summary.warnings:
+                click.echo(f"  note {label}: {'; '.join(notes)}")
+        else:
+            click.echo(f"  {len(summary.warnings)} imported grants have notes; --verbose lists them.")
+    if summary.lenient_would_import:
+        click.echo(
+            f"  {summary.lenient_would_import} skipped grants only have problems in fields svbot "
+            "does not use: --lenient imports them."
+        )
+    if summary.total and summary.imported + summary.updated + summary.unchanged == 0:
+        raise UserError(f"no grants imported from {file.name}: every grant has problems (listed above)")
+
+
+@grants.command("schedule")
+@click.argument("frequency", type=click.Choice(FREQUENCIES))
+@click.option("--support-org", type=int, default=None, help="Support organisation (default: everyone).")
+@click.option("--programme", default="", help="Grant programme title (default: all programmes).")
+@click.option(
+    "--days-after", type=int, default=30, show_default=True, help="Report due this long after a period."
+)
+@click.option(
+    "--months-after-start", type=int, default=3, show_default=True, help="one_off: when the report is due."
+)
+@click.option("--dates", default="", help="For 'dates': comma-separated YYYY-MM-DD.")
+def grants_schedule(
+    frequency: str,
+    support_org: int | None,
+    programme: str,
+    days_after: int,
+    months_after_start: int,
+    dates: str,
+) -> None:
+    """Set how often a programme's grantees report. Re-import the file to apply it to existing grants."""
+    try:
+        listed = [date.fromisoformat(d.strip()).isoformat() for d in dates.split(",") if d.strip()]
+    except ValueError:
+        raise UserError("--dates takes dates like 2027-01-31,2027-07-31") from None
+    if frequency == "dates" and not listed:
+        raise UserError("a 'dates' schedule needs --dates, e.g. --dates 2027-01-31,2027-07-31")
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        async with sessionmaker() as session, session.begin():
+            if support_org is not None and await session.get(Organisation, support_org) is None:
+                raise UserError(f"there is no organisation with id {support_org}")
+            row = await session.scalar(
+                select(MonitoringSchedule).where(
+                    MonitoringSchedule.support_org_id.is_(None)
+                    if support_org is None
+                    else MonitoringSchedule.support_org_id == support_org,
+                    MonitoringSchedule.programme == programme.strip(),
+                )
+            )
+            if row is None:
+                row = MonitoringSchedule(support_org_id=support_org, programme=programme.strip())
+                session.add(row)
+            row.frequency, row.days_after, row.months_after_start = frequency, days_after, months_after_start
+            row.dates = listed
+
+    _with_db(get_settings(), work)
+    click.echo(f"Reports for {programme or 'every programme'}: {frequency.replace('_', ' ')}.")
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+@click.group(cls=FriendlyCommands)
+def deadlines() -> None:
+    """Monitoring-report deadlines."""
+
+
+@deadlines.command("list")
+@click.option("--org", type=int, default=None, help="Only this organisation.")
+@click.option("--all", "show_all", is_flag=True, help="Include submitted, waived and long-past deadlines.")
+@click.option("--today", "today_text", default=None, help="Pretend today is this date (YYYY-MM-DD).")
+def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> None:
+    """What is due, soonest first."""
+    from svbot.deadlines.service import RECENT_OVERDUE_DAYS, UPCOMING, deadlines_for_org, format_day
+
+    settings = get_settings()
+    today = _parse_day(today_text) if today_text else utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
+        async with sessionmaker() as session:
+            return await deadlines_for_org(session, org)
+
+    items = _with_db(settings, work)
+    if not show_all:
+        items = [
+            i for i in items if i.status == UPCOMING and (i.due_date - today).days >= -RECENT_OVERDUE_DAYS
+        ]
+    if not items:
+        click.echo(
+            "Nothing is due."
+            if not show_all
+            else "No deadlines yet: import grants with `svbot grants import`."
+        )
+        return
+    for item in items:
+        status = item.display_status(today)
+        click.echo(
+            f"{item.deadline_id:>7}  org {item.organisation_id:<6} {format_day(item.due_date):<16} "
+            f"{status:<9} {item.title} for {item.grant_title}"
+        )
+
+
+@deadlines.command("ics")
+@click.option("--org", type=int, required=True, help="The organisation whose deadlines to export.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Write to this file (default: stdout)."
+)
+def deadlines_ics(org: int, out: Path | None) -> None:
+    """An iCalendar (.ics) feed of the organisation's deadlines, with alarms."""
+    from svbot.deadlines.ics import deadlines_ics as make_ics
+    from svbot.deadlines.service import deadlines_for_org
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> bytes:
+        async with sessionmaker() as session:
+            organisation = await session.get(Organisation, org)
+            if organisation is None:
+                raise UserError(f"there is no organisation with id {org}")
+            items = await deadlines_for_org(session, org)
+            return make_ics(items, f"{organisation.name}: monitoring deadlines", utcnow())
+
+    data = _with_db(get_settings(), work)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"Wrote {out}.", err=True)
+
+
+# ---------------------------------------------------------------- reminders and the clock
+
+
+@click.group(cls=FriendlyCommands)
+def reminders() -> None:
+    """Reminders of monitoring deadlines."""
+
+
+@reminders.command("run")
+@click.option("--now", "now_text", default=None, help="Act as if it were this time (ISO; default: now).")
+def reminders_run(now_text: str | None) -> None:
+    """One planning and sending pass (for cron and tests)."""
+    settings = get_settings()
+    now = parse_when(now_text, settings.timezone) if now_text else utcnow()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[Any, Any, bool]:
+        from svbot.deadlines.planner import plan_reminders
+        from svbot.delivery.dispatcher import Dispatcher
+
+        planned = await plan_reminders(sessionmaker, now, settings.timezone)
+        senders = build_senders(settings)
+        sent = await Dispatcher(sessionmaker, senders).drain(now)
+        return planned, sent, bool(senders)
+
+    planned, sent, can_send = _with_db(settings, work)
+    click.echo(
+        f"Planned {planned.queued} reminders ({planned.deadlines} deadlines, {planned.snoozes} snoozes). "
+        f"Sent {sent.sent}, will retry {sent.retried}, failed {sent.failed}."
+    )
+    if not can_send:
+        click.echo("No chat platform is set up, so nothing was sent: the reminders wait in the outbox.")
+
+
+@reminders.command("failures")
+@click.option("--support-org", type=int, default=None, help="Only members of this support organisation.")
+def reminders_failures(support_org: int | None) -> None:
+    """Reminders that could not be delivered (someone blocked the bot, a channel is gone)."""
+    from svbot.deadlines.service import delivery_failures
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
+        async with sessionmaker() as session:
+            return await delivery_failures(session, support_org)
+
+    failures = _with_db(get_settings(), work)
+    if not failures:
+        click.echo("Every reminder was delivered.")
+    for failure in failures:
+        click.echo(f"{failure.when:%Y-%m-%d %H:%M}  {failure.platform}:{failure.chat_id}  {failure.error}")
+
+
+@click.command()
+@click.option(
+    "--interval", type=float, default=60.0, show_default=True, help="Seconds between planning passes."
+)
+def clock(interval: float) -> None:
+    """Plan due reminders and send the outbox, until stopped (Ctrl-C or SIGTERM)."""
+    settings = get_settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        from svbot.deadlines.planner import plan_reminders
+        from svbot.delivery.dispatcher import Dispatcher
+
+        dispatcher = Dispatcher(sessionmaker, build_senders(settings))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
+        click.echo(f"svbot clock: planning every {interval:g}s. Stop with Ctrl-C.", err=True)
+        while not stop.is_set():
+            planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
+            sent = await dispatcher.drain()
+            if planned.queued or sent.claimed:
+                click.echo(
+                    f"queued {planned.queued}, sent {sent.sent}, retry {sent.retried}, failed {sent.failed}"
+                )
+            if planned.deadlines >= 2000:
+                continue  # more are due: plan again straight away
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+        click.echo("svbot clock: stopped.", err=True)
+
+    _with_db(settings, work)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def build_senders(settings: Settings) -> dict[str, Any]:
+    """The channels that can send unprompted, from the composition root (svbot.app)."""
+    from svbot.app import build_senders as build
+
+    return build(settings)
+
+
+def parse_when(text: str, timezone: str) -> datetime:
+    """An ISO time; without an offset it is local time in the configured zone."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f"{text!r} is not a time; write it like 2027-01-28T09:00 or 2027-01-28T09:00+00:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{text!r} is not a date; write it like 2027-01-31") from None
+
+
+def _with_db(settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    async def run() -> T:
+        from svbot.db import make_engine, make_sessionmaker, upgrade_async
+
+        url = settings.async_database_url
+        if url.startswith("sqlite"):
+            await upgrade_async(url)  # the embedded database sets itself up, as `svbot chat` does
+        engine = make_engine(url)
+        try:
+            return await work(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (OperationalError, ProgrammingError) as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            raise UserError("the database is not set up yet: run `svbot db upgrade`") from None
+        raise UserError(f"database problem: {str(exc.orig).splitlines()[0][:200]}") from None
+
+
+@contextlib.contextmanager
+def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"Importing {name}", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

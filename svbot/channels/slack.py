@@ -32,7 +32,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import click
@@ -47,8 +47,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -64,6 +62,10 @@ from svbot.channels.slack_render import (
     render_choice_made,
 )
 from svbot.config import Settings
+
+if TYPE_CHECKING:
+    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +174,9 @@ async def run_socket_mode(bot: TurnHandler, settings: Settings) -> None:
         await channel.close()
 
 
-@click.command("slack-socket")
-def slack_socket_command() -> None:
-    """Talk to Slack over Socket Mode (for installs without a public URL)."""
-    from svbot.app import create_bot  # the composition root; imported late, it imports the channels
+def slack_socket_main() -> None:
+    """The `svbot slack-socket` command: talk to Slack over Socket Mode until stopped."""
+    from svbot.app import close_bot, create_bot  # the composition root imports the channels: import late
     from svbot.cli import UserError
     from svbot.config import get_settings
 
@@ -184,7 +185,11 @@ def slack_socket_command() -> None:
         raise UserError("set SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN to use Socket Mode")
 
     async def serve() -> None:
-        await run_socket_mode(await create_bot(settings), settings)
+        bot = await create_bot(settings)
+        try:
+            await run_socket_mode(bot, settings)
+        finally:
+            await close_bot(bot)
 
     click.echo("svbot is listening to Slack over Socket Mode. Press Ctrl+C to stop.")
     asyncio.run(serve())
@@ -207,6 +212,9 @@ def installation_stores(
     settings: Settings, client_id: str, engine: AsyncEngine | None = None
 ) -> tuple[AsyncSQLAlchemyInstallationStore, AsyncSQLAlchemyOAuthStateStore]:
     """slack_sdk's own async SQLAlchemy stores, on svbot's database (tables: migration 0003_slack)."""
+    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+
     from svbot.db import make_engine
 
     engine = engine or make_engine(settings.database_url)
@@ -242,9 +250,7 @@ class SlackChannel:
         self.app = self._build_app(oauth, installation_store, socket_mode)
         self._register()
 
-    def _build_app(
-        self, oauth: SlackOAuthEnv, store: AsyncInstallationStore | None, socket_mode: bool
-    ) -> AsyncApp:
+    def _build_app(self, oauth: SlackOAuthEnv, store: AsyncInstallationStore | None, socket_mode: bool) -> AsyncApp:
         secret = _secret(self.settings.slack_signing_secret)
         if not self.multi_workspace:
             token = _secret(self.settings.slack_bot_token)
@@ -386,9 +392,7 @@ class SlackChannel:
             pressed=(message, label) if message.get("ts") else None,
         )
 
-    async def _on_unknown_action(
-        self, ack: Callable[..., Awaitable[Any]], body: dict, client: AsyncWebClient
-    ) -> None:
+    async def _on_unknown_action(self, ack: Callable[..., Awaitable[Any]], body: dict, client: AsyncWebClient) -> None:
         await ack()
         channel = (body.get("channel") or {}).get("id")
         user = (body.get("user") or {}).get("id")
@@ -494,18 +498,14 @@ class SlackChannel:
         message, label = pressed
         if replies[0].replace_previous and not replies[0].file:
             first = render(replies[0])
-            await client.chat_update(
-                channel=channel, ts=message["ts"], text=first[0].text, blocks=first[0].blocks
-            )
+            await client.chat_update(channel=channel, ts=message["ts"], text=first[0].text, blocks=first[0].blocks)
             for extra in first[1:]:
                 await client.chat_postMessage(
                     channel=channel, text=extra.text, blocks=extra.blocks, thread_ts=message.get("thread_ts")
                 )
             return replies[1:]
         blocks = render_choice_made(message.get("blocks") or [], label)
-        await client.chat_update(
-            channel=channel, ts=message["ts"], text=message.get("text") or label, blocks=blocks
-        )
+        await client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or label, blocks=blocks)
         return replies
 
 
@@ -682,5 +682,5 @@ __all__ = [
     "post_outbound",
     "run_socket_mode",
     "slack_mount",
-    "slack_socket_command",
+    "slack_socket_main",
 ]

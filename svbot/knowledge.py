@@ -22,7 +22,6 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from svbot.config import get_settings
@@ -106,10 +105,11 @@ class Framework(_Model):
             raise ValueError(f"must end with one of {', '.join(TEMPLATE_SUFFIXES)} (it says which format)")
         return value
 
-    @model_validator(mode="after")
-    def _unique_objective_ids(self) -> Framework:
-        _check_unique((o.id for o in self.objectives), "objectives")
-        return self
+    @field_validator("objectives")
+    @classmethod
+    def _unique_objective_ids(cls, value: list[Objective]) -> list[Objective]:
+        _check_unique(o.id for o in value)
+        return value
 
     @property
     def is_illustrative(self) -> bool:
@@ -179,15 +179,20 @@ class Guidance(_Model):
     values_note: str = Field(min_length=1)  # why svbot ships no proxy £ values
     sources: list[SourceNote] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _check_lists(self) -> Guidance:
-        for name in ("glossary", "principles", "beneficiary_groups", "equality_characteristics",
-                     "evidence_kinds"):
-            _check_unique((item.id for item in getattr(self, name)), name)
-        missing = [k for k in REQUIRED_EVIDENCE_KINDS if k not in {e.id for e in self.evidence_kinds}]
+    @field_validator("glossary", "principles", "beneficiary_groups", "equality_characteristics")
+    @classmethod
+    def _unique_ids(cls, value: list[Any]) -> list[Any]:
+        _check_unique(item.id for item in value)
+        return value
+
+    @field_validator("evidence_kinds")
+    @classmethod
+    def _evidence_kinds(cls, value: list[EvidenceKind]) -> list[EvidenceKind]:
+        _check_unique(kind.id for kind in value)
+        missing = [k for k in REQUIRED_EVIDENCE_KINDS if k not in {e.id for e in value}]
         if missing:
-            raise ValueError(f"evidence_kinds must include {', '.join(missing)}")
-        return self
+            raise ValueError(f"must include {', '.join(missing)} (the walk-through relies on them)")
+        return value
 
     def evidence_kind(self, kind_id: str) -> EvidenceKind:
         return _find(self.evidence_kinds, kind_id)
@@ -309,11 +314,11 @@ def _reason(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _check_unique(ids: Iterable[str], what: str) -> None:
+def _check_unique(ids: Iterable[str]) -> None:
     seen: set[str] = set()
     for item_id in ids:
         if item_id in seen:
-            raise ValueError(f"{what}: id {item_id!r} is used twice")
+            raise ValueError(f"id {item_id!r} is used twice")
         seen.add(item_id)
 
 

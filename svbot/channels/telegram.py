@@ -214,9 +214,7 @@ class TelegramSender:
             return False
         return True
 
-    async def _send_file(
-        self, chat_id: int | str, message: Outbound, chunks: Sequence[str], markup: Any
-    ) -> int:
+    async def _send_file(self, chat_id: int | str, message: Outbound, chunks: Sequence[str], markup: Any) -> int:
         assert message.file is not None
         caption: str | None = None
         if len(chunks) == 1 and chunks[0] and utf16_len(message.text) <= CAPTION_LIMIT:
@@ -267,9 +265,7 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     value = getattr(exc, "_retry_after", None)
     if isinstance(value, timedelta):
         return value.total_seconds()
-    return float(
-        exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after
-    )
+    return float(exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after)
 
 
 def _markup(rows: Sequence[Sequence[KeyboardButton]]) -> InlineKeyboardMarkup | None:
@@ -306,9 +302,7 @@ class TelegramAdapter:
     def add_handlers(self, application: Application) -> None:
         new_message = filters.UpdateType.MESSAGE  # edits of old messages are not new answers
         application.add_handler(CallbackQueryHandler(self.on_button))
-        application.add_handler(
-            MessageHandler(new_message & filters.ChatType.PRIVATE, self.on_private_message)
-        )
+        application.add_handler(MessageHandler(new_message & filters.ChatType.PRIVATE, self.on_private_message))
         group_text = new_message & filters.ChatType.GROUPS & filters.TEXT
         application.add_handler(MessageHandler(group_text, self.on_group_message))
         application.add_handler(ChatMemberHandler(self.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -405,9 +399,7 @@ class TelegramAdapter:
                 await set_identity_active(self.bot.sessionmaker, inbound.user_id, False)
             log.warning("Telegram reply to chat %s not delivered: %s", inbound.chat_id, exc)
         except RetryLater as exc:
-            log.warning(
-                "Telegram reply to chat %s not delivered (%s); the person can ask again", inbound.chat_id, exc
-            )
+            log.warning("Telegram reply to chat %s not delivered (%s); the person can ask again", inbound.chat_id, exc)
 
 
 async def _answer(query: telegram.CallbackQuery) -> None:
@@ -599,11 +591,7 @@ async def set_webhook(
     if settings.telegram_webhook_secret is None:
         raise ValueError("set TELEGRAM_WEBHOOK_SECRET first (1-256 letters, digits, _ or -)")
     secret = settings.telegram_webhook_secret.get_secret_value()
-    if (
-        not secret
-        or len(secret) > 256
-        or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in secret)
-    ):
+    if not secret or len(secret) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in secret):
         raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
     tg = make_tg_bot(settings)
     try:

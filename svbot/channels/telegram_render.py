@@ -140,8 +140,8 @@ def _fitting_prefix_length(text: str, limit: int) -> int:
 
 # --- Markdown we generated (statements) to Telegram HTML --------------------------------------------
 
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", re.MULTILINE)
-_BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", re.MULTILINE)
+_BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.MULTILINE)
 _CODE = re.compile(r"`([^`\n]+)`")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
 _ITALIC = re.compile(

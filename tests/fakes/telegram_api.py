@@ -178,9 +178,7 @@ class FakeTelegram:
         chat_id: int | None = None,
     ) -> None:
         """The next `times` calls of `method` (to `chat_id`, if given) fail like Telegram fails."""
-        self._failures.setdefault(method, []).append(
-            Failure(status, description, retry_after, times, chat_id)
-        )
+        self._failures.setdefault(method, []).append(Failure(status, description, retry_after, times, chat_id))
 
     def disconnect(self, method: str, *, times: int = 1) -> None:
         """The next `times` calls of `method` get the connection closed with no answer."""
@@ -251,9 +249,7 @@ class FakeTelegram:
             update["update_id"] = next(self._update_ids)
         return update
 
-    def button_update(
-        self, *, user_id: int, message: SentMessage, data: str, update_id: int | None = None
-    ) -> dict:
+    def button_update(self, *, user_id: int, message: SentMessage, data: str, update_id: int | None = None) -> dict:
         """Someone pressed a button (its callback_data) on one of the bot's messages."""
         return {
             "update_id": next(self._update_ids) if update_id is None else update_id,
@@ -267,9 +263,7 @@ class FakeTelegram:
         }
 
     def press(self, *, user_id: int, message: SentMessage, label_part: str) -> dict:
-        return self.button_update(
-            user_id=user_id, message=message, data=message.button(label_part)["callback_data"]
-        )
+        return self.button_update(user_id=user_id, message=message, data=message.button(label_part)["callback_data"])
 
     # --- the server ---------------------------------------------------------------------------------
 
@@ -300,13 +294,16 @@ class FakeTelegram:
             call.status = 404
             await self._record(call)
             return _error(404, "Not Found: method not found")
+        if method == "getUpdates":
+            await self._record(call)  # seen on arrival: a long poll may wait a while before answering
         try:
             result = await handler(call)
         except HtmlError as exc:
             call.status = 400
             await self._record(call)
             return _error(400, f"Bad Request: {exc}")
-        await self._record(call)
+        if method != "getUpdates":
+            await self._record(call)
         return web.json_response({"ok": True, "result": result})
 
     async def _record(self, call: Call) -> None:
@@ -542,9 +539,7 @@ def visible_text(raw: str) -> str:
             out.append(ch)
             pos += 1
     if stack:
-        raise HtmlError(
-            f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\""
-        )
+        raise HtmlError(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\"")
     return "".join(out)
 
 

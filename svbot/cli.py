@@ -74,6 +74,35 @@ def slack_socket() -> None:
     slack_socket_main()
 
 
+@main.command("telegram-poll")
+def telegram_poll() -> None:
+    """Talk to Telegram by long polling (for installs without a public URL)."""
+    from svbot.channels.telegram import TelegramSetupError, run_polling_forever
+
+    try:
+        _run_async(run_polling_forever(get_settings()))
+    except TelegramSetupError as exc:
+        raise UserError(str(exc)) from None
+
+
+@main.group()
+def telegram() -> None:
+    """Telegram set-up."""
+
+
+@telegram.command("set-webhook")
+@click.argument("url")
+def telegram_set_webhook(url: str) -> None:
+    """Tell Telegram to send updates to URL (https://.../telegram/webhook), with TELEGRAM_WEBHOOK_SECRET."""
+    from svbot.channels.telegram import TelegramSetupError, set_webhook_main
+
+    try:
+        _run_async(set_webhook_main(get_settings(), url))
+    except TelegramSetupError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"Telegram will send updates to {url}")
+
+
 def _run_async(coro) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 

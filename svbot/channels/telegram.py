@@ -90,6 +90,10 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class TelegramSetupError(ValueError):
+    """Something the operator can fix (no token, a rejected token, no webhook secret); one line, no secrets."""
+
+
 class TurnHandler(Protocol):
     """What the adapter needs from the core (`svbot.turns.Bot`)."""
 
@@ -123,7 +127,7 @@ class TelegramSender:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if tg_bot is None:
-            if settings is None or settings.telegram_bot_token is None:
+            if settings is None or not telegram_enabled(settings):
                 raise ValueError("TelegramSender needs settings with TELEGRAM_BOT_TOKEN, or a tg_bot")
             tg_bot = make_tg_bot(settings, request=request)
         self.tg = tg_bot
@@ -483,6 +487,7 @@ async def run_polling_forever(settings: Settings) -> None:
     from svbot.app import close_bot, create_bot  # the composition root: imported late, it sits above us
 
     _quiet_http_logs()
+    _token(settings)
     bot = await create_bot(settings)
     try:
         await poll(build_application(bot, settings), bot.sessionmaker, _stop_on_signals())
@@ -504,7 +509,7 @@ async def poll(
     try:
         await application.initialize()
     except InvalidToken:
-        raise ValueError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
     try:
         await publish_commands(application.bot, sessionmaker)
         await application.start()
@@ -522,7 +527,7 @@ def telegram_mount(bot: TurnHandler, settings: Settings, **options: Any) -> WebM
     """`POST /telegram/webhook` for the web process. Requests without the right secret header get 403
     and are not read; with no TELEGRAM_WEBHOOK_SECRET configured, every request is refused.
     `options` go to :func:`build_application` (tests pass `configure=` to add an error handler)."""
-    if settings.telegram_bot_token is None:
+    if not telegram_enabled(settings):
         return WebMount()
     _quiet_http_logs()
     configure = options.pop("configure", None)
@@ -583,27 +588,37 @@ class _Startup:
             await self.application.shutdown()
 
 
+async def set_webhook_main(settings: Settings, url: str) -> None:
+    """`svbot telegram set-webhook URL`, with the database for the admins' command menus."""
+    from svbot.app import close_bot, create_bot
+
+    _quiet_http_logs()
+    _token(settings)
+    _webhook_secret(settings)
+    bot = await create_bot(settings)
+    try:
+        await set_webhook(settings, url, bot.sessionmaker)
+    finally:
+        await close_bot(bot)
+
+
 async def set_webhook(
     settings: Settings, url: str, sessionmaker: async_sessionmaker[AsyncSession] | None = None
 ) -> None:
     """`svbot telegram set-webhook URL`: register the webhook with our secret, and the commands menu.
-    Raises ValueError with a one-line reason a person can act on."""
-    if settings.telegram_webhook_secret is None:
-        raise ValueError("set TELEGRAM_WEBHOOK_SECRET first (1-256 letters, digits, _ or -)")
-    secret = settings.telegram_webhook_secret.get_secret_value()
-    if not secret or len(secret) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in secret):
-        raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
+    Raises TelegramSetupError with a one-line reason a person can act on."""
+    secret = _webhook_secret(settings)
     tg = make_tg_bot(settings)
     try:
         await tg.initialize()
         await tg.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         await publish_commands(tg, sessionmaker)
     except InvalidToken:
-        raise ValueError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
     except BadRequest as exc:
-        raise ValueError(f"Telegram refused the webhook: {exc.message}") from exc
+        raise TelegramSetupError(f"Telegram refused the webhook: {exc.message}") from None
     except NetworkError as exc:
-        raise ValueError(f"could not reach Telegram ({type(exc).__name__})") from exc
+        raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
     finally:
         await tg.shutdown()
 
@@ -656,9 +671,23 @@ def file_url(api_url: str) -> str:
     return base + "/file/bot"
 
 
+def _webhook_secret(settings: Settings) -> str:
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
+    if not secret:
+        raise TelegramSetupError("set TELEGRAM_WEBHOOK_SECRET first (1-256 letters, digits, _ or -)")
+    if len(secret) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in secret):
+        raise TelegramSetupError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
+    return secret
+
+
+def telegram_enabled(settings: Settings) -> bool:
+    return bool(settings.telegram_bot_token and settings.telegram_bot_token.get_secret_value())
+
+
 def _token(settings: Settings) -> str:
-    if settings.telegram_bot_token is None:
-        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    if not telegram_enabled(settings):
+        raise TelegramSetupError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set it")
+    assert settings.telegram_bot_token is not None
     return settings.telegram_bot_token.get_secret_value()
 
 

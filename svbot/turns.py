@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Button, Inbound, Outbound
-from svbot.dialogue.engine import Engine, Result
+from svbot.dialogue.engine import COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
 from svbot.models import Answer, Conversation, Identity, InboundEvent, Organisation, Person
@@ -186,7 +186,7 @@ class Bot:
         if state.dialogue is None or state.mode in ("idle", "done"):
             await self._home(turn)
             return
-        if state.mode == "paused" and not inbound.payload:
+        if state.mode == "paused" and not inbound.payload and _simplify(turn.text) not in COMMAND_WORDS:
             turn.apply(self.engine.resume(state, turn.context(), turn.now))
             return
         turn.apply(

@@ -1,0 +1,43 @@
+"""`pip install .` (not only editable installs) must ship the dialogues and knowledge folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-w", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next(tmp_path.glob("svbot-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for source in [*ROOT.glob("dialogues/*.yaml"), *ROOT.glob("knowledge/*.yaml")]:
+        assert f"svbot/_data/{source.parent.name}/{source.name}" in names
+    assert "svbot/migrations/env.py" in names and any(n.startswith("svbot/migrations/versions/0001") for n in names)
+
+    target = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    probe = (
+        "import svbot.paths as p, svbot.dialogue.spec as s, svbot.knowledge as k;"
+        "d = p.dialogues_dir(); print(d); print(sorted(s.load_dialogues(d)));"
+        "print(sorted(k.load_knowledge(p.knowledge_dir()).frameworks))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert lines[0] == str(target / "svbot" / "_data" / "dialogues"), "found inside the installed package"
+    assert "social_value" in lines[1] and "building_social_capital" in lines[2]

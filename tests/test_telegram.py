@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -569,3 +571,59 @@ def test_callback_table_round_trip_and_bounds():
 def test_file_url():
     assert file_url("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
     assert file_url("http://127.0.0.1:9/bot/") == "http://127.0.0.1:9/file/bot"
+
+
+# --- the commands, as a person runs them --------------------------------------------------------------
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "SVBOT_", "DATABASE_"))}
+    env.update(
+        DATABASE_URL=settings.database_url,
+        SVBOT_DIALOGUES_DIR=str(settings.dialogues_dir),
+        TELEGRAM_BOT_TOKEN=settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else "",
+        TELEGRAM_API_URL=settings.telegram_api_url,
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    return env
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "svbot.cli", *args, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def test_cli_telegram_poll_answers_and_stops_on_sigterm(tmp_path: Path, fake: FakeTelegram, settings: Settings):
+    process = await run_cli("telegram-poll", env=cli_env(settings), cwd=tmp_path)
+    try:
+        await fake.wait_for("getUpdates", timeout=20)
+        fake.push_update(fake.text_update(user_id=USER, text="/start"))
+        await fake.wait_for("sendMessage", count=2, timeout=10)
+        assert fake.last_message(USER).text == "What is your group called?"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, stderr.decode()
+    assert fake.token not in stderr.decode(), "the token must never be logged"
+
+
+async def test_cli_set_webhook(tmp_path: Path, fake: FakeTelegram, settings: Settings):
+    env = cli_env(settings)
+    process = await run_cli(
+        "telegram", "set-webhook", "https://svbot.example.org/telegram/webhook", env=env, cwd=tmp_path
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    assert "https://svbot.example.org/telegram/webhook" in stdout.decode()
+    assert fake.webhook["secret_token"] == SECRET
+
+    env["TELEGRAM_WEBHOOK_SECRET"] = ""
+    process = await run_cli("telegram", "set-webhook", "https://svbot.example.org/x", env=env, cwd=tmp_path)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert stderr.decode().strip() == "svbot: set TELEGRAM_WEBHOOK_SECRET first (1-256 letters, digits, _ or -)"

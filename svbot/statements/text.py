@@ -107,9 +107,10 @@ def uk_date(value: date) -> str:
 def md_escape(value: str) -> str:
     """Make text literal in Markdown, Slack mrkdwn and Telegram Markdown: none of it acts as markup."""
     lines = []
-    for line in value.split("\n"):
-        line = _MD_SPECIAL.sub(r"\\\1", line.strip())
-        # Indentation would start a code block; list and heading markers only matter at the start.
+    for index, line in enumerate(value.split("\n")):
+        # A continuation line's indentation would start a code block; the first line is inline.
+        line = _MD_SPECIAL.sub(r"\\\1", line.lstrip() if index else line)
+        # List, quote and heading markers only matter at the start of a line.
         line = _MD_LINE_START.sub(r"\\\1", line)
         line = _MD_ORDERED.sub(r"\1\\\2", line)
         lines.append(line)

@@ -66,6 +66,29 @@ def chat(user: str | None) -> None:
     _run_async(run())
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="PORT", help="Port (or $PORT).")
+def serve(host: str, port: int) -> None:
+    """The web process: POST /slack/events, POST /telegram/webhook, GET /healthz."""
+    import uvicorn
+
+    from svbot.web import create_web_app
+
+    async def run() -> None:
+        from svbot.app import close_bot, create_bot
+
+        settings = get_settings()
+        bot = await create_bot(settings)
+        try:
+            config = uvicorn.Config(create_web_app(bot, settings), host=host, port=port, log_level="info")
+            await uvicorn.Server(config).serve()
+        finally:
+            await close_bot(bot)
+
+    _run_async(run())
+
+
 @main.command("slack-socket")
 def slack_socket() -> None:
     """Talk to Slack over Socket Mode (for installs without a public URL)."""

@@ -107,8 +107,13 @@ def parse_number(
         value = int(value)
     elif float(value).is_integer():
         value = int(value)  # "1,200 hours" is shown as 1,200, not 1,200.0
-    _check_range(value, minimum, maximum, lambda v: f"{v:,}")
-    return Parsed(value, _confirmation(value, approx, soft_max, lambda v: f"{v:,}"))
+    _check_range(value, minimum, maximum, format_number)
+    return Parsed(value, _confirmation(value, approx, soft_max, format_number))
+
+
+def format_number(value: float) -> str:
+    """1200 -> "1,200"; 12.5 -> "12.5"; never "50.0" for a whole number."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
 def parse_money(text: str, *, minimum: float | None = 0, maximum: float | None = None,

@@ -1,0 +1,5 @@
+"""`python -m svbot` is the same as the `svbot` command."""
+
+from svbot.cli import main
+
+main()

@@ -1,0 +1,68 @@
+"""The web process: one ASGI app with Slack's events, Telegram's webhook and a health check.
+
+Each channel brings its own routes and start/stop work as a `WebMount`; a channel whose settings
+are missing is simply not mounted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from svbot.channels.base import WebMount
+from svbot.config import Settings
+from svbot.turns import Bot
+
+log = logging.getLogger(__name__)
+
+
+def create_web_app(bot: Bot, settings: Settings) -> Starlette:
+    mounts = channel_mounts(bot, settings)
+
+    async def healthz(_: Request) -> JSONResponse:
+        """Healthy means the database answers; a load balancer stops sending traffic otherwise."""
+        try:
+            async with bot.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "channels": sorted(mounts)})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for mount in mounts.values():
+            for start in mount.on_startup:
+                await start()
+        try:
+            yield
+        finally:
+            for mount in mounts.values():
+                for stop in mount.on_shutdown:
+                    with contextlib.suppress(Exception):
+                        await stop()
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    for mount in mounts.values():
+        routes.extend(mount.routes)
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def channel_mounts(bot: Bot, settings: Settings) -> dict[str, WebMount]:
+    mounts: dict[str, WebMount] = {}
+    if settings.slack_signing_secret:
+        from svbot.channels.slack import slack_mount
+
+        mounts["slack"] = slack_mount(bot, settings)
+    if settings.telegram_bot_token:
+        from svbot.channels.telegram import telegram_mount
+
+        mounts["telegram"] = telegram_mount(bot, settings)
+    return mounts

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import shutil
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from starlette.applications import Starlette
 
 from svbot.app import close_bot, create_bot
 from svbot.channels.base import Button, FileOut, Outbound, PermanentFailure, RetryLater
-from svbot.channels.slack import SEE_DM, SORRY_OLD_BUTTON, SlackOAuthEnv, SlackSender, slack_mount
+from svbot.channels.slack import SEE_DM, SORRY_OLD_BUTTON, SlackChannel, SlackOAuthEnv, SlackSender, slack_mount
 from svbot.channels.slack_render import (
     SECTION_LIMIT,
     TICK,
@@ -39,6 +40,7 @@ from svbot.channels.slack_render import (
     unescape_mrkdwn,
 )
 from svbot.config import Settings
+from svbot.db import upgrade
 from svbot.models import Answer, InboundEvent
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlack, check_blocks
 
@@ -56,10 +58,24 @@ async def fake() -> AsyncIterator[FakeSlack]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database, copied for each test: migrating takes longer than the tests."""
+    path = tmp_path_factory.mktemp("template") / "svbot.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def fresh_db(template: Path, folder: Path) -> str:
+    target = folder / "svbot.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture
-def settings(tmp_path: Path, fake: FakeSlack) -> Settings:
+def settings(tmp_path: Path, fake: FakeSlack, migrated_db: Path) -> Settings:
     return Settings(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'svbot.db'}",
+        DATABASE_URL=fresh_db(migrated_db, tmp_path),
         SVBOT_DIALOGUES_DIR=DATA / "dialogues",
         SLACK_BOT_TOKEN="xoxb-test-token",
         SLACK_SIGNING_SECRET=SECRET,
@@ -69,7 +85,7 @@ def settings(tmp_path: Path, fake: FakeSlack) -> Settings:
 
 @pytest.fixture
 async def bot(settings: Settings) -> AsyncIterator[Any]:
-    bot = await create_bot(settings, start_dialogue="every_type")
+    bot = await create_bot(settings, start_dialogue="every_type", migrate=False)
     yield bot
     await close_bot(bot)
 
@@ -131,9 +147,7 @@ class SlackUser:
         headers = signed(body, content_type=content_type, **sign)
         return await self.http.post("/slack/events", content=body, headers=headers)
 
-    async def event(
-        self, event: dict, event_id: str | None = None, retry: int | None = None
-    ) -> httpx.Response:
+    async def event(self, event: dict, event_id: str | None = None, retry: int | None = None) -> httpx.Response:
         body = json.dumps(
             {
                 "token": "legacy",
@@ -189,12 +203,8 @@ class SlackUser:
         return await self.act(message, {**button, "action_id": action_id or button["action_id"]})
 
     async def pick_date(self, message: Call, day: str) -> httpx.Response:
-        picker = next(
-            e for b in message.args["blocks"] for e in b.get("elements", ()) if e["type"] == "datepicker"
-        )
-        return await self.act(
-            message, {"type": "datepicker", "action_id": picker["action_id"], "selected_date": day}
-        )
+        picker = next(e for b in message.args["blocks"] for e in b.get("elements", ()) if e["type"] == "datepicker")
+        return await self.act(message, {"type": "datepicker", "action_id": picker["action_id"], "selected_date": day})
 
     async def act(self, message: Call, action: dict) -> httpx.Response:
         channel = message.args["channel"]
@@ -225,9 +235,7 @@ class SlackUser:
             "response_url": self.fake.response_url("act"),
             "actions": [{**action, "block_id": "b", "action_ts": _ts()}],
         }
-        response = await self.post(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        )
+        response = await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         assert response.status_code == 200, response.text
         return response
 
@@ -434,9 +442,7 @@ async def test_own_and_other_bots_messages_are_ignored(slack: SlackUser, fake: F
 # -- security and delivery ------------------------------------------------------------------------------
 
 
-async def test_forged_missing_and_stale_signatures_get_401(
-    slack: SlackUser, fake: FakeSlack, bot: Any
-) -> None:
+async def test_forged_missing_and_stale_signatures_get_401(slack: SlackUser, fake: FakeSlack, bot: Any) -> None:
     body = json.dumps(
         {
             "type": "event_callback",
@@ -454,13 +460,9 @@ async def test_forged_missing_and_stale_signatures_get_401(
     )
     forged = await slack.post(body, "application/json", secret="not-the-secret")
     stale = await slack.post(body, "application/json", timestamp=int(time.time()) - 6 * 60)
-    missing = await slack.http.post(
-        "/slack/events", content=body, headers={"Content-Type": "application/json"}
-    )
+    missing = await slack.http.post("/slack/events", content=body, headers={"Content-Type": "application/json"})
     tampered_headers = signed(body, content_type="application/json")
-    tampered = await slack.http.post(
-        "/slack/events", content=body.replace("hi", "bye"), headers=tampered_headers
-    )
+    tampered = await slack.http.post("/slack/events", content=body.replace("hi", "bye"), headers=tampered_headers)
     challenge = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "legacy"})
     unsigned_challenge = await slack.http.post(
         "/slack/events", content=challenge, headers={"Content-Type": "application/json"}
@@ -496,9 +498,7 @@ async def test_a_retried_event_is_handled_once(slack: SlackUser, fake: FakeSlack
     assert await count_rows(bot, InboundEvent) == 1
 
 
-async def test_rate_limited_reply_waits_for_retry_after_then_arrives(
-    slack: SlackUser, fake: FakeSlack
-) -> None:
+async def test_rate_limited_reply_waits_for_retry_after_then_arrives(slack: SlackUser, fake: FakeSlack) -> None:
     fake.rate_limit("chat.postMessage", retry_after=1)
     await slack.say("hi")
     hello = await slack.reply(1, timeout=10)
@@ -509,9 +509,7 @@ async def test_rate_limited_reply_waits_for_retry_after_then_arrives(
     assert "What is your group called?" in shown(await slack.reply(2))  # nothing dropped
 
 
-async def test_unknown_button_and_expired_conversation_are_answered_politely(
-    slack: SlackUser, fake: FakeSlack
-) -> None:
+async def test_unknown_button_and_expired_conversation_are_answered_politely(slack: SlackUser, fake: FakeSlack) -> None:
     await slack.say("hi")
     ask = await slack.reply(2)
     # A button of a question long gone (an old message) and a button that is not ours at all.
@@ -690,10 +688,88 @@ def test_render_long_labels_and_many_sections() -> None:
 
 
 def test_markdown_statements_become_mrkdwn_with_quoted_words_literal() -> None:
-    converted = to_mrkdwn(
-        "# Our value\n**Lunch club** helps \\*everyone\\* & more\n- [Site](https://a.org/x)"
-    )
+    converted = to_mrkdwn("# Our value\n**Lunch club** helps \\*everyone\\* & more\n- [Site](https://a.org/x)")
     assert converted.splitlines()[0] == "*Our value*"
     assert "*Lunch club*" in converted
     assert ZWSP + "*" + ZWSP + "everyone" in converted and "&amp; more" in converted
     assert "• <https://a.org/x|Site>" in converted
+
+
+# -- the default walk-through, driven by whatever it asks ----------------------------------------------
+
+CONTROL_LABELS = {"Back", "Help", "Done", "Skip / I don't know"}
+
+
+@pytest.fixture
+async def default_slack(
+    tmp_path: Path, fake: FakeSlack, migrated_db: Path
+) -> AsyncIterator[tuple[SlackUser, SlackChannel]]:
+    settings = Settings(
+        DATABASE_URL=fresh_db(migrated_db, tmp_path),
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.api_url,
+    )
+    bot = await create_bot(settings, migrate=False)
+    try:
+        channel = SlackChannel(bot, settings, oauth=SlackOAuthEnv())
+        async with serve(channel.mount()) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+            yield SlackUser(http, fake), channel
+    finally:
+        await close_bot(bot)
+
+
+async def settled(channel: SlackChannel, action: Any) -> None:
+    """Do something (one turn), then wait until svbot has answered it."""
+    before = channel.turns_finished
+    await action
+    async with asyncio.timeout(10):
+        while channel.turns_finished == before:
+            await asyncio.sleep(0.005)
+
+
+def typed_answer(question: str) -> str:
+    q = question.casefold()
+    if "how many" in q or "hours" in q or "number" in q:
+        return "about 400"
+    if "spend" in q or "how much" in q:
+        return "£2,400"
+    if "by when" in q or "date" in q or "when " in q:
+        return "31/03/2027"
+    return "We run a weekly lunch club where older neighbours eat together & chat."
+
+
+async def test_default_social_value_walk_through(default_slack: tuple[SlackUser, Any], fake: FakeSlack) -> None:
+    slack, channel = default_slack
+    await settled(channel, slack.say("start"))
+    transcript: list[str] = []
+    for _ in range(120):
+        if fake.ok_calls("files.completeUploadExternal"):
+            break
+        current = fake.ok_calls("chat.postMessage")[-1]
+        current = Call(current.method, current.args, None, 0, response=current.response)
+        text = shown(current)
+        transcript.append(text)
+        buttons = [label.removeprefix(TICK) for label in labels(current)]
+        choices = [b for b in buttons if b not in CONTROL_LABELS]
+        if choices and "Done" in buttons:
+            await settled(channel, slack.press(current, choices[0]))
+            updated = fake.ok_calls("chat.update")[-1]
+            assert TICK + choices[0] in labels(updated)
+            ticked = Call("chat.postMessage", {**updated.args}, None, 0, response={"ts": current.ts})
+            await settled(channel, slack.press(ticked, "Done"))
+        elif choices:
+            await settled(channel, slack.press(current, choices[0]))
+        elif len(transcript) > 1 and transcript[-2] == text:
+            await settled(channel, slack.press(current, "Skip / I don't know"))  # as a person would
+        else:
+            await settled(channel, slack.say(typed_answer(text)))
+    else:
+        raise AssertionError("the walk-through did not finish:\n" + "\n---\n".join(transcript[-6:]))
+
+    upload = await fake.wait_for("upload")
+    assert upload.body[:2] == b"PK"  # a .docx is a zip
+    statement = [shown(c) for c in fake.ok_calls("chat.postMessage")[-6:]]
+    assert any("weekly lunch club where older neighbours eat together & chat" in s for s in statement)
+    for call in fake.ok_calls("chat.postMessage"):
+        assert check_blocks(call.args) is None

@@ -147,16 +147,7 @@ def slack_mount(bot: TurnHandler, settings: Settings, oauth: SlackOAuthEnv | Non
     """The routes Slack needs in the web process; an empty mount when Slack is not configured."""
     if settings.slack_signing_secret is None or not (settings.slack_bot_token or _oauth(oauth).enabled):
         return WebMount()
-    channel = SlackChannel(bot, settings, oauth=oauth)
-    handler = AsyncSlackRequestHandler(channel.app)
-
-    async def endpoint(request: Request) -> Response:
-        return await handler.handle(request)
-
-    routes = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
-    if channel.multi_workspace:
-        routes += [Route(path, endpoint, methods=["GET"]) for path in (INSTALL_PATH, REDIRECT_PATH)]
-    return WebMount(routes=routes, on_startup=[], on_shutdown=[channel.close])
+    return SlackChannel(bot, settings, oauth=oauth).mount()
 
 
 async def run_socket_mode(bot: TurnHandler, settings: Settings) -> None:
@@ -240,7 +231,8 @@ class SlackChannel:
     ) -> None:
         self.bot = bot
         self.settings = settings
-        self.turns_handled = 0  # finished turns, for the benchmark and health checks
+        self.turns_handled = 0  # turns the core has answered
+        self.turns_finished = 0  # turns answered and their replies posted (or given up on)
         self._recent = _RecentIds(20_000)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -293,6 +285,18 @@ class SlackChannel:
         # we did not make or no longer know, say so kindly.
         app.action(re.compile(".*"))(self._on_unknown_action)
         app.event(re.compile(".*"))(self._ignore)
+
+    def mount(self) -> WebMount:
+        """`POST /slack/events` (and the OAuth install pages in multi-workspace mode)."""
+        handler = AsyncSlackRequestHandler(self.app)
+
+        async def endpoint(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
+        if self.multi_workspace:
+            routes += [Route(path, endpoint, methods=["GET"]) for path in (INSTALL_PATH, REDIRECT_PATH)]
+        return WebMount(routes=routes, on_startup=[], on_shutdown=[self.close])
 
     async def close(self) -> None:
         """Let turns already acknowledged finish (Slack will not send them again), then let go."""
@@ -461,6 +465,7 @@ class SlackChannel:
             async with lock:  # one person's turns in one chat, one at a time and in order
                 await self._turn(inbound, client, channel, thread_ts, pressed)
         finally:
+            self.turns_finished += 1
             if task is not None:
                 self._tasks.discard(task)
 
@@ -571,6 +576,18 @@ class SlackSender:
             raise delivery_error(exc) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"network: {type(exc).__name__}", retry_after=5.0) from None
+
+    def mount(self) -> WebMount:
+        """`POST /slack/events` (and the OAuth install pages in multi-workspace mode)."""
+        handler = AsyncSlackRequestHandler(self.app)
+
+        async def endpoint(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
+        if self.multi_workspace:
+            routes += [Route(path, endpoint, methods=["GET"]) for path in (INSTALL_PATH, REDIRECT_PATH)]
+        return WebMount(routes=routes, on_startup=[], on_shutdown=[self.close])
 
     async def close(self) -> None:
         if self._engine is not None:

@@ -24,6 +24,7 @@ import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy import text as sql
 from starlette.applications import Starlette
 
 from svbot.app import close_bot, create_bot
@@ -773,3 +774,58 @@ async def test_default_social_value_walk_through(default_slack: tuple[SlackUser,
     assert any("weekly lunch club where older neighbours eat together & chat" in s for s in statement)
     for call in fake.ok_calls("chat.postMessage"):
         assert check_blocks(call.args) is None
+
+
+# -- many workspaces: Bolt's OAuth flow and slack_sdk's installation store ----------------------------
+
+
+async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
+    tmp_path: Path, fake: FakeSlack, migrated_db: Path
+) -> None:
+    settings = Settings(
+        DATABASE_URL=fresh_db(migrated_db, tmp_path),
+        SVBOT_DIALOGUES_DIR=DATA / "dialogues",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.api_url,
+    )
+    oauth = SlackOAuthEnv(SLACK_CLIENT_ID="1111.2222", SLACK_CLIENT_SECRET="client-secret")
+    bot = await create_bot(settings, start_dialogue="every_type", migrate=False)
+    channel = SlackChannel(bot, settings, oauth=oauth)
+    assert channel.multi_workspace
+    try:
+        async with serve(channel.mount()) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+            install = await http.get("/slack/install")
+            assert install.status_code == 200 and "slack.com/oauth/v2/authorize" in install.text
+            state = install.cookies.get("slack-app-oauth-state") or ""
+            assert state and f"state={state}" in install.text
+            # Bolt marks the state cookie Secure; a browser would send it back over https.
+            done = await http.get(
+                "/slack/oauth_redirect",
+                params={"code": "temporary-code", "state": state},
+                headers={"Cookie": f"slack-app-oauth-state={state}"},
+            )
+            assert done.status_code == 200, done.text
+            exchange = await fake.wait_for("oauth.v2.access")
+            assert exchange.args["code"] == "temporary-code"
+
+            async with bot.sessionmaker() as session:
+                rows = (await session.execute(sql("SELECT team_id, bot_token FROM slack_bots"))).all()
+            assert [tuple(r) for r in rows] == [(TEAM_ID, "xoxb-installed-token")]
+
+            person = SlackUser(http, fake)
+            await person.say("hi")
+            hello = await person.reply(1)
+            assert hello.token == "xoxb-installed-token"
+            replay = await http.get("/slack/oauth_redirect", params={"code": "again", "state": state})
+            assert replay.status_code >= 400  # a state is good for one installation only
+
+        sender = SlackSender(settings, oauth=oauth)
+        try:
+            await sender.send(f"{TEAM_ID}:D0000042", Outbound(text="Your report is due on Friday."))
+            assert fake.ok_calls("chat.postMessage")[-1].token == "xoxb-installed-token"
+            with pytest.raises(PermanentFailure):
+                await sender.send("TNOTHERE:D1", Outbound(text="hello"))
+        finally:
+            await sender.close()
+    finally:
+        await close_bot(bot)

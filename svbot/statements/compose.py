@@ -360,8 +360,17 @@ def _fit_and_count(statement: Statement) -> None:
         return
     for keep_one, include_commitments in ((True, False), (False, False), (False, True)):
         while _over(statement, words, chars):
+            # Cut about as much as the excess before measuring again: rendering once per sentence
+            # would be slow for long answers.
             by_chars = _chars_bind(statement, words)
-            if not _trim_once(statement, keep_one, include_commitments, by_chars=by_chars):
+            excess = chars - (statement.char_limit or 0) if by_chars else words - (statement.word_limit or 0)
+            removed = 0
+            while removed < excess:
+                cut = _trim_once(statement, keep_one, include_commitments, by_chars=by_chars)
+                if cut is None:
+                    break
+                removed += cut
+            if not removed:
                 break
             statement.trimmed = True
             words, chars = measure()
@@ -396,8 +405,9 @@ _SECTION_FIELDS = ("story", "evidence_detail")
 _CLAIM_FIELDS = ("activity", "difference")
 
 
-def _trim_once(statement: Statement, keep_one: bool, include_commitments: bool, by_chars: bool) -> bool:
-    """Drop one sentence from the longest trimmable text. False when nothing can be trimmed."""
+def _trim_once(statement: Statement, keep_one: bool, include_commitments: bool, by_chars: bool) -> int | None:
+    """Drop one sentence from the longest trimmable text; return how many words (or characters)
+    went. None when nothing can be trimmed."""
     candidates: list[tuple[int, Callable[[str | None], None], str]] = []
 
     def offer(text: str | None, setter: Callable[[str | None], None]) -> None:
@@ -416,10 +426,13 @@ def _trim_once(statement: Statement, keep_one: bool, include_commitments: bool, 
         if include_commitments:
             offer(section.commitment.text, _commitment_setter(section))
     if not candidates:
-        return False
+        return None
     _size, setter, text = max(candidates, key=lambda c: c[0])
-    setter(drop_last_sentence(text))
-    return True
+    shorter = drop_last_sentence(text)
+    setter(shorter)
+    if by_chars:
+        return max(1, len(text) - len(shorter or ""))
+    return max(1, count_words(text) - count_words(shorter or ""))
 
 
 def _setter(section: ObjectiveSection, name: str) -> Callable[[str | None], None]:

@@ -174,8 +174,8 @@ def waits() -> Waits:
     return Waits()
 
 
-@pytest.fixture
-async def poller(
+@contextlib.asynccontextmanager
+async def polling(
     fake: FakeTelegram, settings: Settings, core: Bot, errors: list[BaseException], waits: Waits
 ) -> AsyncIterator[Poller]:
     application = build_application(core, settings, sender_options={"sleep": waits})
@@ -184,10 +184,20 @@ async def poller(
     stop = asyncio.Event()
     task = asyncio.create_task(poll(application, core.sessionmaker, stop, timeout=5))
     await fake.wait_for("getUpdates")
-    yield helper
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    try:
+        yield helper
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
     assert not errors, f"handler raised: {errors!r}"
+
+
+@pytest.fixture
+async def poller(
+    fake: FakeTelegram, settings: Settings, core: Bot, errors: list[BaseException], waits: Waits
+) -> AsyncIterator[Poller]:
+    async with polling(fake, settings, core, errors, waits) as helper:
+        yield helper
 
 
 async def identity_active(core: Bot, user_id: int) -> bool | None:
@@ -366,6 +376,63 @@ async def test_admins_get_broadcast_in_their_commands_menu(
     assert [c["command"] for c in default] == ["start", "status", "due", "statement", "help", "cancel"]
     assert [c["command"] for c in admin][-1] == "broadcast"
     assert not errors
+
+
+# --- the default social value walk-through, driven by whatever it asks ------------------------------------
+
+CONTROL_LABELS = {"Back", "Help", "Done", "Skip / I don't know"}
+
+
+def typed_answer(question: str) -> str:
+    q = question.casefold()
+    if "how many" in q or "hours" in q or "number" in q:
+        return "about 400"
+    if "spend" in q or "how much" in q:
+        return "£2,400"
+    if "by when" in q or "date" in q or "when " in q:
+        return "31/03/2027"
+    return "We run a weekly lunch club where <older> neighbours eat together & chat."
+
+
+async def test_default_social_value_walk_through(
+    tmp_path: Path, fake: FakeTelegram, errors: list[BaseException], waits: Waits
+):
+    settings = make_settings(tmp_path, fake, SVBOT_DIALOGUES_DIR=None)  # the dialogues svbot ships
+    core = await create_bot(settings)
+    try:
+        async with polling(fake, settings, core, errors, waits) as poller:
+            await poller.say("/start")
+            transcript: list[str] = []
+            for _ in range(150):
+                if fake.calls_to("sendDocument"):
+                    break
+                current = fake.last_message(USER)
+                transcript.append(current.text)
+                labels = [b["text"].removeprefix(TICK) for b in current.buttons()]
+                choices = [label for label in labels if label not in CONTROL_LABELS]
+                if choices and "Done" in labels:
+                    await poller.press(choices[0])
+                    assert fake.messages[(USER, current.message_id)].button(choices[0])["text"].startswith(TICK)
+                    await poller.press("Done")
+                elif choices:
+                    await poller.press(choices[0])
+                elif len(transcript) > 1 and transcript[-2] == current.text and "Skip / I don't know" in labels:
+                    await poller.press("Skip / I don't know")
+                else:
+                    await poller.say(typed_answer(current.text))
+            else:
+                raise AssertionError("the walk-through did not finish:\n" + "\n---\n".join(transcript[-6:]))
+    finally:
+        await close_bot(core)
+
+    document = fake.calls_to("sendDocument")[-1]
+    [(filename, content)] = document.files.values()
+    assert filename.endswith(".docx") and content[:2] == b"PK"  # a .docx is a zip
+    shown = [m.text for m in fake.chat(USER)]
+    assert any("weekly lunch club where <older> neighbours eat together & chat" in text for text in shown)
+    assert len(fake.calls_to("answerCallbackQuery")) == len(
+        [c for c in fake.calls if c.method == "answerCallbackQuery"]
+    )
 
 
 # --- the webhook, served for real by uvicorn ------------------------------------------------------------

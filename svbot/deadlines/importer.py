@@ -14,12 +14,12 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.deadlines.giving360 import GrantRecord, ParsedRow, normalise_name, read_grants
 from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
-from svbot.deadlines.schedules import PlannedDeadline, Schedule, due_dates, grant_period
+from svbot.deadlines.schedules import PlannedDeadline, ReminderRules, Schedule, due_dates, grant_period
 from svbot.deadlines.service import (
     DEFAULT_TIMEZONE,
     RulesCache,
@@ -121,14 +121,16 @@ async def _store_chunk(
     timezone: str,
     summary: ImportSummary,
 ) -> None:
+    # New rows go in with executemany (Core), not the ORM one row at a time: a 4,000-grant
+    # spreadsheet makes some 40,000 rows.
     async with sessionmaker() as session, session.begin():
         ids = [r.external_id for r in records]
         grants = {
             g.external_id: g for g in await session.scalars(select(Grant).where(Grant.external_id.in_(ids)))
         }
         orgs = await _organisations(session, records, support_org_id, summary)
-        rules = RulesCache(session, timezone)
-        changed: list[tuple[Grant, GrantRecord, Schedule]] = []
+        changed: list[tuple[GrantRecord, Schedule]] = []
+        new_grants: list[dict] = []
         for record in records:
             schedule = book.lookup(record.programme)
             digest = record.content_hash(f"{schedule!r}|{support_org_id}")
@@ -136,88 +138,103 @@ async def _store_chunk(
             if grant is not None and grant.content_hash == digest:
                 summary.unchanged += 1
                 continue
+            values = _grant_values(record, orgs[_org_key(record)], support_org_id, digest, now)
             if grant is None:
-                grant = Grant(external_id=record.external_id, created_at=now)
-                session.add(grant)
+                new_grants.append({**values, "external_id": record.external_id, "created_at": now})
                 summary.imported += 1
             else:
+                for name, value in values.items():
+                    setattr(grant, name, value)
                 summary.updated += 1
-            _fill(grant, record, orgs[_org_key(record)], support_org_id, digest, now)
-            changed.append((grant, record, schedule))
-        await session.flush()  # new grants get their ids
-        existing = await _deadlines_by_grant(session, [g.id for g, _, _ in changed])
-        for grant, record, schedule in changed:
+            changed.append((record, schedule))
+        if new_grants:
+            await session.execute(insert(Grant.__table__), new_grants)
+        await session.flush()
+        keys = await session.execute(
+            select(Grant.external_id, Grant.id, Grant.organisation_id).where(
+                Grant.external_id.in_([r.external_id for r, _ in changed])
+            )
+        )
+        grant_keys = {external_id: (grant_id, org_id) for external_id, grant_id, org_id in keys}
+        existing = await _deadlines_by_grant(session, [grant_id for grant_id, _ in grant_keys.values()])
+        rules = await RulesCache(session, timezone).get(support_org_id)
+        new_deadlines: list[dict] = []
+        for record, schedule in changed:
+            grant_id, org_id = grant_keys[record.external_id]
             period = grant_period(
                 record.award_date, record.planned_start, record.planned_end, record.duration_months
             )
             planned = due_dates(schedule, period) if period else []
-            await _sync_deadlines(
-                session,
-                grant,
-                planned,
-                existing.get(grant.id, []),
-                today,
-                now,
-                await rules.get(support_org_id),
-                summary,
+            new_deadlines += await _sync_deadlines(
+                session, grant_id, org_id, planned, existing.get(grant_id, []), today, now, rules, summary
             )
+        if new_deadlines:
+            await session.execute(insert(Deadline.__table__), new_deadlines)
 
 
-def _fill(
-    grant: Grant, record: GrantRecord, org_id: int, support_org_id: int | None, digest: str, now: datetime
-) -> None:
-    grant.organisation_id = org_id
-    grant.support_org_id = support_org_id
-    grant.title = record.title[:500]
-    grant.description = record.description
-    grant.funder_id = record.funder_id[:200]
-    grant.funder_name = record.funder_name[:300]
-    grant.programme = record.programme[:300]
-    grant.currency = record.currency[:3]
-    grant.amount_awarded = record.amount_awarded
-    grant.award_date = record.award_date
-    grant.planned_start = record.planned_start
-    grant.planned_end = record.planned_end
-    grant.duration_months = record.duration_months
-    grant.content_hash = digest
-    grant.updated_at = now
+def _grant_values(
+    record: GrantRecord, org_id: int, support_org_id: int | None, digest: str, now: datetime
+) -> dict:
+    return {
+        "organisation_id": org_id,
+        "support_org_id": support_org_id,
+        "title": record.title[:500],
+        "description": record.description,
+        "funder_id": record.funder_id[:200],
+        "funder_name": record.funder_name[:300],
+        "programme": record.programme[:300],
+        "currency": record.currency[:3],
+        "amount_awarded": record.amount_awarded,
+        "award_date": record.award_date,
+        "planned_start": record.planned_start,
+        "planned_end": record.planned_end,
+        "duration_months": record.duration_months,
+        "content_hash": digest,
+        "updated_at": now,
+    }
 
 
 async def _sync_deadlines(
     session: AsyncSession,
-    grant: Grant,
+    grant_id: int,
+    org_id: int,
     planned: list[PlannedDeadline],
     existing: list[Deadline],
     today: date,
     now: datetime,
-    rules,  # type: ignore[no-untyped-def]
+    rules: ReminderRules,
     summary: ImportSummary,
-) -> None:
+) -> list[dict]:
+    """Apply the schedule to one grant's deadlines; returns the rows to insert."""
     by_key = {d.key: d for d in existing}
+    new_rows = []
     for item in planned:
         deadline = by_key.pop(item.key, None)
         if deadline is None:
-            deadline = Deadline(
-                grant_id=grant.id,
-                organisation_id=grant.organisation_id,
-                key=item.key,
-                title=item.title,
-                due_date=item.due_date,
-                status=UPCOMING,
-                created_at=now,
-                updated_at=now,
-                next_offset_index=0,
-            )
+            deadline = Deadline(status=UPCOMING, due_date=item.due_date)
             set_cursor(deadline, rules, now)
-            session.add(deadline)
+            new_rows.append(
+                {
+                    "grant_id": grant_id,
+                    "organisation_id": org_id,
+                    "key": item.key,
+                    "title": item.title,
+                    "due_date": item.due_date,
+                    "status": UPCOMING,
+                    "next_reminder_at": deadline.next_reminder_at,
+                    "next_offset_index": deadline.next_offset_index,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             summary.deadlines_created += 1
         elif _is_open_future(deadline, today) and (
             (deadline.due_date, deadline.title, deadline.organisation_id)
-            != (item.due_date, item.title, grant.organisation_id)
+            != (item.due_date, item.title, org_id)
         ):
             deadline.due_date = item.due_date
             deadline.title = item.title
-            deadline.organisation_id = grant.organisation_id
+            deadline.organisation_id = org_id
             deadline.updated_at = now
             set_cursor(deadline, rules, now)
             summary.deadlines_updated += 1
@@ -231,6 +248,7 @@ async def _sync_deadlines(
             )
             await session.delete(deadline)
             summary.deadlines_removed += 1
+    return new_rows
 
 
 def _is_open_future(deadline: Deadline, today: date) -> bool:
@@ -263,15 +281,26 @@ async def _organisations(
     )
     for external_id, org_id in rows:
         found[external_id] = org_id
-    created = {
-        key: Organisation(
-            name=name[:300], kind="member", support_org_id=support_org_id, external_id=key[:200]
+    missing = [key for key in names if key not in found]
+    if missing:
+        await session.execute(
+            insert(Organisation),
+            [
+                {
+                    "name": names[key][:300],
+                    "kind": "member",
+                    "support_org_id": support_org_id,
+                    "external_id": key,
+                }
+                for key in missing
+            ],
         )
-        for key, name in names.items()
-        if key not in found
-    }
-    session.add_all(created.values())
-    await session.flush()
-    found.update((key, org.id) for key, org in created.items())
-    summary.organisations_created += len(created)
+        rows = await session.execute(
+            select(Organisation.external_id, Organisation.id)
+            .where(Organisation.external_id.in_(missing))
+            .order_by(Organisation.id.desc())
+        )
+        for external_id, org_id in rows:
+            found[external_id] = org_id
+        summary.organisations_created += len(missing)
     return found

@@ -28,7 +28,6 @@ from svbot.deadlines.schedules import (
     DEFAULT_SCHEDULE,
     ReminderRules,
     Schedule,
-    first_offset_index,
     next_allowed,
     parse_hhmm,
     reminder_times,
@@ -360,8 +359,15 @@ def set_cursor(deadline: Deadline, rules: ReminderRules, now: datetime) -> None:
     if deadline.status != UPCOMING:
         deadline.next_reminder_at = None
         return
+    offsets = rules.ordered_offsets
+    last_useful = deadline.due_date - timedelta(days=min(offsets, default=0) - 2)
+    if last_useful < (now - CATCH_UP).date():
+        # Long past (history in an import): no reminder left, without working out each time.
+        deadline.next_offset_index = len(offsets)
+        deadline.next_reminder_at = None
+        return
     times = reminder_times(deadline.due_date, rules)
-    index = first_offset_index(deadline.due_date, rules, now, CATCH_UP)
+    index = next((i for i, moment in enumerate(times) if moment > now - CATCH_UP), len(times))
     deadline.next_offset_index = index
     deadline.next_reminder_at = times[index] if index < len(times) else None
 

@@ -63,6 +63,7 @@ class FakeSlack:
     team_id: str = TEAM_ID
     bot_user_id: str = BOT_USER_ID
     calls: list[Call] = field(default_factory=list)
+    by_channel: dict[str, list[Call]] = field(default_factory=dict)  # messages posted or updated, by channel
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
@@ -206,6 +207,8 @@ class FakeSlack:
         assert self._changed is not None
         async with self._changed:
             self.calls.append(call)
+            if call.method in ("chat.postMessage", "chat.update") and call.response.get("ok"):
+                self.by_channel.setdefault(str(call.args.get("channel", "")), []).append(call)
             self._changed.notify_all()
 
     def _take_failure(self, method: str) -> _Failure | None:

@@ -37,7 +37,7 @@ MARKUP = (
     '*bold* _it_ **strong** `code` [link](https://evil.example) <b>x</b> <script>alert(1)</script> '
     '&amp; <!here> <https://evil.example|click> ~strike~ ||spoiler|| # not a heading'
 )
-LINE_START_MARKUP = "- not a list\n1. not numbered\n> not a quote"
+LINE_START_MARKUP = "- not a list\n1. not numbered\n> not a quote\n===\nnot a heading\n---"
 
 
 @pytest.fixture(scope="module")
@@ -442,6 +442,8 @@ def test_markup_is_escaped_in_markdown(knowledge: Knowledge) -> None:
     assert "blockquote" in tags  # our own illustrative note, and no other
     assert tags.count("blockquote") == 1
     assert tags.count("ul") == 1  # the gaps list only
+    assert tags.count("h1") == 1 and tags.count("hr") == 1  # ours; "===" and "---" stayed text
+    assert tags.count("h2") == 1 + len(statement.sections) + 2  # summary, sections, numbers, gaps
     # The table survives a pipe in a cell: still three columns in every row.
     table_rows = re.findall(r"<tr>(.*?)</tr>", as_html, flags=re.S)
     assert table_rows and all(row.count("<td>") + row.count("<th>") == 3 for row in table_rows)

@@ -14,9 +14,10 @@ _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 # brackets) when whitespace follows; a line break always ends one.
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
 # Markdown (CommonMark + GFM), Slack mrkdwn and Telegram markup characters, escaped anywhere.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!&$])")
-# Line starts that would begin a bullet list or heading underline, or an ordered list ("1." / "1)").
-_MD_LINE_START = re.compile(r"^([-+=])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!&])")
+# Line starts that would begin a bullet list, a "---" rule or heading underline, or an ordered
+# list ("1." / "1)"). "=" only matters when a whole line of them underlines the line above.
+_MD_LINE_START = re.compile(r"^([-+]|=(?==*[ \t]*$))")
 _MD_ORDERED = re.compile(r"^(\d+)([.)])")
 
 

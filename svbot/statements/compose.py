@@ -22,7 +22,7 @@ often count under several objectives, and adding them up would over-claim.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from svbot.knowledge import Framework, Knowledge, Objective
 from svbot.statements.model import (
@@ -223,7 +223,7 @@ def _cleaned_list(values: list[str]) -> list[str]:
     return _unique(v for v in (clean(x) for x in values) if v)
 
 
-def _unique(values):  # type: ignore[no-untyped-def]
+def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 

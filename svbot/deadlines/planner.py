@@ -218,6 +218,6 @@ async def _insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> i
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = await session.execute(statement, rows)
     return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)

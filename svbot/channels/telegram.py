@@ -82,10 +82,13 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 ADMIN_COMMANDS = COMMANDS + (("broadcast", "Send a message to your members"),)
 COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)
 ADMIN_ROLES = ("support_admin",)
+CHOOSE = "Please choose:"  # Telegram refuses a message with buttons and no text
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
 ONLY_TEXT = "Sorry, I can only read typed messages and button presses."
 
 log = logging.getLogger("svbot.telegram")
+# Long button payloads travel as digests; one table per process, so replies and reminders share it.
+SHARED_TABLE = CallbackTable()
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -131,7 +134,8 @@ class TelegramSender:
                 raise ValueError("TelegramSender needs settings with TELEGRAM_BOT_TOKEN, or a tg_bot")
             tg_bot = make_tg_bot(settings, request=request)
         self.tg = tg_bot
-        self.table = table or CallbackTable()
+        self.table = table or SHARED_TABLE
+        self._initialized = False
         self.tries = max(1, tries)
         self.max_wait = max_wait
         self.sleep = sleep
@@ -154,13 +158,14 @@ class TelegramSender:
         target: int | str = _chat(chat_id)
         last: int | None = None
         for message in messages:
-            try:
-                last = await self._send_one(target, message, edit_message_id, reply_to_message_id)
-            except ChatMigrated as exc:  # a group became a supergroup: same chat, new id
-                target = exc.new_chat_id
-                last = await self._send_one(target, message, edit_message_id, reply_to_message_id)
-            except BadRequest as exc:
-                raise PermanentFailure(f"Telegram refused the message: {exc.message}") from exc
+            for _ in range(2):
+                try:
+                    last = await self._send_one(target, message, edit_message_id, reply_to_message_id)
+                    break
+                except ChatMigrated as exc:  # a group became a supergroup: same chat, new id
+                    target = exc.new_chat_id
+                except BadRequest as exc:
+                    raise PermanentFailure(f"Telegram refused the message: {exc.message}") from exc
             reply_to_message_id = None  # only the first message of a group reply quotes the question
         return None if last is None else str(last)
 
@@ -168,7 +173,7 @@ class TelegramSender:
         await self.tg.shutdown()
 
     async def _ensure_initialized(self) -> None:
-        if not getattr(self, "_initialized", False):
+        if not self._initialized:
             try:
                 await self._call(self.tg.initialize)
             except InvalidToken:  # PTB's message quotes the token: never pass it on
@@ -177,7 +182,7 @@ class TelegramSender:
 
     async def _send_one(
         self, chat_id: int | str, message: Outbound, edit_message_id: int | None, reply_to: int | None
-    ) -> int:
+    ) -> int | None:
         rendered = render(message, self.table)
         markup = _markup(rendered.keyboard)
         if message.file is not None:
@@ -185,9 +190,10 @@ class TelegramSender:
         if message.replace_previous and edit_message_id is not None and len(rendered.chunks) == 1:
             if await self._edit(chat_id, edit_message_id, rendered.chunks[0], markup):
                 return edit_message_id
-        message_id = 0
-        for index, chunk in enumerate(rendered.chunks):
-            is_last = index == len(rendered.chunks) - 1
+        chunks = [chunk for chunk in rendered.chunks if chunk] or ([CHOOSE] if markup else [])
+        message_id = None
+        for index, chunk in enumerate(chunks):
+            is_last = index == len(chunks) - 1
             quote = reply_to if index == 0 else None
             message_id = await self._send_text(chat_id, chunk, markup if is_last else None, quote)
         return message_id

@@ -318,6 +318,20 @@ async def test_group_chat_only_commands_mentions_and_replies(poller: Poller, fak
     assert group_identity is not None and group_identity.chat_id is None, "a group is not a DM for reminders"
 
 
+async def test_photos_and_edits_are_not_answers(poller: Poller, fake: FakeTelegram, core: Bot):
+    photo = fake.text_update(user_id=USER, text="")
+    del photo["message"]["text"]
+    photo["message"]["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]
+    await poller.send(photo)
+    assert fake.last_message(USER).text == "Sorry, I can only read typed messages and button presses."
+
+    edited = fake.text_update(user_id=USER, text="/start")
+    edited["edited_message"] = edited.pop("message") | {"edit_date": 1_700_000_100}
+    await poller.send(edited)
+    assert len(fake.chat(USER)) == 1, "an edited old message is not a new answer"
+    assert await inbound_events(core) == 0
+
+
 async def test_429_is_waited_out_then_sent(poller: Poller, fake: FakeTelegram, waits: Waits):
     fake.fail("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
     await poller.say("/start")

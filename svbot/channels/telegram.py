@@ -14,6 +14,7 @@ Telegram HTML with inline keyboards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import io
 import json
@@ -51,7 +52,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from svbot.channels.base import Inbound, Outbound, PermanentFailure, RetryLater, WebMount
+from svbot.channels.base import DeliveryError, Inbound, Outbound, PermanentFailure, RetryLater, WebMount
 from svbot.channels.telegram_render import (
     CAPTION_LIMIT,
     TICK,
@@ -160,7 +161,8 @@ class TelegramSender:
         for message in messages:
             for _ in range(2):
                 try:
-                    last = await self._send_one(target, message, edit_message_id, reply_to_message_id)
+                    sent = await self._send_one(target, message, edit_message_id, reply_to_message_id)
+                    last = sent if sent is not None else last
                     break
                 except ChatMigrated as exc:  # a group became a supergroup: same chat, new id
                     target = exc.new_chat_id
@@ -322,8 +324,9 @@ class TelegramAdapter:
         message = update.effective_message
         if message is None or message.from_user is None:
             return
-        if not message.text:
-            await self.sender.send_many(message.chat.id, [Outbound(ONLY_TEXT, kind="error")])
+        if not message.text:  # a photo, sticker or voice note: nothing for the core to read
+            with contextlib.suppress(DeliveryError):
+                await self.sender.send_many(message.chat.id, [Outbound(ONLY_TEXT, kind="error")])
             return
         text = command_text(message.text, context.bot.username) or message.text
         await self._turn(update, text=text)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -59,15 +59,15 @@ async def plan_in_session(
     """Plan inside the caller's transaction (the caller commits)."""
     # SKIP LOCKED: a second planner on PostgreSQL takes other deadlines instead of waiting.
     # On SQLite, BEGIN IMMEDIATE (svbot.db) already lets one writer in at a time.
-    deadlines = (
-        await session.scalars(
-            select(Deadline)
-            .where(Deadline.next_reminder_at <= now)
-            .order_by(Deadline.next_reminder_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    # Plain rows and executemany, not ORM objects: this is the hot path of the clock.
+    found = await session.execute(
+        select(*_COLUMNS)
+        .where(Deadline.next_reminder_at <= now)
+        .order_by(Deadline.next_reminder_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    deadlines = [_Due(*row) for row in found]
     snoozes = (
         await session.scalars(
             select(Snooze).where(Snooze.remind_at <= now).limit(limit).with_for_update(skip_locked=True)
@@ -75,84 +75,125 @@ async def plan_in_session(
     ).all()
     if not deadlines and not snoozes:
         return PlanResult(0, 0, 0)
-    snoozed_deadlines = {s.deadline_id for s in snoozes} - {d.id for d in deadlines}
-    if snoozed_deadlines:
-        extra = await session.scalars(select(Deadline).where(Deadline.id.in_(snoozed_deadlines)))
-        by_id = {d.id: d for d in [*deadlines, *extra]}
-    else:
-        by_id = {d.id: d for d in deadlines}
+    by_id = {d.id: d for d in deadlines}
+    missing = {s.deadline_id for s in snoozes} - set(by_id)
+    if missing:
+        extra = await session.execute(select(*_COLUMNS).where(Deadline.id.in_(missing)))
+        by_id.update((row[0], _Due(*row)) for row in extra)
     grants = await _grants(session, {d.grant_id for d in by_id.values()})
     recipients = await _recipients(session, {d.organisation_id for d in by_id.values()})
     holds = await _active_snoozes(session, [d.id for d in deadlines], now)
-    rules = RulesCache(session, default_timezone)
+    pass_ = _Pass(RulesCache(session, default_timezone), now)
     rows: list[dict[str, Any]] = []
     for deadline in deadlines:
-        grant = grants[deadline.grant_id]
-        rule = await rules.get(grant.support_org_id)
-        rows += _plan_deadline(deadline, grant, rule, recipients, holds.get(deadline.id, set()), now)
+        title, support_org_id = grants[deadline.grant_id]
+        rules = await pass_.rules.get(support_org_id)
+        offset = pass_.advance(deadline, rules)
+        if offset is None or deadline.status != UPCOMING:
+            continue
+        message = pass_.message(deadline, title, rules)
+        for person in recipients.get(deadline.organisation_id, []):
+            if person.identity_id in holds.get(deadline.id, ()):
+                continue  # they asked to be reminded later; their snooze brings it back
+            key = f"reminder:{deadline.id}:{deadline.due_date.isoformat()}:{offset}:{person.identity_id}"
+            rows.append(_row(key, deadline.id, person, message, pass_.not_before(rules)))
+    if deadlines:
+        await session.execute(
+            update(Deadline.__table__)
+            .where(Deadline.__table__.c.id == bindparam("b_id"))
+            .values(next_offset_index=bindparam("b_index"), next_reminder_at=bindparam("b_next")),
+            [{"b_id": d.id, "b_index": d.next_offset_index, "b_next": d.next_reminder_at} for d in deadlines],
+        )
     reminded = {(row["ref"], row["identity_id"]) for row in rows}
     for held in snoozes:
         deadline = by_id[held.deadline_id]
         held.remind_at = None
         if deadline.status != UPCOMING or (deadline_ref(deadline.id), held.identity_id) in reminded:
             continue  # submitted meanwhile, or a regular reminder goes to them in this very pass
-        grant = grants[deadline.grant_id]
-        rule = await rules.get(grant.support_org_id)
+        title, support_org_id = grants[deadline.grant_id]
+        rules = await pass_.rules.get(support_org_id)
+        message = pass_.message(deadline, title, rules)
         for person in recipients.get(deadline.organisation_id, []):
             if person.identity_id == held.identity_id:
                 key = f"snooze:{deadline.id}:{held.id}:{held.until.isoformat()}:{person.identity_id}"
-                rows.append(_row(key, deadline, grant, person, rule, now))
+                rows.append(_row(key, deadline.id, person, message, pass_.not_before(rules)))
     queued = await _insert_outbox(session, rows)
     return PlanResult(len(deadlines), queued, len(snoozes))
 
 
-def _plan_deadline(
-    deadline: Deadline,
-    grant: Grant,
-    rules: ReminderRules,
-    recipients: dict[int, list[Recipient]],
-    held: set[int],
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Rows for the latest reminder that is due (older missed ones are stale), and move the cursor."""
-    offsets = rules.ordered_offsets
-    times = reminder_times(deadline.due_date, rules)
-    index = deadline.next_offset_index
-    due_index = None
-    while index < len(times) and times[index] <= now:
-        due_index = index
-        index += 1
-    deadline.next_offset_index = index
-    deadline.next_reminder_at = times[index] if index < len(times) else None
-    if deadline.status != UPCOMING or due_index is None:
-        return []
-    offset = offsets[due_index]
-    rows = []
-    for person in recipients.get(deadline.organisation_id, []):
-        if person.identity_id in held:
-            continue  # they asked to be reminded later; their snooze brings it back
-        key = f"reminder:{deadline.id}:{deadline.due_date.isoformat()}:{offset}:{person.identity_id}"
-        rows.append(_row(key, deadline, grant, person, rules, now))
-    return rows
+_COLUMNS = (
+    Deadline.id,
+    Deadline.grant_id,
+    Deadline.organisation_id,
+    Deadline.title,
+    Deadline.due_date,
+    Deadline.status,
+    Deadline.next_offset_index,
+)
+
+
+@dataclass(slots=True)
+class _Due:
+    id: int
+    grant_id: int
+    organisation_id: int
+    title: str
+    due_date: date
+    status: str
+    next_offset_index: int
+    next_reminder_at: datetime | None = None
+
+
+class _Pass:
+    """What one planning pass works out once and reuses: reminder times per due date, messages."""
+
+    def __init__(self, rules: RulesCache, now: datetime) -> None:
+        self.rules = rules
+        self.now = now
+        self._times: dict[tuple[date, ReminderRules], list[datetime]] = {}
+        self._not_before: dict[ReminderRules, datetime] = {}
+
+    def advance(self, deadline: _Due, rules: ReminderRules) -> int | None:
+        """Move the cursor past every reminder now due; return the offset of the latest one (older
+        missed ones are stale and not sent), or None if none was due."""
+        key = (deadline.due_date, rules)
+        if key not in self._times:
+            self._times[key] = reminder_times(deadline.due_date, rules)
+        times = self._times[key]
+        index, due_index = deadline.next_offset_index, None
+        while index < len(times) and times[index] <= self.now:
+            due_index, index = index, index + 1
+        deadline.next_offset_index = index
+        deadline.next_reminder_at = times[index] if index < len(times) else None
+        return None if due_index is None else rules.ordered_offsets[due_index]
+
+    def message(self, deadline: _Due, grant_title: str, rules: ReminderRules) -> dict[str, Any]:
+        today = self.now.astimezone(rules.zone).date()
+        return outbound_to_dict(
+            reminder_message(deadline.id, deadline.title, grant_title, deadline.due_date, today)
+        )
+
+    def not_before(self, rules: ReminderRules) -> datetime:
+        # Planned in the night after an outage? It waits for the morning.
+        if rules not in self._not_before:
+            self._not_before[rules] = next_allowed(self.now, rules)
+        return self._not_before[rules]
 
 
 def _row(
-    key: str, deadline: Deadline, grant: Grant, person: Recipient, rules: ReminderRules, now: datetime
-) -> dict[str, Any]:
-    today = now.astimezone(rules.zone).date()
-    message = reminder_message(deadline.id, deadline.title, grant.title, deadline.due_date, today)
+    key: str, deadline_id: int, person: Recipient, payload: dict[str, Any], not_before: datetime
+) -> dict:
     return {
         "dedupe_key": key,
         "kind": "reminder",
-        "ref": deadline_ref(deadline.id),
+        "ref": deadline_ref(deadline_id),
         "platform": person.platform,
         "chat_id": person.chat_id,
         "identity_id": person.identity_id,
-        "payload": outbound_to_dict(message),
+        "payload": payload,
         "status": PENDING,
         "attempts": 0,
-        # Planned in the night after an outage? It waits for the morning.
-        "next_attempt_at": next_allowed(now, rules),
+        "next_attempt_at": not_before,
         "created_at": utcnow(),
     }
 
@@ -176,8 +217,9 @@ def reminder_message(deadline_id: int, title: str, grant_title: str, due: date, 
     return Outbound(text=text, buttons=buttons, kind="reminder", meta={"deadline_id": str(deadline_id)})
 
 
-async def _grants(session: AsyncSession, ids: set[int]) -> dict[int, Grant]:
-    return {g.id: g for g in await session.scalars(select(Grant).where(Grant.id.in_(ids)))}
+async def _grants(session: AsyncSession, ids: set[int]) -> dict[int, tuple[str, int | None]]:
+    rows = await session.execute(select(Grant.id, Grant.title, Grant.support_org_id).where(Grant.id.in_(ids)))
+    return {grant_id: (title, support_org_id) for grant_id, title, support_org_id in rows}
 
 
 async def _recipients(session: AsyncSession, org_ids: set[int]) -> dict[int, list[Recipient]]:

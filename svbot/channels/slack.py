@@ -228,6 +228,7 @@ class SlackChannel:
         oauth: SlackOAuthEnv | None = None,
         installation_store: AsyncInstallationStore | None = None,
         socket_mode: bool = False,
+        max_turns: int | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings
@@ -236,6 +237,11 @@ class SlackChannel:
         self._recent = _RecentIds(20_000)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # SQLite takes one writer at a time: turns racing for its lock only add waiting (its busy
+        # handler sleeps), so run them one by one there. The ack never waits for this.
+        if max_turns is None:
+            max_turns = 1 if settings.async_database_url.startswith("sqlite") else 8
+        self._turn_slots = asyncio.Semaphore(max_turns)
         self._engine: AsyncEngine | None = None
         oauth = _oauth(oauth)
         self.multi_workspace = settings.slack_bot_token is None and oauth.enabled
@@ -478,7 +484,8 @@ class SlackChannel:
         pressed: tuple[dict, str] | None,
     ) -> None:
         try:
-            replies = await self.bot.handle(inbound)
+            async with self._turn_slots:
+                replies = await self.bot.handle(inbound)
         except Exception:
             self._recent.discard(inbound.event_id or "")  # let Slack's retry have another go
             log.exception("slack turn failed (event %s)", inbound.event_id)

@@ -64,6 +64,7 @@ class FakeSlack:
     bot_user_id: str = BOT_USER_ID
     calls: list[Call] = field(default_factory=list)
     by_channel: dict[str, list[Call]] = field(default_factory=dict)  # messages posted or updated, by channel
+    on_call: list[Callable[[Call], None]] = field(default_factory=list)  # told of every call (benchmarks)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
@@ -177,9 +178,7 @@ class FakeSlack:
             failed = {**args, "_failed": True}
             await self._record(Call(method, failed, token, time.monotonic(), failure.status))
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            return web.json_response(
-                {"ok": False, "error": failure.error}, status=failure.status, headers=headers
-            )
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
         problem = check_blocks(args) if method in ("chat.postMessage", "chat.update") else None
         if problem is not None:
             # Slack refuses a bad message: so must we, or a rendering bug would pass unnoticed.
@@ -210,6 +209,8 @@ class FakeSlack:
             if call.method in ("chat.postMessage", "chat.update") and call.response.get("ok"):
                 self.by_channel.setdefault(str(call.args.get("channel", "")), []).append(call)
             self._changed.notify_all()
+        for listener in self.on_call:
+            listener(call)
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)

@@ -126,10 +126,26 @@ async def planning(grants: int, due: int) -> None:
         await plan_reminders(
             sessionmaker, NOW - timedelta(days=1)
         )  # warm up: connection, caches, nothing due
-        started = time.perf_counter()
-        result = await plan_reminders(sessionmaker, NOW)
-        busy = (time.perf_counter() - started) * 1000
-        print(f"planning pass, {result.queued:,} reminders due: {busy:.1f} ms (target < 200 ms)")
+        busy = []
+        for run in range(5):  # reset the due cursors and the outbox between runs; report the median
+            if run:
+                with sqlite3.connect(path) as conn:
+                    conn.execute("DELETE FROM outbox")
+                    conn.execute(
+                        "UPDATE deadlines SET next_offset_index = 0, next_reminder_at = ? WHERE due_date = ?",
+                        (
+                            reminder_times(DUE_NOW, ReminderRules())[0].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                            DUE_NOW.isoformat(),
+                        ),
+                    )
+            started = time.perf_counter()
+            result = await plan_reminders(sessionmaker, NOW)
+            busy.append((time.perf_counter() - started) * 1000)
+            assert result.queued == due, result
+        print(
+            f"planning pass, {due:,} reminders due: median {statistics.median(busy):.1f} ms, "
+            f"best {min(busy):.1f} ms (target < 200 ms)"
+        )
         idle = []
         for _ in range(20):
             started = time.perf_counter()

@@ -829,3 +829,27 @@ async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
             await sender.close()
     finally:
         await close_bot(bot)
+
+
+async def test_served_by_the_web_process(bot: Any, settings: Settings, fake: FakeSlack) -> None:
+    from svbot.web import create_web_app
+
+    app = create_web_app(bot, settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}") as http:
+            health = await http.get("/healthz")
+            assert "slack" in health.json()["channels"]
+            person = SlackUser(http, fake)
+            await person.say("hi")
+            assert "What is your group called?" in shown(await person.reply(2))
+            forged = await person.post("{}", "application/json", secret="wrong")
+            assert forged.status_code == 401
+    finally:
+        server.should_exit = True
+        await task

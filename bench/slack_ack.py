@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
+import os
+import signal
 import socket
 import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -155,60 +157,66 @@ class Load:
 
 
 async def run(requests: int, concurrency: int, max_turns: int | None = None) -> dict[str, Any]:
-    """svbot (uvicorn + the core) in this event loop; Slack (the fake Web API and the load) in
-    another thread with its own loop, so the load's own work does not queue in svbot's loop."""
+    """svbot runs in its own process, as in production (uvicorn + the core on SQLite); this process
+    plays Slack: the fake Web API and the signed requests."""
     people = requests // 4
-    fake_url: Future[str] = Future()
-    svbot_url: Future[str] = Future()
-    slack_side = ThreadPoolExecutor(1).submit(lambda: asyncio.run(play_slack(people, concurrency, fake_url, svbot_url)))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "dialogues").mkdir()
         (folder / "dialogues" / "bench.yaml").write_text(DIALOGUE)
-        settings = Settings(
-            DATABASE_URL=f"sqlite:///{folder / 'bench.db'}",
-            SVBOT_DIALOGUES_DIR=folder / "dialogues",
-            SLACK_BOT_TOKEN="xoxb-bench",
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=await asyncio.wrap_future(fake_url),
-        )
-        bot = await create_bot(settings, start_dialogue="bench")
-        channel = SlackChannel(bot, settings, oauth=SlackOAuthEnv(), max_turns=max_turns)
-        server_ms: list[float] = []
-        app = timed(Starlette(routes=channel.mount().routes), server_ms)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            await asyncio.sleep(0.01)
-        try:
-            started = time.perf_counter()
-            svbot_url.set_result(f"http://127.0.0.1:{sock.getsockname()[1]}")
-            load, calls = await asyncio.wrap_future(slack_side)
-            while channel.turns_finished < people * 4:
-                await asyncio.sleep(0.005)
-            elapsed = time.perf_counter() - started
-        finally:
-            server.should_exit = True
-            await serving
-            await channel.close()
-            await close_bot(bot)
-        return report(load, channel, elapsed, calls, server_ms)
+        async with FakeSlack() as fake:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            sock.close()
+            env = {
+                **os.environ,
+                "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+                "SVBOT_DIALOGUES_DIR": str(folder / "dialogues"),
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": fake.api_url,
+            }
+            args = [sys.executable, __file__, "--serve", str(port)]
+            if max_turns is not None:
+                args += ["--max-turns", str(max_turns)]
+            child = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.PIPE)
+            try:
+                assert child.stdout is not None
+                await asyncio.wait_for(child.stdout.readline(), 60)  # "ready"
+                limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as http:
+                    load = Load(http, fake, concurrency)
+                    started = time.perf_counter()
+                    await asyncio.gather(*(load.person(f"{n:06d}") for n in range(people)))
+                    # Every turn answered: per person hello + question, status, question, next question.
+                    await fake.wait_for("chat.postMessage", timeout=120, count=people * 5)
+                    elapsed = time.perf_counter() - started
+            finally:
+                child.send_signal(signal.SIGINT)
+                out, _ = await child.communicate()
+            served = json.loads(out.decode().strip().splitlines()[-1])
+            return report(load, people * 4, elapsed, len(fake.calls), served)
 
 
-async def play_slack(people: int, concurrency: int, fake_url: Future[str], svbot_url: Future[str]) -> tuple:
-    """Slack's side: the fake Web API, and the signed requests people's actions cause."""
-    async with FakeSlack() as fake:
-        fake_url.set_result(fake.api_url)
-        base_url = await asyncio.wrap_future(svbot_url)
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-            load = Load(http, fake, concurrency)
-            await asyncio.gather(*(load.person(f"{n:06d}") for n in range(people)))
-            # The last turns' replies may still be on their way: the caller waits for them.
-            await fake.wait_for("chat.postMessage", timeout=60, count=people * 5)
-        return load, len(fake.calls)
+async def serve(port: int, max_turns: int | None) -> None:
+    """The svbot side (a child process): serve POST /slack/events until interrupted."""
+    settings = Settings()
+    bot = await create_bot(settings, start_dialogue="bench")
+    channel = SlackChannel(bot, settings, oauth=SlackOAuthEnv(), max_turns=max_turns)
+    server_ms: list[float] = []
+    app = timed(Starlette(routes=channel.mount().routes), server_ms)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    print("ready", flush=True)
+    try:
+        await serving
+    finally:
+        await channel.close()
+        await close_bot(bot)
+        print(json.dumps({"server_ms": server_ms, "turns_finished": channel.turns_finished}), flush=True)
 
 
 def timed(app: Any, into: list[float]) -> Any:
@@ -232,9 +240,10 @@ def percentile(values: list[float], fraction: float) -> float:
     return round(ordered[max(0, int(len(ordered) * fraction) - 1)], 1)
 
 
-def report(load: Load, channel: SlackChannel, elapsed: float, calls: int, server_ms: list[float]) -> dict:
+def report(load: Load, turns: int, elapsed: float, calls: int, served: dict) -> dict[str, Any]:
     ms = sorted(x * 1000 for x in load.latencies)
     p99 = ms[max(0, int(len(ms) * 0.99) - 1)]
+    server_ms = served["server_ms"]
     return {
         "server_ack_ms_p50": percentile(server_ms, 0.5),
         "server_ack_ms_p99": percentile(server_ms, 0.99),
@@ -243,8 +252,8 @@ def report(load: Load, channel: SlackChannel, elapsed: float, calls: int, server
         "ack_ms_p50": round(statistics.median(ms), 1),
         "ack_ms_p99": round(p99, 1),
         "ack_ms_max": round(ms[-1], 1),
-        "turns_finished": channel.turns_finished,
-        "turns_per_s": round(channel.turns_finished / elapsed, 1),
+        "turns_finished": served["turns_finished"],
+        "turns_per_s": round(turns / elapsed, 1),
         "slack_api_calls": calls,
         "seconds": round(elapsed, 2),
         "p99_under_100ms": p99 < 100,
@@ -255,9 +264,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the svbot child process
     parser.add_argument("--max-turns", type=int, default=None, help="turns run at once (default: 1 on SQLite)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.serve:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(args.serve, args.max_turns))
+        return
     result = asyncio.run(run(args.requests, args.concurrency, args.max_turns))
     print(
         f"Slack ack latency over {result['requests']} signed requests, {args.concurrency} in flight "

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from svbot import sqlite_inloop
 from svbot.config import to_async_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -23,7 +25,17 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def make_engine(url: str, **kwargs: object) -> AsyncEngine:
     url = to_async_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # One connection, used on the event loop's thread (see sqlite_inloop for why and how).
+        database = make_url(url).database or ":memory:"
+        engine = create_async_engine(
+            url,
+            async_creator=sqlite_inloop.creator(database),
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            **kwargs,
+        )
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)

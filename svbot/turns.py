@@ -18,15 +18,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Button, Inbound, Outbound
 from svbot.dialogue.engine import COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
-from svbot.models import Answer, Conversation, Identity, InboundEvent, Organisation, Person
+from svbot.models import Answer, Conversation, Identity, InboundEvent, Person
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +36,48 @@ SORRY = (
 )
 
 
+@dataclass(slots=True)
+class IdentityRef:
+    """The person's chat identity, as read at the start of the turn."""
+
+    id: int
+    person_id: int
+    platform: str
+    chat_id: str | None
+    active: bool
+
+
+@dataclass(slots=True)
+class ConversationRef:
+    """The conversation row. Set `organisation_id` and it is saved with the turn."""
+
+    id: int
+    key: str
+    organisation_id: int | None
+    version: int
+
+
 @dataclass
 class Turn:
     """What a feature handler gets: the person, their conversation, and the means to answer."""
 
     bot: Bot
-    session: AsyncSession
+    connection: AsyncConnection  # inside the turn's transaction
     inbound: Inbound
-    identity: Identity
-    conversation: Conversation
+    identity: IdentityRef
+    conversation: ConversationRef
     state: ConvState
     now: datetime  # local time in the configured time zone
     text: str  # cleaned, what they typed ("" for a button)
     args: str = ""  # what followed an intent word: "join ABC123" -> "ABC123"
     messages: list[Outbound] = field(default_factory=list)
+
+    @property
+    def session(self) -> AsyncSession:
+        """An ORM session in the turn's own transaction, made only for the turns that need one."""
+        if self._session is None:
+            self._session = AsyncSession(bind=self.connection, expire_on_commit=False)
+        return self._session
 
     def say(self, text: str, **kwargs: Any) -> None:
         self.messages.append(Outbound(text=text, **kwargs))
@@ -67,13 +95,12 @@ class Turn:
 
     def start_dialogue(self, dialogue_id: str, intro: str | None = None, **kwargs: Any) -> None:
         engine = self.bot.engine
-        self.apply(
-            engine.begin(dialogue_id, self.context(), self.now, intro=intro, turn=self.state.turn, **kwargs)
-        )
+        self.apply(engine.begin(dialogue_id, self.context(), self.now, intro=intro, turn=self.state.turn, **kwargs))
 
     def __post_init__(self) -> None:
         self._changed: set[str] = set()
         self._completed: list[str] = []
+        self._session: AsyncSession | None = None
 
 
 Handler = Callable[[Turn], Awaitable[None]]
@@ -102,6 +129,7 @@ class Bot:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.db_engine: AsyncEngine = sessionmaker.kw["bind"]
         self.dialogues = dialogues
         self.engine = Engine(dialogues, idle_after)
         self.knowledge = knowledge
@@ -141,21 +169,21 @@ class Bot:
 
     async def _handle(self, inbound: Inbound) -> list[Outbound]:
         now = self.clock().astimezone(self.tz)
-        async with self.sessionmaker() as session, session.begin():
-            if inbound.event_id and not await self._first_delivery(session, inbound):
+        # Core statements on one connection: the hot path of every turn stays lean; features that
+        # want the ORM get `turn.session`, in the same transaction.
+        async with self.db_engine.begin() as connection:
+            if inbound.event_id and not await self._first_delivery(connection, inbound):
                 return []
-            identity = await self._identity(session, inbound)
-            conversation = await self._conversation(session, inbound, identity)
+            identity, conversation, raw_state = await self._load(connection, inbound)
             try:
-                state = ConvState.model_validate(conversation.state or {})
+                state = ConvState.model_validate(raw_state or {})
                 if state.dialogue is not None and state.dialogue not in self.dialogues:
                     raise ValueError(f"dialogue {state.dialogue!r} no longer exists")
                 corrupt = False
             except (ValidationError, ValueError):
                 log.warning("unreadable conversation state", extra={"conversation_id": conversation.id})
                 state, corrupt = ConvState(), True
-            text = _clean(inbound.text)
-            turn = Turn(self, session, inbound, identity, conversation, state, now, text)
+            turn = Turn(self, connection, inbound, identity, conversation, state, now, _clean(inbound.text))
             if corrupt:
                 await self._recover(turn)
             else:
@@ -164,6 +192,9 @@ class Bot:
                 hook = self.on_complete.get(dialogue_id)
                 if hook:
                     await hook(turn)
+            if turn._session is not None:
+                await turn._session.flush()
+                await turn._session.close()
             if not corrupt or turn.state.dialogue is not None:
                 await self._save(turn)
             return turn.messages
@@ -253,68 +284,82 @@ class Bot:
 
     # ---- storage ---------------------------------------------------------------------------
 
-    async def _first_delivery(self, session: AsyncSession, inbound: Inbound) -> bool:
-        insert = _insert_for(session)
-        result = await session.execute(
-            insert(InboundEvent)
-            .values(
-                platform=inbound.platform, event_id=str(inbound.event_id)[:200], received_at=datetime.now(UTC)
-            )
-            .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-        )
-        return bool(result.rowcount)
+    async def _first_delivery(self, connection: AsyncConnection, inbound: Inbound) -> bool:
+        values = {"platform": inbound.platform, "event_id": str(inbound.event_id)[:200]}
+        values["received_at"] = datetime.now(UTC)
+        result = await connection.execute(_statements(connection)["event"], values)
+        return bool(result.rowcount)  # 0: a repeat delivery
 
-    async def _identity(self, session: AsyncSession, inbound: Inbound) -> Identity:
-        identity = await session.scalar(
-            select(Identity).where(
-                Identity.platform == inbound.platform, Identity.platform_user_id == inbound.user_id
-            )
-        )
-        if identity is None:
-            person = Person(display_name=inbound.user_name or "")
-            session.add(person)
-            await session.flush()
-            identity = Identity(
-                person_id=person.id,
-                platform=inbound.platform,
-                platform_user_id=inbound.user_id,
-                display_name=inbound.user_name or "",
-                chat_id=None if inbound.is_group else inbound.chat_id,
-                active=True,
-            )
-            session.add(identity)
-            await session.flush()
-        elif not inbound.is_group and (identity.chat_id != inbound.chat_id or not identity.active):
-            # They wrote to us directly, so we can reach them there again (and they've unblocked us).
-            identity.chat_id = inbound.chat_id
-            identity.active = True
-        return identity
-
-    async def _conversation(
-        self, session: AsyncSession, inbound: Inbound, identity: Identity
-    ) -> Conversation:
+    async def _load(self, connection: AsyncConnection, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, Any]:
         key = conversation_key(inbound)
-        # FOR UPDATE: on PostgreSQL, a second worker with a turn for the same conversation waits here.
-        conversation = await session.scalar(
-            select(Conversation).where(Conversation.key == key).with_for_update()
+        # FOR UPDATE: on PostgreSQL a second worker with a turn for this conversation waits here.
+        row = (await connection.execute(_LOAD, {"key": key})).first()
+        if row is None:
+            identity = await self._identity(connection, inbound)
+            conversation_id = (
+                await connection.execute(
+                    _CONVERSATIONS.insert().returning(_CONVERSATIONS.c.id),
+                    {"key": key, "identity_id": identity.id, "state": {}, "version": 0,
+                     "created_at": datetime.now(UTC), "updated_at": datetime.now(UTC)},
+                )
+            ).scalar_one()  # fmt: skip
+            return identity, ConversationRef(conversation_id, key, None, 0), {}
+        identity = IdentityRef(row.identity_id, row.person_id, inbound.platform, row.chat_id, row.active)
+        await self._refresh_identity(connection, inbound, identity)
+        return identity, ConversationRef(row.id, key, row.organisation_id, row.version), row.state
+
+    async def _identity(self, connection: AsyncConnection, inbound: Inbound) -> IdentityRef:
+        row = (
+            await connection.execute(
+                select(_IDENTITIES.c.id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active).where(
+                    _IDENTITIES.c.platform == inbound.platform, _IDENTITIES.c.platform_user_id == inbound.user_id
+                )
+            )
+        ).first()
+        if row is not None:
+            identity = IdentityRef(row.id, row.person_id, inbound.platform, row.chat_id, row.active)
+            await self._refresh_identity(connection, inbound, identity)
+            return identity
+        now = datetime.now(UTC)
+        name = (inbound.user_name or "")[:200]
+        person_id = (
+            await connection.execute(
+                _PEOPLE.insert().returning(_PEOPLE.c.id), {"display_name": name, "created_at": now}
+            )
+        ).scalar_one()
+        chat_id = None if inbound.is_group else inbound.chat_id
+        identity_id = (
+            await connection.execute(
+                _IDENTITIES.insert().returning(_IDENTITIES.c.id),
+                {"person_id": person_id, "platform": inbound.platform, "platform_user_id": inbound.user_id,
+                 "chat_id": chat_id, "display_name": name, "active": True, "created_at": now},
+            )
+        ).scalar_one()  # fmt: skip
+        return IdentityRef(identity_id, person_id, inbound.platform, chat_id, True)
+
+    async def _refresh_identity(self, connection: AsyncConnection, inbound: Inbound, identity: IdentityRef) -> None:
+        """They wrote to us directly, so we can reach them there again (and they have unblocked us)."""
+        if inbound.is_group or (identity.chat_id == inbound.chat_id and identity.active):
+            return
+        identity.chat_id, identity.active = inbound.chat_id, True
+        await connection.execute(
+            update(_IDENTITIES).where(_IDENTITIES.c.id == identity.id).values(chat_id=inbound.chat_id, active=True)
         )
-        if conversation is None:
-            conversation = Conversation(key=key, identity_id=identity.id, state={}, version=0)
-            session.add(conversation)
-            await session.flush()
-        return conversation
 
     async def _save(self, turn: Turn) -> None:
         conversation, state = turn.conversation, turn.state
-        conversation.state = state.model_dump(mode="json")
-        conversation.version += 1
-        conversation.updated_at = datetime.now(UTC)
+        await turn.connection.execute(
+            _SAVE,
+            {"cid": conversation.id, "state": state.model_dump(mode="json"), "version": conversation.version + 1,
+             "updated_at": datetime.now(UTC), "organisation_id": conversation.organisation_id},
+        )  # fmt: skip
         if turn._changed and state.dialogue:
             await self._store_answers(turn, state.dialogue, turn._changed)
 
     async def _store_answers(self, turn: Turn, dialogue_id: str, keys: set[str]) -> None:
         """Copy changed answers to the evidence bank. Restart clears the state, never the bank."""
         state = turn.state
+        now = datetime.now(UTC)
         rows = [
             {
                 "conversation_id": turn.conversation.id,
@@ -322,24 +367,13 @@ class Bot:
                 "dialogue_id": dialogue_id,
                 "key": key,
                 "value": state.answers.get(key),
-                "updated_at": datetime.now(UTC),
+                "updated_at": now,
             }
             for key in sorted(keys)
             if key in state.answers or key in state.skipped
         ]
-        if not rows:
-            return
-        insert = _insert_for(turn.session)
-        statement = insert(Answer).values(rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=["conversation_id", "dialogue_id", "key"],
-            set_={
-                "value": statement.excluded.value,
-                "updated_at": statement.excluded.updated_at,
-                "organisation_id": statement.excluded.organisation_id,
-            },
-        )
-        await turn.session.execute(statement)
+        if rows:
+            await turn.connection.execute(_statements(turn.connection)["answer"], rows)
 
     async def evidence_bank(self, turn: Turn, dialogue_id: str) -> dict[str, Any]:
         """Answers this person or their organisation gave before, to offer back ("still right?")."""
@@ -347,7 +381,7 @@ class Bot:
         if turn.conversation.organisation_id is not None:
             conditions.append(Answer.organisation_id == turn.conversation.organisation_id)
         rows = (
-            await turn.session.execute(
+            await turn.connection.execute(
                 select(Answer.key, Answer.value, Answer.updated_at)
                 .where(Answer.dialogue_id == dialogue_id, or_(*conditions), Answer.value.is_not(None))
                 .order_by(Answer.updated_at)
@@ -357,12 +391,9 @@ class Bot:
         for key, value, updated_at in rows:
             if value is None:
                 continue
-            when = updated_at.astimezone(self.tz).strftime("%B %Y") if updated_at else None
+            when = _as_utc(updated_at).astimezone(self.tz).strftime("%B %Y") if updated_at else None
             bank[key] = {"value": value, "when": f"in {when}" if when else None}
         return bank
-
-    async def organisation(self, session: AsyncSession, organisation_id: int | None) -> Organisation | None:
-        return await session.get(Organisation, organisation_id) if organisation_id else None
 
 
 def conversation_key(inbound: Inbound) -> str:
@@ -376,6 +407,33 @@ async def forget_events_before(session: AsyncSession, cutoff: datetime) -> int:
     return result.rowcount or 0
 
 
+_CONVERSATIONS = Conversation.__table__
+_IDENTITIES = Identity.__table__
+_PEOPLE = Person.__table__
+_LOAD = (
+    select(
+        _CONVERSATIONS.c.id, _CONVERSATIONS.c.organisation_id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.version,
+        _CONVERSATIONS.c.identity_id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active,
+    )
+    .join(_IDENTITIES, _IDENTITIES.c.id == _CONVERSATIONS.c.identity_id)
+    .where(_CONVERSATIONS.c.key == bindparam("key"))
+    .with_for_update(of=_CONVERSATIONS)
+)  # fmt: skip
+_SAVE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("cid"))
+    .values(
+        state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at"),
+        organisation_id=bindparam("organisation_id"),
+    )
+)  # fmt: skip
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 _GREETINGS = {"start", "hi", "hello", "hey", "menu", "begin"}
 _HOME_HELP = (
     "Here's what I can do:\n"
@@ -387,8 +445,27 @@ _HOME_HELP = (
 )
 
 
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+_STATEMENTS: dict[str, dict[str, Any]] = {}
+
+
+def _statements(connection: AsyncConnection) -> dict[str, Any]:
+    """A turn's upserts, built once per kind of database: building them costs more than running them."""
+    dialect = connection.dialect.name
+    if dialect not in _STATEMENTS:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        answer = insert(Answer)
+        _STATEMENTS[dialect] = {
+            "event": insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "event_id"]),
+            "answer": answer.on_conflict_do_update(
+                index_elements=["conversation_id", "dialogue_id", "key"],
+                set_={
+                    "value": answer.excluded.value,
+                    "updated_at": answer.excluded.updated_at,
+                    "organisation_id": answer.excluded.organisation_id,
+                },
+            ),
+        }
+    return _STATEMENTS[dialect]
 
 
 def _is_engine_payload(payload: str) -> bool:

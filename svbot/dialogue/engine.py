@@ -137,6 +137,7 @@ class _Run:
         self.changed: set[str] = set()
         self.completed: str | None = None
         self._plan: list[Slot] | None = None
+        self._base: dict[str, Any] | None = None
         if state.dialogue not in engine.dialogues:
             raise KeyError(f"unknown dialogue {state.dialogue!r}")
         self.dialogue: Dialogue = engine.dialogues[state.dialogue]
@@ -158,6 +159,7 @@ class _Run:
 
     def _invalidate(self) -> None:
         self._plan = None
+        self._base = None
 
     def _expand(
         self, steps: list[Step], prefix: str, item: Any, out: list[Slot], stack: tuple[str, ...]
@@ -189,23 +191,23 @@ class _Run:
     # ---- template scope -----------------------------------------------------------------------
 
     def scope(self, prefix: str = "", item: Any = None) -> dict[str, Any]:
-        nested = _nest(self.state.answers)
-        here: Any = nested
+        base = self._base_scope()
+        here: Any = base["answers"]
         for part in [p for p in prefix.split(".") if p]:
             here = here.get(part, {}) if isinstance(here, dict) else {}
-        scope: dict[str, Any] = {
-            **self.context,
-            "answers": nested,
-            "here": here,
-            "item": item,
-            "today": self.today,
-        }
-        for name, source in self.dialogue.let.items():
-            try:
-                scope[name] = expression(source)(**scope)
-            except Exception:  # a `let` that fails on partial answers just isn't available yet
-                scope[name] = None
-        return scope
+        return {**base, "here": here, "item": item}
+
+    def _base_scope(self) -> dict[str, Any]:
+        """What every template sees; worked out once per change of answers, not once per template."""
+        if self._base is None:
+            base: dict[str, Any] = {**self.context, "answers": _nest(self.state.answers), "today": self.today}
+            for name, source in self.dialogue.let.items():
+                try:
+                    base[name] = expression(source)(**base)
+                except Exception:  # a `let` that fails on partial answers just isn't available yet
+                    base[name] = None
+            self._base = base
+        return self._base
 
     def _truthy(self, source: str, prefix: str, item: Any) -> bool:
         try:
@@ -609,6 +611,7 @@ class _Run:
         self.state.confirm_text = None
         self.state.mode = "ask"
         self.changed.add(slot.key)
+        self._invalidate()
 
     def store_skip(self, slot: Slot) -> None:
         self.state.answers.pop(slot.key, None)
@@ -616,6 +619,7 @@ class _Run:
             self.state.skipped.append(slot.key)
         self.state.suggestions.pop(slot.key, None)
         self.changed.add(slot.key)
+        self._invalidate()
 
     def go_back(self) -> None:
         previous = self.previous_slot()

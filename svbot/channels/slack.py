@@ -584,18 +584,6 @@ class SlackSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"network: {type(exc).__name__}", retry_after=5.0) from None
 
-    def mount(self) -> WebMount:
-        """`POST /slack/events` (and the OAuth install pages in multi-workspace mode)."""
-        handler = AsyncSlackRequestHandler(self.app)
-
-        async def endpoint(request: Request) -> Response:
-            return await handler.handle(request)
-
-        routes = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
-        if self.multi_workspace:
-            routes += [Route(path, endpoint, methods=["GET"]) for path in (INSTALL_PATH, REDIRECT_PATH)]
-        return WebMount(routes=routes, on_startup=[], on_shutdown=[self.close])
-
     async def close(self) -> None:
         if self._engine is not None:
             await self._engine.dispose()

@@ -332,6 +332,21 @@ async def test_photos_and_edits_are_not_answers(poller: Poller, fake: FakeTelegr
     assert await inbound_events(core) == 0
 
 
+async def test_update_redelivered_after_a_restart_is_answered_once(
+    fake: FakeTelegram, settings: Settings, core: Bot, errors: list[BaseException], waits: Waits
+):
+    """A worker that dies before confirming an update gets it again from getUpdates after restarting."""
+    update = fake.text_update(user_id=USER, text="/start", update_id=9000)
+    async with polling(fake, settings, core, errors, waits) as first:
+        await first.send(dict(update))
+    sent = len(fake.calls_to("sendMessage"))
+    assert sent == 2  # the welcome and the first question
+    async with polling(fake, settings, core, errors, waits) as second:
+        await second.send(dict(update))
+    assert len(fake.calls_to("sendMessage")) == sent
+    assert await inbound_events(core) == 1
+
+
 async def test_429_is_waited_out_then_sent(poller: Poller, fake: FakeTelegram, waits: Waits):
     fake.fail("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
     await poller.say("/start")

@@ -13,6 +13,7 @@ and repetition (`for_each`) always reflect the latest answers, even after going 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -51,6 +52,10 @@ class Slot:
     step: Step
     item: Any = None  # the option a for_each group is repeating for
     prefix: str = ""  # the key of the enclosing group, with a trailing dot
+
+
+class _Lost(LookupError):
+    """A key's path no longer matches the dialogue (an option was unticked, a step removed)."""
 
 
 @dataclass(slots=True)
@@ -104,7 +109,7 @@ class Engine:
         payload: str | None = None,
     ) -> Result:
         """Handle one thing the person said or pressed, in an ongoing dialogue."""
-        state = state.model_copy(deep=True)
+        state = _copy(state)
         run = _Run(self, state, context, now)
         run.handle(text, payload)
         state.last_active = now
@@ -112,7 +117,7 @@ class Engine:
 
     def resume(self, state: ConvState, context: dict[str, Any], now: datetime) -> Result:
         """Ask the current question again (after "cancel", or to pick up where they were)."""
-        state = state.model_copy(deep=True)
+        state = _copy(state)
         state.last_active = now
         run = _Run(self, state, context, now)
         if state.mode in ("paused", "resume", "confirm_restart", "idle"):
@@ -151,38 +156,72 @@ class _Run:
     # ---- the plan: which questions, in which order, given the answers so far ----------------
 
     def plan(self) -> list[Slot]:
+        """Every question that applies, in order. Only review and status need all of it."""
         if self._plan is None:
-            slots: list[Slot] = []
-            self._expand(self.dialogue.steps, "", None, slots, (self.dialogue.id,))
-            self._plan = slots
+            self._plan = list(self._walk(self.dialogue.steps, "", None, None, False))
         return self._plan
 
     def _invalidate(self) -> None:
         self._plan = None
         self._base = None
 
-    def _expand(
-        self, steps: list[Step], prefix: str, item: Any, out: list[Slot], stack: tuple[str, ...]
-    ) -> None:
-        for step in steps:
+    def _walk(
+        self, steps: list[Step], prefix: str, item: Any, start: list[str] | None, reverse: bool
+    ) -> Iterator[Slot]:
+        """The questions in order (or reverse order), starting just after (before) the key `start`.
+
+        Moving on from a question only looks at the steps after it, so a turn evaluates the
+        conditions (`when`) of the next question or two, not of the whole walk-through.
+        """
+        order = list(reversed(steps)) if reverse else steps
+        begin = 0
+        if start:
+            index = next((i for i, s in enumerate(order) if s.id == start[0]), None)
+            if index is None:
+                raise _Lost(start[0])
+            step = order[index]
+            if step.type is None and len(start) > 1:
+                yield from self._descend(step, steps, prefix, item, start[1:], reverse)
+            begin = index + 1
+        for step in order[begin:]:
             if step.when and not self._truthy(step.when, prefix, item):
                 continue
-            key = prefix + step.id
-            if step.dialogue:
-                sub = self.engine.dialogues[step.dialogue]
-                self._expand(sub.steps, key + ".", item, out, stack + (sub.id,))
-            elif step.steps is not None and step.for_each:
-                source_key = prefix + step.for_each
-                chosen = self.state.answers.get(source_key) or []
-                source = self._step_named(steps, step.for_each)
-                objects = dict(self._choices_with_objects(source, prefix, item)) if source else {}
-                for value in chosen:
-                    choice_item = objects.get(value, {"value": value, "label": value})
-                    self._expand(step.steps, f"{key}.{slug(value)}.", choice_item, out, stack)
-            elif step.steps is not None:
-                self._expand(step.steps, key + ".", item, out, stack)
+            if step.type is not None:
+                yield Slot(prefix + step.id, step, item, prefix)
             else:
-                out.append(Slot(key, step, item, prefix))
+                yield from self._descend(step, steps, prefix, item, None, reverse)
+
+    def _descend(
+        self, step: Step, siblings: list[Step], prefix: str, item: Any, start: list[str] | None, reverse: bool
+    ) -> Iterator[Slot]:
+        key = prefix + step.id
+        if step.dialogue:
+            yield from self._walk(self.engine.dialogues[step.dialogue].steps, key + ".", item, start, reverse)
+            return
+        assert step.steps is not None
+        if not step.for_each:
+            yield from self._walk(step.steps, key + ".", item, start, reverse)
+            return
+        items = self._for_each_items(step, siblings, prefix, item)
+        if reverse:
+            items.reverse()
+        begin = 0
+        if start:
+            index = next((i for i, (value, _) in enumerate(items) if slug(value) == start[0]), None)
+            if index is None:
+                raise _Lost(start[0])
+            value, obj = items[index]
+            yield from self._walk(step.steps, f"{key}.{slug(value)}.", obj, start[1:] or None, reverse)
+            begin = index + 1
+        for value, obj in items[begin:]:
+            yield from self._walk(step.steps, f"{key}.{slug(value)}.", obj, None, reverse)
+
+    def _for_each_items(self, step: Step, siblings: list[Step], prefix: str, item: Any) -> list[tuple[str, Any]]:
+        """The options chosen at the step `for_each` names, each with its object (e.g. the objective)."""
+        chosen = self.state.answers.get(prefix + (step.for_each or "")) or []
+        source = self._step_named(siblings, step.for_each or "")
+        objects = dict(self._choices_with_objects(source, prefix, item)) if source else {}
+        return [(value, objects.get(value, {"value": value, "label": value})) for value in chosen]
 
     @staticmethod
     def _step_named(steps: list[Step], step_id: str) -> Step | None:
@@ -241,43 +280,55 @@ class _Run:
     # ---- moving around ------------------------------------------------------------------------
 
     def slot(self, key: str | None) -> Slot | None:
-        return next((s for s in self.plan() if s.key == key), None)
+        """The question with this answer key, found by its path (no conditions evaluated)."""
+        if key is None:
+            return None
+        return self._resolve(self.dialogue.steps, "", None, key.split("."))
+
+    def _resolve(self, steps: list[Step], prefix: str, item: Any, parts: list[str]) -> Slot | None:
+        step = self._step_named(steps, parts[0])
+        if step is None:
+            return None
+        key = prefix + step.id
+        if step.type is not None:
+            return Slot(key, step, item, prefix) if len(parts) == 1 else None
+        if len(parts) < 2:
+            return None
+        if step.dialogue:
+            return self._resolve(self.engine.dialogues[step.dialogue].steps, key + ".", item, parts[1:])
+        assert step.steps is not None
+        if not step.for_each:
+            return self._resolve(step.steps, key + ".", item, parts[1:])
+        for value, obj in self._for_each_items(step, steps, prefix, item):
+            if slug(value) == parts[1] and len(parts) > 2:
+                return self._resolve(step.steps, f"{key}.{parts[1]}.", obj, parts[2:])
+        return None
 
     def first_slot(self) -> Slot | None:
-        return self.plan()[0] if self.plan() else None
-
-    def _index(self, key: str | None) -> int:
-        for i, s in enumerate(self.plan()):
-            if s.key == key:
-                return i
-        return -1
+        return next(self._walk(self.dialogue.steps, "", None, None, False), None)
 
     def next_slot(self) -> Slot | None:
-        plan = self.plan()
+        answers, skipped = self.state.answers, self.state.skipped
         if self.state.back_to_review:
-            for s in plan:
-                if (
-                    _is_question(s.step)
-                    and s.key not in self.state.answers
-                    and s.key not in self.state.skipped
-                ):
+            for s in self.plan():
+                if _is_question(s.step) and s.key not in answers and s.key not in skipped:
                     return s
-            return next((s for s in plan if s.step.type == "review"), None)
-        i = self._index(self.state.cursor)
-        if i < 0:  # the current question no longer applies: carry on from the first gap
-            return next(
-                (s for s in plan if s.key not in self.state.answers and s.key not in self.state.skipped), None
-            )
-        return plan[i + 1] if i + 1 < len(plan) else None
+            return next((s for s in self.plan() if s.step.type == "review"), None)
+        if self.state.cursor is None:
+            return self.first_slot()
+        try:
+            return next(self._walk(self.dialogue.steps, "", None, self.state.cursor.split("."), False), None)
+        except _Lost:  # the current question no longer applies: carry on from the first gap
+            return next((s for s in self.plan() if s.key not in answers and s.key not in skipped), None)
 
     def previous_slot(self) -> Slot | None:
-        plan = self.plan()
-        i = self._index(self.state.cursor)
-        i = len(plan) if i < 0 else i
-        for s in reversed(plan[:i]):
-            if s.step.type != "message":
-                return s
-        return None
+        if self.state.cursor is None:
+            return None
+        try:
+            earlier = self._walk(self.dialogue.steps, "", None, self.state.cursor.split("."), True)
+            return next((s for s in earlier if s.step.type != "message"), None)
+        except _Lost:
+            return None
 
     def go_to(self, slot: Slot | None) -> None:
         """Move to a question and ask it; message steps are said and passed; the end finishes."""
@@ -832,6 +883,19 @@ _INPUT_HINTS = {
     "choice": "choice", "multi_choice": "multi_choice", "yes_no": "yes_no",
 }  # fmt: skip
 _BUTTON_COMMANDS = {"b": "back", "s": "skip", "h": "help", "c": "cancel", "r": "restart", "st": "status"}
+
+
+def _copy(state: ConvState) -> ConvState:
+    """A copy the turn may change, leaving the caller's state as it was. The engine replaces answer
+    values rather than changing them in place, so copying the containers is enough (and cheap)."""
+    return state.model_copy(
+        update={
+            "answers": dict(state.answers),
+            "skipped": list(state.skipped),
+            "suggestions": dict(state.suggestions),
+            "pending": list(state.pending) if isinstance(state.pending, list) else state.pending,
+        }
+    )
 
 
 def _is_question(step: Step) -> bool:

@@ -94,7 +94,7 @@ class ScenarioBot:
 
 
 async def make_bot(
-    db_path: Path,
+    db: Path | str,
     *,
     dialogues_dir: Path = TEST_DIALOGUES,
     clock: Clock | None = None,
@@ -102,7 +102,7 @@ async def make_bot(
     idle_after: timedelta = timedelta(hours=24),
     knowledge: object = None,
 ) -> Bot:
-    url = f"sqlite+aiosqlite:///{db_path}"
+    url = db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}"
     await upgrade_async(url)
     engine = make_engine(url)
     bot = Bot(

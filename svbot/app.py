@@ -50,7 +50,7 @@ def install_features(bot: Bot) -> None:
 
 
 # Features that plug into conversations. A module here has `install(bot)`.
-FEATURES: list[str] = ["svbot.evidence"]
+FEATURES: list[str] = ["svbot.evidence", "svbot.deadlines.chat"]
 
 
 def _load_knowledge(settings: Settings) -> Knowledge:

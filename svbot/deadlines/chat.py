@@ -1,0 +1,185 @@
+"""Deadlines in conversation: "what's due?", and the Submitted / snooze / help buttons on reminders.
+
+Typed words work as well as buttons: "submitted", "snooze 1 week". Deadline ids in buttons are
+untrusted: the service functions check the person belongs to the deadline's organisation.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from svbot.channels.base import Button
+from svbot.deadlines.service import (
+    DueItem,
+    format_day,
+    format_due_list,
+    mark_submitted,
+    snooze,
+    upcoming_for_org,
+)
+from svbot.delivery.models import OutboxMessage
+from svbot.models import Membership, Organisation
+from svbot.turns import Bot, Turn
+
+SNOOZE_DEFAULT = timedelta(days=3)
+REMIND_AT = time(9, 0)  # a snoozed reminder comes back in the morning, not at the minute it was pressed
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_SNOOZE = re.compile(r"^(?:for\s+)?(\d+|a|an|one|two|three|four|five|six|seven)\s*(day|days|week|weeks)$")
+NOT_FOUND = "Sorry, I can't find that report for your organisation. Say due to see what's coming up."
+
+
+def install(bot: Bot) -> None:
+    bot.payload_handlers["dl"] = _button
+
+    @bot.intent("due", "due", "what's due", "whats due", "what is due", "deadlines", "my deadlines", "/due",
+                "reports due", "what's next", "monitoring")  # fmt: skip
+    async def due(turn: Turn) -> None:
+        items = await _open_items(turn)
+        today = turn.now.date()
+        if not items:
+            turn.say(
+                "I don't have any monitoring reports due for you. If you have a grant I don't know about, "
+                "ask your support organisation to add it."
+            )
+            return
+        turn.say(
+            "Your next monitoring reports:\n" + format_due_list(items, today),
+            buttons=_submitted_buttons(items, today),
+        )
+
+    @bot.intent("submitted", "submitted", "i've submitted it", "ive submitted it", "sent it", "report sent",
+                "report submitted", "i have submitted it")  # fmt: skip
+    async def submitted(turn: Turn) -> None:
+        item = await _the_deadline_meant(turn)
+        if item is not None:
+            await _mark_submitted(turn, item.deadline_id)
+
+    @bot.intent("snooze", "snooze", "remind me later", takes_args=True)
+    async def snooze_typed(turn: Turn) -> None:
+        delta = _snooze_length(turn.args)
+        if delta is None:
+            turn.say('How long for? For example: "snooze 3 days" or "snooze 1 week".')
+            return
+        item = await _the_deadline_meant(turn)
+        if item is not None:
+            await _snooze(turn, item.deadline_id, delta)
+
+
+async def _button(turn: Turn) -> None:
+    parts = (turn.inbound.payload or "").split(":")
+    if len(parts) < 3 or not parts[2].isdigit():
+        turn.say(NOT_FOUND)
+        return
+    action, deadline_id = parts[1], int(parts[2])
+    if action == "submitted":
+        await _mark_submitted(turn, deadline_id)
+    elif action == "snooze":
+        days = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() and 0 < int(parts[3]) <= 60 else 3
+        await _snooze(turn, deadline_id, timedelta(days=days))
+    elif action == "help":
+        await _help_write(turn, deadline_id)
+    else:
+        turn.say(NOT_FOUND)
+
+
+async def _mark_submitted(turn: Turn, deadline_id: int) -> None:
+    item = await mark_submitted(turn.session, deadline_id, turn.identity.id, turn.now)
+    if item is None:
+        turn.say(NOT_FOUND)
+        return
+    turn.say(f"Well done! I've marked the {item.title.lower()} for {item.grant_title} as submitted. "
+             "No more reminders for it.")  # fmt: skip
+
+
+async def _snooze(turn: Turn, deadline_id: int, delta: timedelta) -> None:
+    until = datetime.combine(turn.now.date() + delta, REMIND_AT, tzinfo=turn.now.tzinfo)
+    item = await snooze(turn.session, deadline_id, turn.identity.id, until, str(turn.bot.tz))
+    if item is None:
+        turn.say("That report isn't waiting on you any more, so there's nothing to snooze.")
+        return
+    turn.say(f"OK, I'll remind you about the {item.title.lower()} for {item.grant_title} on "
+             f"{format_day(until.date())}. It's due {format_day(item.due_date)}.")  # fmt: skip
+
+
+async def _help_write(turn: Turn, deadline_id: int) -> None:
+    items = {i.deadline_id: i for i in await _open_items(turn)}
+    item = items.get(deadline_id)
+    if item is None:
+        turn.say(NOT_FOUND)
+        return
+    if turn.conversation.organisation_id is None:
+        turn.conversation.organisation_id = item.organisation_id
+    suggestions = await turn.bot.evidence_bank(turn, turn.bot.start_dialogue)
+    turn.start_dialogue(
+        turn.bot.start_dialogue,
+        intro=(
+            f"Let's draft your {item.title.lower()} for {item.grant_title}. I'll walk you through what your "
+            "group did and the difference it made, and offer back what you told me before."
+        ),
+        suggestions=suggestions,
+    )
+
+
+async def _open_items(turn: Turn) -> list[DueItem]:
+    """Open deadlines of every organisation this person belongs to, soonest first."""
+    organisation_ids = (
+        await turn.session.scalars(
+            select(Membership.organisation_id)
+            .join(Organisation, Organisation.id == Membership.organisation_id)
+            .where(Membership.person_id == turn.identity.person_id, Organisation.kind == "member")
+        )
+    ).all()
+    items: list[DueItem] = []
+    for organisation_id in organisation_ids:
+        items.extend(await upcoming_for_org(turn.session, organisation_id, turn.now.date()))
+    return sorted(items, key=lambda i: (i.due_date, i.deadline_id))
+
+
+async def _the_deadline_meant(turn: Turn) -> DueItem | None:
+    """Typed "submitted": the report of the last reminder they got, or their only open one; else ask."""
+    items = await _open_items(turn)
+    by_id = {i.deadline_id: i for i in items}
+    refs = await turn.session.scalars(
+        select(OutboxMessage.ref)
+        .where(OutboxMessage.identity_id == turn.identity.id, OutboxMessage.kind == "reminder",
+               OutboxMessage.status == "sent")
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+        .limit(5)
+    )  # fmt: skip
+    for ref in refs:
+        deadline_id = int(ref.split(":")[1]) if ref and ref.startswith("deadline:") else None
+        if deadline_id in by_id:
+            return by_id[deadline_id]
+    if len(items) == 1:
+        return items[0]
+    if not items:
+        turn.say("You have no monitoring reports waiting, so there's nothing to mark.")
+        return None
+    today = turn.now.date()
+    turn.say("Which report do you mean?", buttons=_submitted_buttons(items, today, limit=6))
+    return None
+
+
+def _submitted_buttons(items: list[DueItem], today: date, limit: int = 3) -> tuple[Button, ...]:
+    soon = [i for i in items if i.display_status(today) in ("due", "overdue")][:limit]
+    return tuple(Button(f"Submitted: {_short(i.title)} ({format_day(i.due_date)})", f"dl:submitted:{i.deadline_id}")
+                 for i in soon)  # fmt: skip
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _snooze_length(args: str) -> timedelta | None:
+    said = args.strip().lower()
+    if not said:
+        return SNOOZE_DEFAULT
+    match = _SNOOZE.match(said)
+    if not match:
+        return None
+    count = int(match.group(1)) if match.group(1).isdigit() else _NUMBER_WORDS[match.group(1)]
+    days = count * (7 if match.group(2).startswith("week") else 1)
+    return timedelta(days=days) if 0 < days <= 60 else None

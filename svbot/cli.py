@@ -7,6 +7,7 @@ import sys
 import click
 
 from svbot.config import get_settings
+from svbot.errors import UserError
 
 
 class FriendlyGroup(click.Group):
@@ -22,10 +23,6 @@ class FriendlyGroup(click.Group):
         except UserError as exc:
             click.echo(f"svbot: {exc}", err=True)
             raise SystemExit(1) from None
-
-
-class UserError(Exception):
-    """Something the person running the command can fix; the message says how."""
 
 
 @click.group(cls=FriendlyGroup)
@@ -89,6 +86,44 @@ def serve(host: str, port: int) -> None:
     _run_async(run())
 
 
+@main.group()
+def statement() -> None:
+    """Draft evidence statements."""
+
+
+@statement.command("export")
+@click.option("--org", "org_id", required=True, type=int, help="The organisation's id.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "docx", "txt"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: print).")
+def statement_export(org_id: int, fmt: str, out: str | None) -> None:
+    """The organisation's latest draft evidence statement, as Markdown, HTML, Word or plain text."""
+
+    async def run() -> str | bytes:
+        from svbot.app import close_bot, create_bot
+        from svbot.evidence import export, latest_statement
+
+        bot = await create_bot(get_settings())
+        try:
+            async with bot.sessionmaker() as session:
+                record = await latest_statement(session, org_id)
+            if record is None:
+                raise UserError(f"organisation {org_id} has no statement yet (finish a walk-through in chat first)")
+            return export(record, bot.knowledge, fmt)
+        finally:
+            await close_bot(bot)
+
+    content = _run_async(run())
+    if out:
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        with open(out, "wb") as file:
+            file.write(data)
+        click.echo(f"Wrote {out}")
+    elif isinstance(content, bytes):
+        raise UserError("a Word file can't be printed: add --out statement.docx")
+    else:
+        click.echo(content, nl=False)
+
+
 @main.command("slack-socket")
 def slack_socket() -> None:
     """Talk to Slack over Socket Mode (for installs without a public URL)."""
@@ -126,14 +161,14 @@ def telegram_set_webhook(url: str) -> None:
     click.echo(f"Telegram will send updates to {url}")
 
 
-def _run_async(coro) -> None:  # type: ignore[no-untyped-def]
+def _run_async(coro):  # type: ignore[no-untyped-def]
     import asyncio
 
     from svbot.dialogue.spec import DialogueError
     from svbot.knowledge import KnowledgeError
 
     try:
-        asyncio.run(coro)
+        return asyncio.run(coro)
     except DialogueError as exc:
         raise UserError(f"a dialogue file is wrong: {exc}") from None
     except KnowledgeError as exc:
@@ -153,4 +188,8 @@ _register_deadlines()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run the imported module's `main`, not this copy's: under `python -m svbot.cli` this file is
+    # loaded twice, and errors raised by feature modules belong to the imported copy.
+    from svbot import cli as _cli
+
+    sys.exit(_cli.main())

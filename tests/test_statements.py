@@ -26,6 +26,7 @@ from svbot.statements import (
     Statement,
     StatementError,
     StatementInput,
+    body_text,
     chat_chunks,
     compose,
     render,
@@ -355,7 +356,7 @@ def test_word_limit_is_held_and_counted(org: str, knowledge: Knowledge) -> None:
     statement = compose(base.model_copy(update={"word_limit": limit}), knowledge)
     txt = render(statement, "txt")
     assert isinstance(txt, str)
-    assert statement.word_count == count_words(txt) <= limit
+    assert statement.word_count == count_words(body_text(statement)) <= limit
     assert statement.within_limit and statement.trimmed
     assert f"This draft uses {statement.word_count} words (limit {limit})" in txt
     # Numbers and gaps are never dropped.
@@ -376,7 +377,7 @@ def test_character_limit_is_held(knowledge: Knowledge) -> None:
     statement = compose(base.model_copy(update={"char_limit": limit}), knowledge)
     txt = render(statement, "txt")
     assert isinstance(txt, str)
-    assert statement.char_count == len(txt) <= limit
+    assert statement.char_count == len(body_text(statement)) <= limit
     difference = statement.sections[0].difference
     assert difference is not None and LONG.startswith(difference.text)
 
@@ -385,7 +386,7 @@ def test_impossible_limit_says_so_and_keeps_numbers_and_gaps(knowledge: Knowledg
     statement = compose(food_bank(word_limit=50), knowledge)
     txt = render(statement, "txt")
     assert not statement.within_limit
-    assert statement.word_count == count_words(str(txt))
+    assert statement.word_count == count_words(body_text(statement))
     assert "still over the limit" in str(txt)
     assert "2,150" in str(txt) and "No evidence given for" in str(txt)
 
@@ -393,7 +394,9 @@ def test_impossible_limit_says_so_and_keeps_numbers_and_gaps(knowledge: Knowledg
 def test_no_limit_still_reports_the_count(knowledge: Knowledge) -> None:
     statement = compose(food_bank(), knowledge)
     txt = str(render(statement, "txt"))
-    assert statement.word_count == count_words(txt) and statement.char_count == len(txt)
+    body = body_text(statement)
+    assert statement.word_count == count_words(body) and statement.char_count == len(body)
+    assert "GAPS TO CLOSE" in txt and "GAPS TO CLOSE" not in body, "the gaps list is a note, not counted"
     assert not statement.trimmed and statement.within_limit
 
 

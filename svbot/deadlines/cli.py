@@ -20,17 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from svbot.config import Settings, get_settings
 from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
 from svbot.deadlines.schedules import Schedule
+from svbot.errors import UserError
 from svbot.models import Organisation, utcnow
 
 T = TypeVar("T")
-
-
-class UserError(Exception):
-    """Something the person running the command can fix; printed as one line, exit status 1.
-
-    Our own class (not svbot.cli's) so this module never imports svbot.cli: under
-    `python -m svbot.cli` that module exists twice and its UserError would not be caught.
-    """
 
 
 class FriendlyCommand(click.Command):

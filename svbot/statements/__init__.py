@@ -19,7 +19,7 @@ from svbot.statements.model import (
     StatementInput,
     Strength,
 )
-from svbot.statements.render import FORMATS, MEDIA_TYPES, Format, chat_chunks, render
+from svbot.statements.render import FORMATS, MEDIA_TYPES, Format, body_text, chat_chunks, render
 
 __all__ = [
     "FORMATS",
@@ -37,6 +37,7 @@ __all__ = [
     "StatementError",
     "StatementInput",
     "Strength",
+    "body_text",
     "chat_chunks",
     "compose",
     "render",

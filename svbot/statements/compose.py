@@ -390,15 +390,10 @@ def _chars_bind(statement: Statement, words: int) -> bool:
 
 
 def _set_counts(statement: Statement, render: Callable[[Statement, str], str | bytes]) -> None:
-    # The footer states the counts. A count is one word whatever its value, so words settle at
-    # once; characters settle within a few rounds as the digits change.
-    for _ in range(4):
-        text = render(statement, "txt")
-        assert isinstance(text, str)
-        words, chars = count_words(text), len(text)
-        if statement.word_count == words and statement.char_count == chars:
-            return
-        statement.word_count, statement.char_count = words, chars
+    from svbot.statements.render import body_text
+
+    text = body_text(statement)
+    statement.word_count, statement.char_count = count_words(text), len(text)
 
 
 _SECTION_FIELDS = ("story", "evidence_detail")

@@ -154,6 +154,9 @@ class Statement(BaseModel):
     char_count: int | None = None
     within_limit: bool = True
     trimmed: bool = False
+    # True while compose measures the draft: the count covers what would be submitted (summary,
+    # objectives, numbers), not svbot's notes to the user (the gaps list, sources and this line).
+    counting: bool = False
     # A framework's own template: its folder and file name (format from the name's suffix).
     template_dir: str | None = None
     template_name: str | None = None
@@ -166,9 +169,9 @@ class Statement(BaseModel):
             text += f" (limit {self.word_limit})"
         if self.char_limit:
             text += f" and {self.char_count} characters (limit {self.char_limit})"
-        text += ", counted on the plain-text version."
+        text += ", counted on the plain-text statement without the gaps list and these notes."
         if self.trimmed:
             text += " Some answers were shortened to fit."
         if not self.within_limit:
-            text += " It is still over the limit: numbers and gaps are never cut, so please shorten by hand."
+            text += " It is still over the limit: the numbers are never cut, so please shorten by hand."
         return text

@@ -51,6 +51,18 @@ def render(statement: Statement, fmt: Format) -> str | bytes:
     return text.strip() + "\n"
 
 
+def body_text(statement: Statement) -> str:
+    """The plain-text statement as it would be submitted: without the gaps list and svbot's notes.
+    Word and character limits are counted on this."""
+    statement.counting = True
+    try:
+        text = render(statement, "txt")
+    finally:
+        statement.counting = False
+    assert isinstance(text, str)
+    return text
+
+
 def chat_chunks(statement: Statement, max_chars: int) -> list[str]:
     """The Markdown statement in pieces of at most max_chars, split at paragraph, then sentence,
     then word boundaries (never mid-word unless one word is longer than max_chars)."""

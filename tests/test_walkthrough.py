@@ -1,0 +1,155 @@
+"""The social value walk-through with the shipped dialogues and knowledge, for three different
+organisations, down to the draft statement in chat, the .docx, and `svbot statement export`."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+
+from svbot import evidence
+from svbot.knowledge import load_knowledge
+from svbot.paths import dialogues_dir, knowledge_dir
+from tests.scenario import Clock, ScenarioBot, make_bot
+
+MARKUP = "<b>bold</b> *star* _under_ `tick` [link](https://evil.example) <@U123>"
+
+
+async def walk(bot: ScenarioBot, answers: dict[str, Any]) -> None:
+    """Answer each question the bot asks, by its answer key; anything not given is skipped."""
+    await bot.say("hello")
+    for _ in range(200):
+        message = bot.last_message
+        if "draft evidence statement" in bot.text:
+            return
+        key = message.meta.get("key")
+        if key is None:  # "just to check" or "still right?" or the review
+            await bot.say("ok" if "Is this right?" in message.text else "yes")
+            continue
+        tail = key.split(".")[-1]
+        value = answers.get(key, answers.get(tail, "skip"))
+        await bot.say(str(value))
+    raise AssertionError("the walk-through never finished:\n" + "\n".join(bot.transcript[-10:]))
+
+
+@pytest.fixture
+async def person(db_url: str) -> ScenarioBot:
+    bot = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=Clock(),
+                         knowledge=load_knowledge(knowledge_dir()))  # fmt: skip
+    evidence.install(bot)
+    yield ScenarioBot(bot)
+    await bot.db_engine.dispose()  # type: ignore[attr-defined]
+
+
+def statement_text(bot: ScenarioBot) -> str:
+    return "\n".join(m.text for m in bot.replies if m.markdown)
+
+
+def docx_of(bot: ScenarioBot) -> Document:
+    files = [m.file for m in bot.replies if m.file is not None]
+    assert len(files) == 1 and files[0].filename.endswith(".docx")
+    return Document(io.BytesIO(files[0].content))
+
+
+async def test_a_lunch_club_for_older_people(person: ScenarioBot) -> None:
+    await walk(person, {
+        "name": "Hollybush Lunch Club", "what": "A weekly lunch club for older people", "where": "Hollingdean",
+        "size": "1", "framework": "building social capital", "objectives": "1, 2",
+        "activity": "We cook a hot lunch every Tuesday and chat", "beneficiaries": "older", "equality": "skip",
+        "people_reached": "1,200", "sessions": "48", "volunteers": "12", "volunteer_hours": "1,728",
+        "local_spend": "£2.4k", "partners": "3", "change": "Members tell us they feel less lonely",
+        "evidence_kinds": "1, 2", "evidence_detail": "28 of 35 members said so in our March survey",
+        "story": '"I talk to people now," said one member, 82.', "commitment": "Recruit 4 new volunteers",
+        "commitment_measure": "Volunteer register", "commitment_date": "31/03/2028", "word_limit": "skip",
+    })  # fmt: skip
+    assert "Please note:" in person.transcript[person.transcript.index("> building social capital") + 1]
+    text = statement_text(person)
+    assert "# Social value statement: Hollybush Lunch Club" in text
+    assert "More people give their time and take part in community life" in text
+    assert "| Volunteer hours | 1,728 |" in text and "| People reached | 1,200 |" in text
+    assert "| Spent locally | £2,400 |" in text
+    assert "illustrative" in text.lower(), "the starter set is never passed off as the council's wording"
+    assert "31 March 2028" in text
+    document = docx_of(person)
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert document.paragraphs[0].text == "Social value statement: Hollybush Lunch Club"
+    assert headings[0] == "Summary" and any("The numbers" in h for h in headings)
+    assert any("More people give their time" in h for h in headings)
+    cells = [c.text for row in document.tables[0].rows for c in row.cells]
+    assert "1,728" in cells and "£2,400" in cells
+
+
+async def test_a_youth_sports_club_with_markup_and_a_gap(person: ScenarioBot) -> None:
+    await walk(person, {
+        "name": f"Kickabout Youth FC {MARKUP}", "what": "Free football for young people", "where": "Whitehawk",
+        "size": "2", "framework": "PPN 06/20", "objectives": "health",
+        "activity": f"Two free coaching sessions a week {MARKUP}", "beneficiaries": "young",
+        "people_reached": "85", "sessions": "96", "volunteers": "6", "volunteer_hours": "about 600",
+        "change": "Players are fitter and more confident", "evidence_kinds": "none yet", "word_limit": "skip",
+    })  # fmt: skip
+    text = statement_text(person)
+    assert "Improve health and wellbeing" in text
+    assert "<b>bold</b>" not in text and "\\*star\\*" in text, "markup is shown literally, never interpreted"
+    assert "No evidence given for Improve health and wellbeing" in text
+    assert "Not yet evidenced" in text
+    assert "| Volunteer hours | 600 |" in text
+    document = docx_of(person)
+    assert f"Kickabout Youth FC {MARKUP}" in document.paragraphs[0].text, "Word shows the text as typed"
+
+
+async def test_a_food_bank_within_a_word_limit(person: ScenarioBot, db_url: str, tmp_path: Path) -> None:
+    long_answer = " ".join(["We sort, pack and hand out food parcels to families in crisis every weekday."] * 12)
+    await walk(person, {
+        "name": "Moulsecoomb Food Bank", "what": "Emergency food for families", "where": "Moulsecoomb",
+        "size": "2", "framework": "local social value", "objectives": "1, 2, 3",
+        "activity": long_answer, "people_reached": "2,340", "volunteers": "40", "volunteer_hours": "5,200",
+        "local_spend": "£12,500", "change": long_answer, "evidence_kinds": "attendance, survey",
+        "story": long_answer, "word_limit": "400",
+    })  # fmt: skip
+    text = statement_text(person)
+    for title in ["We involve local people in shaping what we do",
+                  "We create local opportunities to volunteer, learn and work",
+                  "We spend locally and support small local organisations"]:  # fmt: skip
+        assert title in text
+    assert "| People reached | 2,340 |" in text and "| Spent locally | £12,500 |" in text
+    assert "(limit 400)" in text
+    words_used = int(text.split("This draft uses ")[1].split(" words")[0])
+    assert words_used <= 400
+
+    # The same statement from the command line, in every format, for the organisation it created.
+    env = {**os.environ, "DATABASE_URL": db_url}
+    for fmt in ("md", "html", "txt"):
+        done = subprocess.run([sys.executable, "-m", "svbot", "statement", "export", "--org", "1", "--format", fmt],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "Moulsecoomb Food Bank" in done.stdout and "2,340" in done.stdout
+    out = tmp_path / "statement.docx"
+    command = [sys.executable, "-m", "svbot", "statement", "export", "--org", "1", "--format", "docx"]
+    command += ["--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert Document(str(out)).paragraphs[0].text == "Social value statement: Moulsecoomb Food Bank"
+    missing = subprocess.run([sys.executable, "-m", "svbot", "statement", "export", "--org", "99"],
+                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert missing.returncode == 1 and "organisation 99 has no statement yet" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+async def test_a_second_walk_through_offers_earlier_answers(person: ScenarioBot) -> None:
+    await walk(person, {"name": "Hollybush Lunch Club", "what": "Lunches", "framework": "1", "objectives": "1",
+                        "activity": "Lunch", "volunteers": "42", "change": "Less lonely",
+                        "evidence_kinds": "1"})  # fmt: skip
+    await person.say("start")
+    assert "Last time you told me: Hollybush Lunch Club" in person.last
+    for _ in range(30):
+        if "volunteers" in person.last.lower():
+            break
+        asking_afresh = "key" in person.last_message.meta  # a plain question, not "still right?"
+        await person.say("skip" if asking_afresh else "yes")
+    assert "Last time you told me: 42" in person.last, "You said 42 volunteers: still right?"

@@ -151,10 +151,22 @@ _ITALIC = re.compile(
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
 
 
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<>&=\"'])")
+
+
 def markdown_to_html(text: str) -> str:
     """A small Markdown subset (headings, bold, italic, code, links, bullets) as Telegram HTML.
     The text is escaped first, so anything inside it (including answers quoted in a statement)
     can never become a tag; only the patterns below add tags, always in matched pairs."""
+    # A backslash-escaped character is literal text (svbot escapes what users typed this way):
+    # park it where no pattern below can see it, and put it back as plain text at the end.
+    literals: list[str] = []
+
+    def keep_literal(match: re.Match[str]) -> str:
+        literals.append(html.escape(match.group(1), quote=True))
+        return f"\x01{len(literals) - 1}\x01"
+
+    text = _ESCAPED.sub(keep_literal, text)
     out = html.escape(text, quote=True)
     codes: list[str] = []
 
@@ -168,7 +180,8 @@ def markdown_to_html(text: str) -> str:
     out = _BOLD.sub(lambda m: f"<b>{m.group(1) or m.group(2)}</b>", out)
     out = _ITALIC.sub(lambda m: f"<i>{m.group(1) or m.group(2)}</i>", out)
     out = _BULLET.sub(lambda m: f"{m.group(1)}• ", out)
-    return re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], out)
+    out = re.sub(r"\x00(\d+)\x00", lambda m: codes[int(m.group(1))], out)
+    return re.sub(r"\x01(\d+)\x01", lambda m: literals[int(m.group(1))], out)
 
 
 # --- Commands ----------------------------------------------------------------------------------------

@@ -64,11 +64,18 @@ def build_senders(settings: Settings) -> dict[str, Any]:
         from svbot.channels.telegram import TelegramSender
 
         senders["telegram"] = TelegramSender(settings)
-    if settings.slack_bot_token:
+    if settings.slack_bot_token or _slack_oauth_enabled():
         from svbot.channels.slack import SlackSender
 
         senders["slack"] = SlackSender(settings)
     return senders
+
+
+def _slack_oauth_enabled() -> bool:
+    """Multi-workspace installs have no single bot token: each workspace's comes from the store."""
+    from svbot.channels.slack import SlackOAuthEnv
+
+    return SlackOAuthEnv().enabled
 
 
 async def close_bot(bot: Bot) -> None:

@@ -169,6 +169,26 @@ async def test_back_skip_help_status(bot: ScenarioBot) -> None:
     assert 'question 2 of' in bot.last and '"Every answer type"' in bot.last and "1 answered" in bot.last
 
 
+async def test_every_control_is_also_a_button(bot: ScenarioBot) -> None:
+    await bot.say("hi")
+    await bot.say("Lunch Club")
+    assert [b.label for b in bot.last_message.controls] == ["Back", "Skip / I don't know", "Help"]
+    await bot.press("Help")
+    labels = [b.label for b in bot.last_message.controls]
+    assert labels == ["Back", "Skip / I don't know", "Where am I?", "Stop for now", "Start again"]
+    await bot.press("Where am I?")
+    assert "question 2 of" in bot.last
+    await bot.press("Help")
+    await bot.press("Stop for now")
+    assert "I've stopped here" in bot.last
+    await bot.say("start")
+    await bot.press("Help")
+    await bot.press("Start again")
+    assert "Start this walk-through again" in bot.last
+    await bot.press("Yes")
+    assert "What is your group called?" in bot.last
+
+
 async def test_cancel_keeps_answers_and_start_picks_up(bot: ScenarioBot) -> None:
     for said in ["hi", "Lunch Club", "We cook"]:
         await bot.say(said)

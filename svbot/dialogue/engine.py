@@ -548,7 +548,7 @@ class _Run:
             self.go_back()
             return
         if word == "help":
-            self.messages.append(self.question(slot, self.help_text(slot)))
+            self.messages.append(self.question(slot, self.help_text(slot), more=True))
             return
         if action == "k" and slot.key in self.state.answers:  # "Keep" the answer already given
             self.advance_from(slot)
@@ -829,7 +829,7 @@ class _Run:
         return _shorten(str(value), 100)
 
     def question(
-        self, slot: Slot, prefix: str = "", kind: str = "question", replace: bool = False
+        self, slot: Slot, prefix: str = "", kind: str = "question", replace: bool = False, more: bool = False
     ) -> Outbound:
         step = slot.step
         t = self.state.turn
@@ -856,7 +856,11 @@ class _Run:
             controls.append(Button("Back", f"{t}:b"))
         if step.optional:
             controls.append(Button("Skip / I don't know", f"{t}:s"))
-        controls.append(Button("Help", f"{t}:h"))
+        if more:  # after "help": every control as a button, not just the everyday three
+            controls += [Button("Where am I?", f"{t}:st"), Button("Stop for now", f"{t}:c"),
+                         Button("Start again", f"{t}:r")]  # fmt: skip
+        else:
+            controls.append(Button("Help", f"{t}:h"))
         return Outbound(
             text=_join(prefix, text),
             buttons=tuple(buttons),

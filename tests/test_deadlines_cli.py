@@ -1,15 +1,16 @@
-"""The grants / deadlines / reminders commands, run as real subprocesses on a SQLite file."""
+"""The grants / deadlines / reminders commands, run as real subprocesses on the test database."""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from icalendar import Calendar
+
+from tests.conftest import run_sql
 
 SAMPLES = Path(__file__).parent / "data" / "360giving" / "samples"
 INDIGO = SAMPLES / "indigotrust_IndigoTrust_360giving.csv"
@@ -25,9 +26,9 @@ GRANT_CSV = (
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
+def env(db_url: str) -> dict[str, str]:
     environment = dict(os.environ)
-    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'svbot.db'}"
+    environment["DATABASE_URL"] = db_url
     environment["SVBOT_TIMEZONE"] = "Europe/London"
     for name in ("TELEGRAM_BOT_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
         environment.pop(name, None)
@@ -62,23 +63,23 @@ def test_import_list_ics_and_a_reminder_pass(env: dict[str, str], tmp_path: Path
     assert "Fri 30 Jul 2027" in lines[0] and "due" in lines[0]
     assert lines[0].endswith("Quarterly monitoring report (1 of 4) for Youth club")
 
-    with sqlite3.connect(tmp_path / "svbot.db") as conn:
-        org_id = conn.execute("SELECT id FROM organisations WHERE external_id = 'GB-CHC-1000001'").fetchone()[
-            0
-        ]
-        person = conn.execute(
-            "INSERT INTO people (display_name, created_at) VALUES ('Ada', '2027-01-01')"
-        ).lastrowid
-        conn.execute(
-            "INSERT INTO identities (person_id, platform, platform_user_id, chat_id, display_name, active, created_at)"
-            " VALUES (?, 'telegram', '42', '42', 'Ada', 1, '2027-01-01')",
-            (person,),
-        )
-        conn.execute(
-            "INSERT INTO memberships (person_id, organisation_id, role, created_at)"
-            " VALUES (?, ?, 'member', '2027-01-01')",
-            (person, org_id),
-        )
+    url = env["DATABASE_URL"]
+    org_id = run_sql(url, "SELECT id FROM organisations WHERE external_id = 'GB-CHC-1000001'")[0][0]
+    person = run_sql(
+        url, "INSERT INTO people (display_name, created_at) VALUES ('Ada', '2027-01-01') RETURNING id"
+    )[0][0]
+    run_sql(
+        url,
+        "INSERT INTO identities (person_id, platform, platform_user_id, chat_id, display_name, active, created_at)"
+        " VALUES (:person, 'telegram', '42', '42', 'Ada', true, '2027-01-01')",
+        {"person": person},
+    )
+    run_sql(
+        url,
+        "INSERT INTO memberships (person_id, organisation_id, role, created_at)"
+        " VALUES (:person, :org, 'member', '2027-01-01')",
+        {"person": person, "org": org_id},
+    )
 
     out = tmp_path / "deadlines.ics"
     ics = svbot(env, "deadlines", "ics", "--org", str(org_id), "--out", str(out), cwd=tmp_path)
@@ -109,8 +110,7 @@ def test_import_list_ics_and_a_reminder_pass(env: dict[str, str], tmp_path: Path
     planned = sorted(out.splitlines()[0] for out, _ in outputs)
     assert planned[0].startswith("Planned 0 reminders") and planned[1].startswith("Planned 1 reminders")
     assert "No chat platform is set up" in outputs[0][0]
-    with sqlite3.connect(tmp_path / "svbot.db") as conn:
-        rows = conn.execute("SELECT dedupe_key, status, chat_id FROM outbox").fetchall()
+    rows = [tuple(row) for row in run_sql(url, "SELECT dedupe_key, status, chat_id FROM outbox")]
     assert len(rows) == 1 and rows[0][1:] == ("pending", "42") and rows[0][0].endswith(":14:1")
 
 

@@ -56,13 +56,13 @@ def test_a_dialogue_that_includes_itself_is_refused(tmp_path: Path) -> None:
         load_dialogues(tmp_path)
 
 
-def test_the_chat_command_stops_with_the_reason_for_a_broken_file(tmp_path: Path) -> None:
+def test_the_chat_command_stops_with_the_reason_for_a_broken_file(tmp_path: Path, db_url: str) -> None:
     import os
     import subprocess
     import sys
 
     write(tmp_path, "id: d\ntitle: T\nsteps:\n  - {id: c, ask: Pick, type: choice}\n")
-    env = {**os.environ, "SVBOT_DIALOGUES_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env = {**os.environ, "SVBOT_DIALOGUES_DIR": str(tmp_path), "DATABASE_URL": db_url}
     done = subprocess.run(
         [sys.executable, "-m", "svbot.cli", "chat"], input="hi\n", capture_output=True, text=True, env=env,
         cwd=tmp_path, timeout=60,

@@ -13,19 +13,20 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from svbot.models import Answer, Conversation
+from tests.conftest import table_names
 from tests.scenario import TEST_DIALOGUES, Clock, ScenarioBot, make_bot
 
 
-async def new_bot(path: Path) -> ScenarioBot:
-    return ScenarioBot(await make_bot(path, clock=Clock(), start_dialogue="every_type"))
+async def new_bot(db_url: str) -> ScenarioBot:
+    return ScenarioBot(await make_bot(db_url, clock=Clock(), start_dialogue="every_type"))
 
 
 async def close(bot: ScenarioBot) -> None:
     await bot.bot.db_engine.dispose()  # type: ignore[attr-defined]
 
 
-async def test_a_new_process_resumes_exactly_where_the_user_was(tmp_path: Path) -> None:
-    db = tmp_path / "svbot.db"
+async def test_a_new_process_resumes_exactly_where_the_user_was(db_url: str) -> None:
+    db = db_url
     first = await new_bot(db)
     for said in ["hi", "Lunch Club", "We cook", "about 40"]:
         await first.say(said)
@@ -40,8 +41,8 @@ async def test_a_new_process_resumes_exactly_where_the_user_was(tmp_path: Path) 
     await close(second)
 
 
-async def test_the_same_event_twice_gets_one_reply(tmp_path: Path) -> None:
-    bot = await new_bot(tmp_path / "svbot.db")
+async def test_the_same_event_twice_gets_one_reply(db_url: str) -> None:
+    bot = await new_bot(db_url)
     await bot.say("hi", event_id="ev-1")
     assert "What is your group called?" in bot.last
     await bot.say("Lunch Club", event_id="ev-2")
@@ -54,8 +55,8 @@ async def test_the_same_event_twice_gets_one_reply(tmp_path: Path) -> None:
     await close(bot)
 
 
-async def test_concurrent_turns_for_one_conversation_are_applied_one_after_the_other(tmp_path: Path) -> None:
-    bot = await new_bot(tmp_path / "svbot.db")
+async def test_concurrent_turns_for_one_conversation_are_applied_one_after_the_other(db_url: str) -> None:
+    bot = await new_bot(db_url)
     await bot.say("hi")
     await bot.say("Lunch Club")
     first, second = await asyncio.gather(bot.bot.handle(bot.inbound("We cook")), bot.bot.handle(bot.inbound("12")))
@@ -69,8 +70,8 @@ async def test_concurrent_turns_for_one_conversation_are_applied_one_after_the_o
     await close(bot)
 
 
-async def test_damaged_state_is_reported_and_restart_recovers_without_touching_other_data(tmp_path: Path) -> None:
-    bot = await new_bot(tmp_path / "svbot.db")
+async def test_damaged_state_is_reported_and_restart_recovers_without_touching_other_data(db_url: str) -> None:
+    bot = await new_bot(db_url)
     neighbour = ScenarioBot(bot.bot, user="bob")
     for said in ["hi", "Lunch Club", "We cook"]:
         await bot.say(said)
@@ -95,8 +96,8 @@ async def test_damaged_state_is_reported_and_restart_recovers_without_touching_o
     await close(bot)
 
 
-async def test_a_dialogue_removed_since_is_treated_as_damaged_state(tmp_path: Path) -> None:
-    bot = await new_bot(tmp_path / "svbot.db")
+async def test_a_dialogue_removed_since_is_treated_as_damaged_state(db_url: str) -> None:
+    bot = await new_bot(db_url)
     await bot.say("hi")
     del bot.bot.dialogues["every_type"]
     await bot.say("Lunch Club")
@@ -104,22 +105,20 @@ async def test_a_dialogue_removed_since_is_treated_as_damaged_state(tmp_path: Pa
     await close(bot)
 
 
-def test_migrations_apply_to_an_empty_database_and_again_as_a_no_op(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"}
+def test_migrations_apply_to_an_empty_database_and_again_as_a_no_op(tmp_path: Path, empty_db_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": empty_db_url}
     for _ in range(2):
         done = subprocess.run([sys.executable, "-m", "svbot.cli", "db", "upgrade"], capture_output=True, text=True,
                               env=env, cwd=tmp_path, timeout=120)  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "up to date" in done.stdout
-    import sqlite3
-
-    tables = {r[0] for r in sqlite3.connect(tmp_path / "fresh.db").execute("select name from sqlite_master")}
+    tables = table_names(empty_db_url)
     assert {"conversations", "answers", "inbound_events", "identities", "statements"} <= tables
 
 
-def test_a_killed_console_process_resumes_at_the_same_question(tmp_path: Path) -> None:
+def test_a_killed_console_process_resumes_at_the_same_question(tmp_path: Path, db_url: str) -> None:
     """SIGKILL mid-conversation, then start again: the next answer lands on the right question."""
-    env = {**os.environ, "SVBOT_DIALOGUES_DIR": str(TEST_DIALOGUES), "DATABASE_URL": f"sqlite:///{tmp_path}/k.db",
+    env = {**os.environ, "SVBOT_DIALOGUES_DIR": str(TEST_DIALOGUES), "DATABASE_URL": db_url,
            "PYTHONUNBUFFERED": "1"}  # fmt: skip
     command = [sys.executable, "-m", "svbot.cli", "chat", "--user", "kim"]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)

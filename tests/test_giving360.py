@@ -27,8 +27,8 @@ NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'svbot.db'}"
+async def db(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    url = db_url
     await upgrade_async(url)
     engine = make_engine(url)
     yield make_sessionmaker(engine)

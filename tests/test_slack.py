@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import shutil
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -41,7 +40,6 @@ from svbot.channels.slack_render import (
     unescape_mrkdwn,
 )
 from svbot.config import Settings
-from svbot.db import upgrade
 from svbot.models import Answer, InboundEvent
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlack, check_blocks
 
@@ -59,24 +57,10 @@ async def fake() -> AsyncIterator[FakeSlack]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database, copied for each test: migrating takes longer than the tests."""
-    path = tmp_path_factory.mktemp("template") / "svbot.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-def fresh_db(template: Path, folder: Path) -> str:
-    target = folder / "svbot.db"
-    shutil.copyfile(template, target)
-    return f"sqlite:///{target}"
-
-
 @pytest.fixture
-def settings(tmp_path: Path, fake: FakeSlack, migrated_db: Path) -> Settings:
+def settings(db_url: str, fake: FakeSlack) -> Settings:
     return Settings(
-        DATABASE_URL=fresh_db(migrated_db, tmp_path),
+        DATABASE_URL=db_url,
         SVBOT_DIALOGUES_DIR=DATA / "dialogues",
         SLACK_BOT_TOKEN="xoxb-test-token",
         SLACK_SIGNING_SECRET=SECRET,
@@ -703,10 +687,10 @@ CONTROL_LABELS = {"Back", "Help", "Done", "Skip / I don't know"}
 
 @pytest.fixture
 async def default_slack(
-    tmp_path: Path, fake: FakeSlack, migrated_db: Path
+    db_url: str, fake: FakeSlack
 ) -> AsyncIterator[tuple[SlackUser, SlackChannel]]:
     settings = Settings(
-        DATABASE_URL=fresh_db(migrated_db, tmp_path),
+        DATABASE_URL=db_url,
         SLACK_BOT_TOKEN="xoxb-test-token",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake.api_url,
@@ -780,10 +764,10 @@ async def test_default_social_value_walk_through(default_slack: tuple[SlackUser,
 
 
 async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
-    tmp_path: Path, fake: FakeSlack, migrated_db: Path
+    db_url: str, fake: FakeSlack
 ) -> None:
     settings = Settings(
-        DATABASE_URL=fresh_db(migrated_db, tmp_path),
+        DATABASE_URL=db_url,
         SVBOT_DIALOGUES_DIR=DATA / "dialogues",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake.api_url,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import signal
 import socket
 import sys
@@ -42,7 +41,6 @@ from svbot.channels.telegram_render import (
     strip_mention,
 )
 from svbot.config import Settings
-from svbot.db import upgrade
 from svbot.models import Conversation, Identity, InboundEvent, Membership, Organisation, Person
 from svbot.turns import Bot
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, visible_text
@@ -94,25 +92,12 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-@pytest.fixture(scope="module")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrate once; each test starts from a copy (migrations take longer than most tests)."""
-    path = tmp_path_factory.mktemp("template") / "svbot.db"
-    upgrade(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture(autouse=True)
-def fresh_db(tmp_path: Path, migrated_db: Path) -> None:
-    shutil.copyfile(migrated_db, tmp_path / "svbot.db")
-
-
-def make_settings(tmp_path: Path, fake: FakeTelegram, **extra: Any) -> Settings:
+def make_settings(tmp_path: Path, db_url: str, fake: FakeTelegram, **extra: Any) -> Settings:
     dialogues = tmp_path / "dialogues"
     dialogues.mkdir(exist_ok=True)
     (dialogues / "value_walk.yaml").write_text(DIALOGUE, encoding="utf-8")
     values: dict[str, Any] = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'svbot.db'}",
+        "DATABASE_URL": db_url,
         "SVBOT_DIALOGUES_DIR": str(dialogues),
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.base_url,
@@ -123,8 +108,8 @@ def make_settings(tmp_path: Path, fake: FakeTelegram, **extra: Any) -> Settings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, fake: FakeTelegram) -> Settings:
-    return make_settings(tmp_path, fake)
+def settings(tmp_path: Path, db_url: str, fake: FakeTelegram) -> Settings:
+    return make_settings(tmp_path, db_url, fake)
 
 
 @pytest.fixture
@@ -441,9 +426,9 @@ def typed_answer(question: str) -> str:
 
 
 async def test_default_social_value_walk_through(
-    tmp_path: Path, fake: FakeTelegram, errors: list[BaseException], waits: Waits
+    tmp_path: Path, db_url: str, fake: FakeTelegram, errors: list[BaseException], waits: Waits
 ):
-    settings = make_settings(tmp_path, fake, SVBOT_DIALOGUES_DIR=None)  # the dialogues svbot ships
+    settings = make_settings(tmp_path, db_url, fake, SVBOT_DIALOGUES_DIR=None)  # the dialogues svbot ships
     core = await create_bot(settings, migrate=False)
     try:
         async with polling(fake, settings, core, errors, waits) as poller:
@@ -562,9 +547,9 @@ async def test_svbot_serve_app_takes_the_webhook(
 
 
 async def test_webhook_without_a_configured_secret_refuses_everything(
-    tmp_path: Path, fake: FakeTelegram, core: Bot, errors: list[BaseException]
+    tmp_path: Path, db_url: str, fake: FakeTelegram, core: Bot, errors: list[BaseException]
 ):
-    no_secret = make_settings(tmp_path, fake, TELEGRAM_WEBHOOK_SECRET=None)
+    no_secret = make_settings(tmp_path, db_url, fake, TELEGRAM_WEBHOOK_SECRET=None)
     update = fake.text_update(user_id=USER, text="/start")
     async with serve(no_secret, core, errors) as url, httpx.AsyncClient() as client:
         for headers in ({}, {SECRET_HEADER: ""}, {SECRET_HEADER: SECRET}):
@@ -580,9 +565,9 @@ async def test_set_webhook_registers_url_secret_and_commands(fake: FakeTelegram,
     assert fake.commands, "the commands menu is published too"
 
 
-async def test_set_webhook_needs_a_secret(tmp_path: Path, fake: FakeTelegram):
+async def test_set_webhook_needs_a_secret(tmp_path: Path, db_url: str, fake: FakeTelegram):
     with pytest.raises(ValueError, match="TELEGRAM_WEBHOOK_SECRET"):
-        await set_webhook(make_settings(tmp_path, fake, TELEGRAM_WEBHOOK_SECRET=None), "https://x.example/h")
+        await set_webhook(make_settings(tmp_path, db_url, fake, TELEGRAM_WEBHOOK_SECRET=None), "https://x.example/h")
     assert fake.calls_to("setWebhook") == []
 
 

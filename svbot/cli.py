@@ -27,8 +27,14 @@ class FriendlyGroup(click.Group):
 
 @click.group(cls=FriendlyGroup)
 @click.version_option(package_name="svbot")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """svbot: show your social value and never miss a monitoring report."""
+    from svbot.logging import secrets_from_settings, setup_logging
+
+    # Processes that run unattended log what they do; the rest only warnings (a chat stays readable).
+    quiet = ctx.invoked_subcommand not in ("serve", "clock", "telegram-poll", "slack-socket", "db")
+    setup_logging(default_level="WARNING" if quiet else "INFO", secrets=secrets_from_settings(get_settings()))
 
 
 @main.group()
@@ -78,7 +84,9 @@ def serve(host: str, port: int) -> None:
         settings = get_settings()
         bot = await create_bot(settings)
         try:
-            config = uvicorn.Config(create_web_app(bot, settings), host=host, port=port, log_level="info")
+            # log_config=None: uvicorn's records go through svbot's logging (JSON lines, redacted).
+            app = create_web_app(bot, settings)
+            config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
             await uvicorn.Server(config).serve()
         finally:
             await close_bot(bot)

@@ -40,6 +40,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (SVBOT_TEST_DATABASE_URL)")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test that takes pg_url needs a server: the marker lets `-m "not postgres"` leave it out.
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     where = make_url(TEST_DATABASE_URL).render_as_string(hide_password=True) if ON_POSTGRES else "SQLite files"
     return f"svbot test database: {where}"

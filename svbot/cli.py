@@ -195,6 +195,16 @@ def _register_deadlines() -> None:
 _register_deadlines()
 
 
+def _register_support() -> None:
+    from svbot.support import cli as support_cli
+
+    for command in support_cli.COMMANDS:
+        main.add_command(command)
+
+
+_register_support()
+
+
 if __name__ == "__main__":  # pragma: no cover
     # Run the imported module's `main`, not this copy's: under `python -m svbot.cli` this file is
     # loaded twice, and errors raised by feature modules belong to the imported copy.

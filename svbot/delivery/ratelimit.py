@@ -1,14 +1,15 @@
 """Per-platform send limits, shared by reminders and broadcasts.
 
-Telegram allows about 30 messages a second overall and one a second to the same chat; Slack about
-one a second per channel. `acquire` reserves the next free slot before it sleeps, so concurrent
-senders queue up fairly instead of all waking together.
+Telegram allows about 30 messages a second overall, one a second to the same chat and 20 a minute
+to the same group; Slack about one a second per channel. `acquire` reserves the next free slot
+before it sleeps, so concurrent senders queue up fairly instead of all waking together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -17,10 +18,24 @@ from dataclasses import dataclass
 class Limits:
     per_second: float | None = None  # across the whole platform (a token bucket of this size)
     per_chat_interval: float | None = None  # seconds between two messages to one chat
+    # How many messages may go at once after a quiet spell (the bucket's size); None: per_second.
+    # 1 paces messages evenly, for a platform that counts over a sliding window.
+    burst: float | None = None
+    # At most `group_limit` messages per `group_window` seconds to one group chat (Telegram: 20/min).
+    group_limit: int | None = None
+    group_window: float = 60.0
+    is_group: Callable[[str], bool] | None = None  # which chat ids are groups
+
+
+def telegram_group(chat_id: str) -> bool:
+    """Telegram's group and supergroup chat ids are negative; people's are positive."""
+    return chat_id.startswith("-")
 
 
 DEFAULT_LIMITS: dict[str, Limits] = {
-    "telegram": Limits(per_second=30.0, per_chat_interval=1.0),
+    "telegram": Limits(
+        per_second=30.0, per_chat_interval=1.0, group_limit=20, group_window=60.0, is_group=telegram_group
+    ),
     "slack": Limits(per_second=None, per_chat_interval=1.0),
 }
 
@@ -41,6 +56,7 @@ class RateLimiter:
         self._refilled: dict[str, float] = {}
         self._chat_free: dict[tuple[str, str], float] = {}
         self._paused_until: dict[str, float] = {}
+        self._group_sends: dict[tuple[str, str], deque[float]] = {}
 
     async def acquire(self, platform: str, chat_id: str) -> float:
         """Wait until a message to `chat_id` may go; returns the seconds waited."""
@@ -55,10 +71,13 @@ class RateLimiter:
         limits = self._limits.get(platform, Limits())
         start = max(now, self._paused_until.get(platform, now))
         if limits.per_second:
-            start = max(start, self._take_token(platform, limits.per_second, now))
+            start = max(start, self._take_token(platform, limits.per_second, limits.burst, now))
+        key = (platform, chat_id)
         if limits.per_chat_interval:
-            key = (platform, chat_id)
             start = max(start, self._chat_free.get(key, start))
+        if limits.group_limit and limits.is_group is not None and limits.is_group(chat_id):
+            start = self._group_slot(key, limits, start)
+        if limits.per_chat_interval:
             self._chat_free[key] = start + limits.per_chat_interval
             if len(self._chat_free) > 10_000:
                 self._forget_old_chats(now)
@@ -68,14 +87,30 @@ class RateLimiter:
         """The platform said "slow down" (HTTP 429, retry_after): hold every send to it."""
         self._paused_until[platform] = max(self._paused_until.get(platform, 0.0), self._clock() + seconds)
 
-    def _take_token(self, platform: str, rate: float, now: float) -> float:
-        tokens = self._tokens.get(platform, rate)
+    def _take_token(self, platform: str, rate: float, burst: float | None, now: float) -> float:
+        size = rate if burst is None else max(1.0, burst)
+        tokens = self._tokens.get(platform, size)
         last = self._refilled.get(platform, now)
-        tokens = min(rate, tokens + (now - last) * rate) - 1.0
+        tokens = min(size, tokens + (now - last) * rate) - 1.0
         self._tokens[platform] = tokens
         self._refilled[platform] = now
         # Negative tokens are slots already promised to earlier callers: wait for them to refill.
         return now + max(0.0, -tokens / rate)
+
+    def _group_slot(self, key: tuple[str, str], limits: Limits, earliest: float) -> float:
+        """The first time from `earliest` when the group has had fewer than `group_limit` messages in
+        the last `group_window` seconds; that time is recorded as the group's newest send."""
+        assert limits.group_limit is not None
+        sends = self._group_sends.setdefault(key, deque())
+        while sends and sends[0] <= earliest - limits.group_window:
+            sends.popleft()
+        start = earliest
+        if len(sends) >= limits.group_limit:
+            start = max(earliest, sends[len(sends) - limits.group_limit] + limits.group_window)
+        sends.append(start)
+        while len(sends) > limits.group_limit:
+            sends.popleft()
+        return start
 
     def _forget_old_chats(self, now: float) -> None:
         self._chat_free = {k: v for k, v in self._chat_free.items() if v > now}

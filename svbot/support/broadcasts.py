@@ -1,0 +1,370 @@
+"""Broadcasts: a support organisation's message to all, or some, of its members.
+
+A broadcast is drafted (audience and text), previewed, then queued: queueing writes one outbox row
+per recipient identity, keyed "broadcast:ID:IDENTITY", in the caller's transaction, and flips the
+broadcast from draft to queued with a conditional UPDATE, so a second press of "Send" or a retried
+command adds nothing. The dispatcher then delivers the rows at the platforms' limits
+(`svbot.support.sending`), and `follow_up` tells the admin who asked how it is going and, at the
+end, what was delivered, what failed and why.
+
+Audiences: `all` members, `programme:CODE` (members with a grant in that programme), `overdue`
+(members with a monitoring report past its due date) and `org:ID` (one member organisation).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import distinct, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from svbot.channels.base import Outbound, outbound_to_dict
+from svbot.deadlines.models import UPCOMING, Deadline, Grant
+from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
+from svbot.dialogue.spec import slug
+from svbot.models import Identity, Membership, Organisation, utcnow
+from svbot.support.models import DONE, DRAFT, QUEUED, Broadcast
+
+KIND = "broadcast"
+ADMIN_KIND = "broadcast_report"
+MAX_CHARS = 3500  # room under Telegram's 4,096 and Slack's 3,000-a-block once the heading is added
+PROGRESS_STEPS = (25, 50, 75)
+PROGRESS_MIN = 20  # smaller broadcasts only get the final report
+
+
+class BroadcastError(ValueError):
+    """Something the person asking can fix: an unknown audience, a non-member, an empty message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    kind: str  # all | overdue | programme | org
+    value: str | None = None
+
+    def __str__(self) -> str:
+        return self.kind if self.value is None else f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    identity_id: int
+    platform: str
+    chat_id: str
+    organisation_id: int
+
+
+@dataclass
+class DeliveryReport:
+    broadcast_id: int
+    total: int = 0
+    sent: int = 0
+    pending: int = 0  # waiting, being sent, or waiting to retry
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (who, reason)
+
+    @property
+    def finished(self) -> bool:
+        return self.pending == 0
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else (self.sent + len(self.failed)) * 100 // self.total
+
+
+def parse_audience(text: str) -> Audience:
+    """`all`, `overdue`, `programme:CODE` or `org:ID`."""
+    kind, _, value = text.strip().partition(":")
+    kind = kind.strip().lower()
+    value = value.strip()
+    if kind in ("all", "overdue") and not value:
+        return Audience(kind)
+    if kind == "programme" and value:
+        return Audience(kind, slug(value))
+    if kind in ("org", "organisation") and value.isdigit():
+        return Audience("org", value)
+    raise BroadcastError(f"{text!r} is not an audience: use all, overdue, programme:CODE or org:ID")
+
+
+async def describe(session: AsyncSession, support_org_id: int, audience: Audience) -> str:
+    """In words, for previews and reports: "all members", "members in the Youth Fund programme"."""
+    if audience.kind == "all":
+        return "all members"
+    if audience.kind == "overdue":
+        return "members with an overdue monitoring report"
+    if audience.kind == "programme":
+        titles = dict(await programmes(session, support_org_id))
+        return f"members in the {titles.get(audience.value or '', audience.value)} programme"
+    organisation = await session.get(Organisation, int(audience.value or 0))
+    return organisation.name if organisation is not None else "one organisation"
+
+
+async def programmes(session: AsyncSession, support_org_id: int) -> list[tuple[str, str]]:
+    """(code, title) of the programmes the support organisation's members have grants in."""
+    rows = await session.scalars(
+        select(distinct(Grant.programme))
+        .join(Organisation, Organisation.id == Grant.organisation_id)
+        .where(
+            or_(Grant.support_org_id == support_org_id, Organisation.support_org_id == support_org_id),
+            Grant.programme != "",
+        )
+    )
+    found = {slug(title): title for title in rows.all()}
+    return sorted(found.items(), key=lambda item: item[1].lower())
+
+
+async def audience_orgs(session: AsyncSession, support_org_id: int, audience: Audience, today: date) -> list[int]:
+    """The member organisations in the audience. Raises BroadcastError for an organisation that is
+    not one of this support organisation's members (a forged or mistyped id)."""
+    members = select(Organisation.id).where(Organisation.support_org_id == support_org_id)
+    if audience.kind == "all":
+        return list((await session.scalars(members.order_by(Organisation.id))).all())
+    if audience.kind == "org":
+        org_id = int(audience.value or 0)
+        if org_id not in set((await session.scalars(members.where(Organisation.id == org_id))).all()):
+            raise BroadcastError(f"organisation {org_id} is not one of your members")
+        return [org_id]
+    if audience.kind == "overdue":
+        query = select(distinct(Deadline.organisation_id)).where(
+            Deadline.organisation_id.in_(members), Deadline.status == UPCOMING, Deadline.due_date < today
+        )
+        return sorted((await session.scalars(query)).all())
+    if audience.kind == "programme":
+        titles = [t for code, t in await programmes(session, support_org_id) if code == audience.value]
+        if not titles:
+            raise BroadcastError(f"none of your members has a grant in a programme called {audience.value!r}")
+        query = select(distinct(Grant.organisation_id)).where(
+            Grant.organisation_id.in_(members), Grant.programme.in_(titles)
+        )
+        return sorted((await session.scalars(query)).all())
+    raise BroadcastError(f"unknown audience {audience}")
+
+
+async def recipients(session: AsyncSession, support_org_id: int, audience: Audience, today: date) -> list[Recipient]:
+    """One per chat identity we can reach (active, with a chat), each once even if in several orgs."""
+    org_ids = await audience_orgs(session, support_org_id, audience, today)
+    if not org_ids:
+        return []
+    rows = await session.execute(
+        select(Identity.id, Identity.platform, Identity.chat_id, Membership.organisation_id)
+        .join(Membership, Membership.person_id == Identity.person_id)
+        .where(
+            Membership.organisation_id.in_(org_ids),
+            Identity.active.is_(True),
+            Identity.chat_id.is_not(None),
+        )
+        .order_by(Identity.id, Membership.organisation_id)
+    )
+    found: dict[int, Recipient] = {}
+    for identity_id, platform, chat_id, org_id in rows.all():
+        found.setdefault(identity_id, Recipient(identity_id, platform, chat_id, org_id))
+    return list(found.values())
+
+
+async def draft(
+    session: AsyncSession,
+    support_org_id: int,
+    audience: Audience,
+    message: str = "",
+    *,
+    by_identity_id: int | None = None,
+    now: datetime | None = None,
+) -> Broadcast:
+    """A broadcast not yet sent. The caller has checked the person is a support admin."""
+    row = Broadcast(
+        support_org_id=support_org_id,
+        audience=str(audience),
+        message=message,
+        status=DRAFT,
+        created_by_identity_id=by_identity_id,
+        created_at=now or utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def check_message(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise BroadcastError("the message is empty")
+    if len(text) > MAX_CHARS:
+        raise BroadcastError(f"the message is {len(text):,} characters; please keep it under {MAX_CHARS:,}")
+    return text
+
+
+async def queue(session: AsyncSession, broadcast: Broadcast, now: datetime, today: date) -> int:
+    """Write the outbox rows and mark it queued, in the caller's transaction. Returns the number of
+    recipients, or -1 if it was not a draft any more (already sent or cancelled)."""
+    message = check_message(broadcast.message)
+    claimed = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast.id, Broadcast.status == DRAFT)
+        .values(status=QUEUED, queued_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return -1
+    people = await recipients(session, broadcast.support_org_id, parse_audience(broadcast.audience), today)
+    support = await session.get(Organisation, broadcast.support_org_id)
+    payload = outbound_to_dict(broadcast_message(support.name if support else "Your support organisation", message))
+    rows = [
+        {
+            "dedupe_key": f"broadcast:{broadcast.id}:{person.identity_id}",
+            "kind": KIND,
+            "ref": ref(broadcast.id),
+            "platform": person.platform,
+            "chat_id": person.chat_id,
+            "identity_id": person.identity_id,
+            "payload": payload,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for person in people
+    ]
+    await insert_outbox(session, rows)
+    await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast.id)
+        .values(recipients=len(rows), status=QUEUED if rows else DONE, finished_at=None if rows else now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(broadcast)
+    return len(rows)
+
+
+def broadcast_message(support_name: str, text: str) -> Outbound:
+    return Outbound(text=f"Message from {support_name}:\n\n{text}", kind="info", meta={"kind": KIND})
+
+
+def ref(broadcast_id: int) -> str:
+    return f"broadcast:{broadcast_id}"
+
+
+async def delivery_report(session: AsyncSession, broadcast_id: int) -> DeliveryReport:
+    report = DeliveryReport(broadcast_id)
+    counts = await session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.ref == ref(broadcast_id), OutboxMessage.kind == KIND)
+        .group_by(OutboxMessage.status)
+    )
+    for status, count in counts.all():
+        report.total += count
+        if status == SENT:
+            report.sent += count
+        elif status in (PENDING, CLAIMED):
+            report.pending += count
+    failed = await session.execute(
+        select(OutboxMessage.platform, Identity.display_name, OutboxMessage.chat_id, OutboxMessage.error)
+        .outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
+        .where(OutboxMessage.ref == ref(broadcast_id), OutboxMessage.kind == KIND, OutboxMessage.status == FAILED)
+        .order_by(OutboxMessage.id)
+    )
+    for platform, name, chat_id, error in failed.all():
+        report.failed.append((f"{name or chat_id} ({platform})", _reason(error)))
+    # Cancelled rows (none today) count in total only: they are neither delivered nor waiting.
+    return report
+
+
+def format_report(report: DeliveryReport, what: str, *, final: bool, limit: int = 10) -> str:
+    """The admin's progress or final message, plain text."""
+    failed = len(report.failed)
+    head = f"Your broadcast to {what}"
+    if final:
+        text = f"{head} is finished: {report.sent:,} of {report.total:,} delivered, {failed:,} failed."
+    else:
+        text = (
+            f"{head}: {report.percent}% done. {report.sent:,} delivered, {failed:,} failed, "
+            f"{report.pending:,} still to send."
+        )
+    if report.pending and final:
+        text += f" {report.pending:,} still pending."
+    if report.failed:
+        reasons = Counter(reason for _, reason in report.failed)
+        text += "\nWhy some failed: " + "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common())
+        if final:
+            lines = [f"• {who}: {reason}" for who, reason in report.failed[:limit]]
+            if failed > limit:
+                lines.append(f"• and {failed - limit:,} more (svbot broadcasts status {report.broadcast_id})")
+            text += "\n" + "\n".join(lines)
+    return text
+
+
+async def follow_up(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
+    """Tell admins how their queued broadcasts are going; close finished ones. Returns messages queued.
+
+    Run after each dispatch pass. Progress at 25/50/75% for larger broadcasts, then one final report.
+    Each is an outbox row under a unique key, so running this twice (or in two processes) is harmless.
+    """
+    now = now or utcnow()
+    queued = 0
+    async with sessionmaker() as session, session.begin():
+        open_ = (await session.scalars(select(Broadcast).where(Broadcast.status == QUEUED))).all()
+        for broadcast in open_:
+            report = await delivery_report(session, broadcast.id)
+            what = await describe(session, broadcast.support_org_id, parse_audience(broadcast.audience))
+            if report.finished:
+                broadcast.status, broadcast.finished_at = DONE, now
+                text, key = format_report(report, what, final=True), f"broadcast:{broadcast.id}:report"
+            else:
+                step = max((s for s in PROGRESS_STEPS if report.percent >= s), default=0)
+                if report.total < PROGRESS_MIN or step <= broadcast.progress_reported:
+                    continue
+                broadcast.progress_reported = step
+                text, key = format_report(report, what, final=False), f"broadcast:{broadcast.id}:progress:{step}"
+            queued += await _tell_admin(session, broadcast, text, key, now)
+    return queued
+
+
+async def _tell_admin(session: AsyncSession, broadcast: Broadcast, text: str, key: str, now: datetime) -> int:
+    if broadcast.created_by_identity_id is None:
+        return 0  # queued from the command line: `svbot broadcasts status` shows it
+    identity = await session.get(Identity, broadcast.created_by_identity_id)
+    if identity is None or not identity.active or not identity.chat_id:
+        return 0
+    row = {
+        "dedupe_key": key,
+        "kind": ADMIN_KIND,
+        "ref": f"broadcast-admin:{broadcast.id}",
+        "platform": identity.platform,
+        "chat_id": identity.chat_id,
+        "identity_id": identity.id,
+        "payload": outbound_to_dict(Outbound(text=text, kind="info")),
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    return await insert_outbox(session, [row])
+
+
+async def insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert outbox rows, skipping keys already there; returns how many were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    total = 0
+    for start in range(0, len(rows), 500):
+        result = await session.execute(statement, rows[start : start + 500])
+        count = result.rowcount
+        total += count if count is not None and count >= 0 else len(rows[start : start + 500])
+    return total
+
+
+def _reason(error: str | None) -> str:
+    """Failure reasons as an admin can act on them."""
+    text = (error or "unknown").strip()
+    lowered = text.lower()
+    if lowered.startswith("blocked"):
+        return "they blocked the bot"
+    if "channel_not_found" in lowered or "chat not found" in lowered:
+        return "the chat no longer exists"
+    if lowered.startswith("gave up"):
+        return "could not get through after several tries"
+    return text[:120]

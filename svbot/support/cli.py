@@ -1,0 +1,416 @@
+"""Commands: `svbot support ...` (organisations), `svbot invite`, `svbot broadcast`,
+`svbot broadcasts send|status`, `svbot digest run` and `svbot report`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from svbot.config import Settings, get_settings
+from svbot.models import Organisation, utcnow
+
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """Something the person running the command can fix: one line on stderr, exit status 1.
+
+    Our own class, so this module never imports svbot.cli (see svbot.deadlines.cli for why)."""
+
+
+class FriendlyCommand(click.Command):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"svbot: {exc}", err=True)
+            raise SystemExit(1) from None
+
+
+class FriendlyCommands(click.Group):
+    command_class = FriendlyCommand
+
+
+# ---------------------------------------------------------------- organisations
+
+
+@click.group(cls=FriendlyCommands)
+def support() -> None:
+    """Support organisations and their member organisations."""
+
+
+@support.command("create")
+@click.argument("name")
+@click.option("--framework", default=None, help="Framework id its members describe their value against.")
+def support_create(name: str, framework: str | None) -> None:
+    """Create a support organisation; prints its id."""
+    _check_framework(framework)
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> int:
+        async with db() as session, session.begin():
+            organisation = Organisation(name=_name(name), kind="support", framework_id=framework)
+            session.add(organisation)
+            await session.flush()
+            return organisation.id
+
+    click.echo(_with_db(work))
+
+
+@support.command("add-org")
+@click.option("--support-org", type=int, required=True, help="The support organisation's id.")
+@click.option("--name", default=None, help="Name of a new member organisation.")
+@click.option("--org", "org_id", type=int, default=None, help="Or the id of an existing organisation to add.")
+@click.option("--external-id", default=None, help="Charity number or 360Giving recipient id.")
+def support_add_org(support_org: int, name: str | None, org_id: int | None, external_id: str | None) -> None:
+    """Add a member organisation (new, or existing with --org); prints its id."""
+    if (name is None) == (org_id is None):
+        raise UserError("give either --name (a new organisation) or --org (an existing one)")
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> int:
+        async with db() as session, session.begin():
+            await _support_org(session, support_org)
+            if org_id is not None:
+                organisation = await session.get(Organisation, org_id)
+                if organisation is None or organisation.kind != "member":
+                    raise UserError(f"there is no member organisation with id {org_id}")
+                organisation.support_org_id = support_org
+            else:
+                organisation = Organisation(name=_name(name or ""), kind="member", support_org_id=support_org)
+                session.add(organisation)
+            if external_id:
+                organisation.external_id = external_id
+            await session.flush()
+            return organisation.id
+
+    click.echo(_with_db(work))
+
+
+@support.command("list")
+def support_list() -> None:
+    """Support organisations and how many members each has."""
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> list[tuple[Organisation, int]]:
+        from svbot.support.access import member_orgs
+
+        async with db() as session:
+            supports = (await session.scalars(select(Organisation).where(Organisation.kind == "support"))).all()
+            return [(s, len(await member_orgs(session, s.id))) for s in supports]
+
+    found = _with_db(work)
+    if not found:
+        click.echo("No support organisations yet: svbot support create NAME")
+    for organisation, members in found:
+        framework = f", framework {organisation.framework_id}" if organisation.framework_id else ""
+        click.echo(f"{organisation.id:>6}  {organisation.name} ({members} members{framework})")
+
+
+# ---------------------------------------------------------------- invites
+
+
+@click.command(cls=FriendlyCommand)
+@click.option("--org", "org_id", type=int, required=True, help="The organisation to join.")
+@click.option(
+    "--role",
+    type=click.Choice(["member", "org_admin", "support_admin"]),
+    default="member",
+    show_default=True,
+    help="The role the code gives.",
+)
+@click.option("--uses", type=int, default=1, show_default=True, help="How many people may use it.")
+@click.option("--days", type=float, default=14, show_default=True, help="Days until it expires.")
+def invite(org_id: int, role: str, uses: int, days: float) -> None:
+    """Print a join code; the person sends `join CODE` to svbot in any chat."""
+    from svbot.support.invites import InviteError, create_invite
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> Any:
+        async with db() as session, session.begin():
+            try:
+                return await create_invite(session, org_id, utcnow(), role=role, uses=uses, days=days)
+            except InviteError as exc:
+                raise UserError(str(exc)) from None
+
+    made = _with_db(work)
+    click.echo(made.code)
+    times = "once" if made.max_uses == 1 else f"{made.max_uses} times"
+    click.echo(
+        f"Joins {made.organisation_name} as {made.role}; works {times}, until {made.expires_at:%Y-%m-%d %H:%M} UTC. "
+        f"Send it as: join {made.code}",
+        err=True,
+    )
+
+
+# ---------------------------------------------------------------- broadcasts
+
+
+@click.command(cls=FriendlyCommand)
+@click.option("--to", "audience_text", required=True, help="all, overdue, programme:CODE or org:ID.")
+@click.option("--message", required=True, help="The text to send.")
+@click.option("--support-org", type=int, default=None, help="Which support organisation (if there are several).")
+@click.option("--send", "send_now", is_flag=True, help="Send it now, showing progress (else the clock sends it).")
+def broadcast(audience_text: str, message: str, support_org: int | None, send_now: bool) -> None:
+    """Queue a message to members: one outbox row per person we can reach."""
+    from svbot.support import broadcasts
+
+    settings = get_settings()
+    today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> tuple[int, int, str]:
+        async with db() as session, session.begin():
+            sid = await _pick_support_org(session, support_org)
+            try:
+                audience = broadcasts.parse_audience(audience_text)
+                text = broadcasts.check_message(message)
+                row = await broadcasts.draft(session, sid, audience, text)
+                count = await broadcasts.queue(session, row, utcnow(), today)
+            except broadcasts.BroadcastError as exc:
+                raise UserError(str(exc)) from None
+            return row.id, count, await broadcasts.describe(session, sid, audience)
+
+    async def queue_and_maybe_send(db: async_sessionmaker[AsyncSession]) -> tuple[int, int, str]:
+        queued = await work(db)
+        click.echo(f"Broadcast {queued[0]}: queued for {queued[1]:,} people ({queued[2]}).")
+        if send_now and queued[1]:
+            await _send_all(db, settings, workers=8, telegram_rate=None, slack_interval=1.0)
+            await _print_status(db, queued[0])
+        return queued
+
+    _, count, _ = _with_db(queue_and_maybe_send, settings)
+    if count and not send_now:
+        click.echo("svbot clock (or svbot broadcasts send) delivers it.", err=True)
+
+
+@click.group(cls=FriendlyCommands)
+def broadcasts() -> None:
+    """Deliver broadcasts and see how they went."""
+
+
+@broadcasts.command("send")
+@click.option("--workers", type=int, default=8, show_default=True, help="Messages in flight at once.")
+@click.option("--telegram-rate", type=float, default=None, help="Telegram messages a second (default 29.5).")
+@click.option(
+    "--slack-interval", type=float, default=1.0, show_default=True, help="Seconds between two to one channel."
+)
+def broadcasts_send(workers: int, telegram_rate: float | None, slack_interval: float) -> None:
+    """Send everything waiting in the outbox at the platforms' limits, with progress reports to the
+    admins who asked, until nothing is left."""
+    settings = get_settings()
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> None:
+        await _send_all(db, settings, workers=workers, telegram_rate=telegram_rate, slack_interval=slack_interval)
+
+    _with_db(work, settings)
+
+
+@broadcasts.command("status")
+@click.argument("broadcast_id", type=int)
+def broadcasts_status(broadcast_id: int) -> None:
+    """The delivery report of one broadcast: sent, failed (with reasons) and still pending."""
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> None:
+        await _print_status(db, broadcast_id)
+
+    _with_db(work)
+
+
+async def _send_all(
+    db: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    workers: int,
+    telegram_rate: float | None,
+    slack_interval: float,
+) -> None:
+    from svbot.delivery.ratelimit import RateLimiter
+    from svbot.support.broadcasts import follow_up
+    from svbot.support.sending import TELEGRAM_RATE, broadcast_limits, broadcast_senders, close_senders, send_outbox
+
+    senders = broadcast_senders(settings, workers)
+    if not senders:
+        raise UserError("no chat platform is set up (TELEGRAM_BOT_TOKEN, SLACK_BOT_TOKEN): nothing can be sent")
+    limiter = RateLimiter(broadcast_limits(telegram_rate or TELEGRAM_RATE, slack_interval))
+
+    async def progress(total: Any) -> None:
+        await follow_up(db)
+        click.echo(f"sent {total.sent:,}, failed {total.failed:,}, will retry {total.retried:,}", err=True)
+
+    try:
+        while True:
+            await send_outbox(db, senders, limiter=limiter, workers=workers, on_batch=progress)
+            if not await follow_up(db):  # the final reports are outbox rows too: send them as well
+                break
+    finally:
+        await close_senders(senders)
+
+
+async def _print_status(db: async_sessionmaker[AsyncSession], broadcast_id: int) -> None:
+    from svbot.support.broadcasts import delivery_report, describe, format_report, parse_audience
+    from svbot.support.models import Broadcast
+
+    async with db() as session:
+        row = await session.get(Broadcast, broadcast_id)
+        if row is None:
+            raise UserError(f"there is no broadcast with id {broadcast_id}")
+        report = await delivery_report(session, broadcast_id)
+        what = await describe(session, row.support_org_id, parse_audience(row.audience))
+    click.echo(format_report(report, what, final=report.finished, limit=1000))
+    click.echo(f"sent {report.sent}, failed {len(report.failed)}, pending {report.pending}, total {report.total}")
+
+
+# ---------------------------------------------------------------- digest
+
+
+@click.group(cls=FriendlyCommands)
+def digest() -> None:
+    """The weekly digest of overdue reports, for support admins."""
+
+
+@digest.command("run")
+@click.option("--now", "now_text", default=None, help="Act as if it were this time (ISO; default: now).")
+@click.option("--send/--no-send", default=True, show_default=True, help="Also send what was queued.")
+def digest_run(now_text: str | None, send: bool) -> None:
+    """Queue this week's digests (from Monday 09:00) and send them. Safe to run every few minutes."""
+    settings = get_settings()
+    now = _parse_when(now_text, settings.timezone) if now_text else utcnow()
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+        from svbot.delivery.dispatcher import Dispatcher
+        from svbot.support.digest import plan_digests
+        from svbot.support.sending import broadcast_senders, close_senders
+
+        queued = await plan_digests(db, now, settings.timezone)
+        if not send:
+            return queued, 0
+        senders = broadcast_senders(settings)
+        try:
+            return queued, (await Dispatcher(db, senders).drain(now)).sent
+        finally:
+            await close_senders(senders)
+
+    queued, sent = _with_db(work, settings)
+    click.echo(f"Queued {queued} digests; sent {sent} messages.")
+
+
+# ---------------------------------------------------------------- the annual report
+
+
+@click.command(cls=FriendlyCommand)
+@click.option("--support-org", type=int, required=True, help="The support organisation's id.")
+@click.option("--period", required=True, help="The financial year, like 2026-27.")
+@click.option("--framework", default=None, help="Framework id (default: the support organisation's).")
+@click.option("--format", "fmt", type=click.Choice(["html", "docx"]), default="html", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="File to write ('-' for stdout).")
+def report(support_org: int, period: str, framework: str | None, fmt: str, out: Path | None) -> None:
+    """The annual social value report across members' latest statements."""
+    from svbot.knowledge import default_knowledge
+    from svbot.support.report import ReportError, build_report, render_report
+
+    settings = get_settings()
+    today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> Any:
+        async with db() as session:
+            try:
+                return await build_report(
+                    session, support_org, period.strip(), knowledge, framework_id=framework, today=today
+                )
+            except ReportError as exc:
+                raise UserError(str(exc)) from None
+
+    knowledge = default_knowledge()
+    made = _with_db(work, settings)
+    content = render_report(made, fmt)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if out is not None and str(out) == "-":
+        sys.stdout.buffer.write(data)
+        return
+    target = out or Path(f"social-value-report-{period.strip()}.{fmt}")
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror}") from None
+    click.echo(
+        f"Wrote {target}: {made.statements} of {made.members} members, {len(made.covered)} objectives covered.",
+        err=True,
+    )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise UserError("the name is empty")
+    return name[:300]
+
+
+def _check_framework(framework: str | None) -> None:
+    if framework is None:
+        return
+    from svbot.knowledge import default_knowledge
+
+    known = default_knowledge().frameworks
+    if framework not in known:
+        raise UserError(f"there is no framework {framework!r}; known: {', '.join(known)}")
+
+
+async def _support_org(session: AsyncSession, support_org_id: int) -> Organisation:
+    organisation = await session.get(Organisation, support_org_id)
+    if organisation is None or organisation.kind != "support":
+        raise UserError(f"there is no support organisation with id {support_org_id}")
+    return organisation
+
+
+async def _pick_support_org(session: AsyncSession, support_org_id: int | None) -> int:
+    if support_org_id is not None:
+        return (await _support_org(session, support_org_id)).id
+    ids = (await session.scalars(select(Organisation.id).where(Organisation.kind == "support"))).all()
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise UserError("there is no support organisation yet: svbot support create NAME")
+    raise UserError("there are several support organisations: say which with --support-org ID")
+
+
+def _parse_when(text: str, timezone: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{text!r} is not a time; write it like 2027-01-28T09:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+def _with_db(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], settings: Settings | None = None) -> T:
+    settings = settings or get_settings()
+
+    async def run() -> T:
+        from svbot.db import make_engine, make_sessionmaker, upgrade_async
+
+        url = settings.async_database_url
+        if url.startswith("sqlite"):
+            await upgrade_async(url)  # the embedded database sets itself up, as `svbot chat` does
+        engine = make_engine(url)
+        try:
+            return await work(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (OperationalError, ProgrammingError) as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            raise UserError("the database is not set up yet: run `svbot db upgrade`") from None
+        raise UserError(f"database problem: {str(exc.orig).splitlines()[0][:200]}") from None
+
+
+COMMANDS = (support, invite, broadcast, broadcasts, digest, report)

@@ -1,0 +1,287 @@
+"""What the reliability suite (and bench/workers.py) share: svbot as real processes, due reminders made
+in bulk, a misbehaving HTTP hop in front of the fake platforms, and control of the PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from svbot.db import make_engine
+from svbot.deadlines.models import Deadline, Grant, ReminderPolicy
+from svbot.delivery.models import OutboxMessage
+from svbot.models import Identity, Membership, Organisation, Person
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456:TEST-token_for-the-fake"  # the fake Telegram's token (tests/fakes/telegram_api.py)
+
+
+# -- svbot as a real process ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Proc:
+    """One `svbot ...` process, its stdout and stderr in a file (so nothing blocks on a full pipe)."""
+
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Proc:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "svbot.cli", *self.args], env=self.env, cwd=self.log.parent, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        out.close()
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> int | None:
+        """SIGTERM, then wait; SIGKILL if it will not go."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        return self.process.returncode
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def svbot_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of an svbot process: this test's database, no platform unless given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "SVBOT_"))}
+    env.update(DATABASE_URL=database_url, PYTHONUNBUFFERED="1", SVBOT_LOG_FORMAT="json", **extra)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+async def wait_until(condition: Any, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> Any:
+    """Poll `condition()` (sync or async) until it is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout}s for {what or condition}")
+        await asyncio.sleep(interval)
+
+
+async def wait_healthy(base_url: str, proc: Proc, timeout: float = 60.0) -> None:
+    async def ready() -> bool:
+        assert proc.process is not None
+        if proc.process.poll() is not None:
+            raise AssertionError(f"svbot {proc.args} exited {proc.process.returncode}:\n{proc.output[-3000:]}")
+        with contextlib.suppress(aiohttp.ClientError, OSError):
+            async with aiohttp.ClientSession() as http, http.get(base_url + "/healthz") as response:
+                return response.status == 200
+        return False
+
+    await wait_until(ready, timeout, 0.1, f"{base_url}/healthz")
+
+
+# -- due reminders, made in bulk ------------------------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    deadlines: int
+    chat_ids: list[str]  # one recipient per deadline, in deadline order
+
+
+async def seed_due_reminders(url: str, count: int, *, first_chat: int = 10_000, now: datetime | None = None) -> Seeded:
+    """`count` deadlines due today, each in its own organisation with one Telegram member: `count`
+    reminders due now. A default policy with no quiet hours or weekend rule makes them due whatever
+    the time of day (the clock runs on real time)."""
+    now = now or datetime.now(UTC)
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await _seed(connection, count, first_chat, now)
+            if engine.dialect.name == "postgresql":
+                for table in ("people", "identities", "organisations", "memberships", "grants", "deadlines"):
+                    # Ids were given explicitly: move each sequence past them for rows svbot adds later.
+                    await connection.execute(text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                    ))  # fmt: skip
+    finally:
+        await engine.dispose()
+    return Seeded(count, [str(first_chat + i) for i in range(count)])
+
+
+async def _seed(connection: Any, count: int, first_chat: int, now: datetime) -> None:
+    created = now - timedelta(days=1)
+    today = now.astimezone(UTC).date()
+    midnight = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    await connection.execute(insert(ReminderPolicy), [{
+        "support_org_id": None, "offsets": [0], "send_time": "00:00", "quiet_start": "00:00", "quiet_end": "00:00",
+        "weekends": True, "timezone": "UTC", "extra": {},
+    }])  # fmt: skip
+    ids = range(1, count + 1)
+    chunk = 5000
+    for start in range(0, count, chunk):
+        part = ids[start : start + chunk]
+        people = [{"id": i, "display_name": f"p{i}", "created_at": created} for i in part]
+        await connection.execute(insert(Person), people)
+        await connection.execute(insert(Organisation), [
+            {"id": i, "name": f"Group {i}", "kind": "member", "created_at": created} for i in part
+        ])  # fmt: skip
+        await connection.execute(insert(Identity), [{
+            "id": i, "person_id": i, "platform": "telegram", "platform_user_id": str(first_chat + i - 1),
+            "chat_id": str(first_chat + i - 1), "display_name": f"p{i}", "active": True, "created_at": created,
+        } for i in part])  # fmt: skip
+        await connection.execute(insert(Membership), [
+            {"id": i, "person_id": i, "organisation_id": i, "role": "member", "created_at": created} for i in part
+        ])  # fmt: skip
+        await connection.execute(insert(Grant), [{
+            "id": i, "external_id": f"360G-rel-{i}", "organisation_id": i, "title": f"Grant {i}", "description": "",
+            "funder_id": "", "funder_name": "", "programme": "", "currency": "GBP", "content_hash": "",
+            "created_at": created, "updated_at": created,
+        } for i in part])  # fmt: skip
+        await connection.execute(insert(Deadline), [{
+            "id": i, "grant_id": i, "organisation_id": i, "key": "final", "title": "Final report", "due_date": today,
+            "status": "upcoming", "next_reminder_at": midnight, "next_offset_index": 0, "created_at": created,
+            "updated_at": created,
+        } for i in part])  # fmt: skip
+
+
+async def outbox_status(engine: AsyncEngine) -> Counter[str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(OutboxMessage.status))
+        return Counter(status for (status,) in rows)
+
+
+def duplicates(chat_ids: Iterable[Any]) -> dict[str, int]:
+    counts = Counter(str(c) for c in chat_ids)
+    return {chat: n for chat, n in counts.items() if n > 1}
+
+
+# -- a misbehaving hop between svbot and a fake platform --------------------------------------------------
+
+
+@dataclass
+class FaultyHop:
+    """An HTTP proxy in front of a fake platform. By default it passes every request on; `plan` makes
+    the next requests whose path ends with a method name fail in one of these ways:
+
+    - "reset": the connection is closed without an answer; the platform never sees the request.
+    - "hang": the request is held, never passed on, until `release()` (then the connection is closed):
+      a platform that does not answer (a timeout for the client), or a process killed mid-send.
+    - "502": an HTTP 502 from a load balancer in the way; the platform never sees the request.
+    """
+
+    upstream: str  # e.g. http://127.0.0.1:1234
+    port: int = 0
+    passed: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    _plans: dict[str, list[str]] = field(default_factory=dict)
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+    _client: aiohttp.ClientSession | None = None
+
+    async def start(self) -> FaultyHop:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{path:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._client = aiohttp.ClientSession()
+        return self
+
+    async def stop(self) -> None:
+        self._release.set()
+        if self._client:
+            await self._client.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def plan(self, method: str, *actions: str) -> None:
+        self._plans.setdefault(method, []).extend(actions)
+
+    def release(self) -> None:
+        self._release.set()
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        method = request.path.rsplit("/", 1)[-1]
+        body = await request.read()
+        queue = self._plans.get(method)
+        action = queue.pop(0) if queue else "pass"
+        if action != "pass":
+            self.faults[action] += 1
+        if action == "reset":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=500)  # never reaches the client
+        if action == "502":
+            return web.Response(status=502, text="Bad gateway")
+        if action == "hang":
+            self.holding.set()
+            await self._release.wait()
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)
+        assert self._client is not None
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with self._client.request(
+            request.method, self.upstream + request.path_qs, data=body, headers=headers
+        ) as answer:
+            self.passed[method] += 1
+            payload = await answer.read()
+            kept = {k: v for k, v in answer.headers.items() if k.lower() in ("content-type", "retry-after")}
+            return web.Response(status=answer.status, body=payload, headers=kept)
+
+
+# -- the PostgreSQL server itself ----------------------------------------------------------------------------
+
+
+def pg_control(action: str) -> None:
+    """Stop or start the test server through .ci/postgres (`down`: an immediate stop, like a crash)."""
+    script = os.environ.get("SVBOT_TEST_PG_CONTROL", "")
+    done = subprocess.run(["bash", script, action], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise AssertionError(f"{script} {action} failed: {done.stderr}")

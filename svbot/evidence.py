@@ -20,7 +20,7 @@ from svbot.channels.base import FileOut
 from svbot.dialogue.spec import slug
 from svbot.models import Answer, Base, Membership, Organisation, utcnow
 from svbot.statements.compose import StatementError, compose
-from svbot.statements.model import Commitment, Numbers, ObjectiveEvidence, Statement, StatementInput
+from svbot.statements.model import Commitment, Numbers, ObjectiveEvidence, OwnValue, Statement, StatementInput
 from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
 from svbot.turns import Bot, Turn
 
@@ -90,6 +90,7 @@ def statement_input(answers: dict[str, Any], framework_id: str, period: str | No
                     volunteer_hours=get(p + "volunteer_hours"),
                     local_spend=get(p + "local_spend"),
                     partners=get(p + "partners"),
+                    own_value=_own_value(get(p + "own_value"), get(p + "own_value_source")),
                 ),
                 change=get(p + "change"),
                 evidence_kinds=list(get(p + "evidence_kinds") or []),
@@ -112,6 +113,13 @@ def statement_input(answers: dict[str, Any], framework_id: str, period: str | No
         objectives=objectives,
         word_limit=get("word_limit"),
     )
+
+
+def _own_value(amount: float | None, source: str | None) -> OwnValue | None:
+    """A value the organisation worked out itself; it is only shown with its source."""
+    if amount is None or not source:
+        return None
+    return OwnValue(amount=amount, description="Value worked out by the organisation", source=source)
 
 
 _SIZE_LABELS = {

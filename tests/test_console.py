@@ -48,7 +48,7 @@ def test_the_real_walk_through_runs_in_the_console(tmp_path: Path, db_url: str) 
         tmp_path,
         db_url,
         ["hi", "Hollybush Lunch Club", "A weekly lunch club for older people", "Hollingdean", "1", "1", "1",
-         "We cook lunch and chat", "1", "skip", "35", "48", "12", "1,728", "skip", "skip",
+         "We cook lunch and chat", "1", "skip", "35", "48", "12", "1,728", "skip", "skip", "skip",
          "Members feel less lonely", "1, 2", "28 of 35 said they feel less lonely", "skip", "skip", "skip", "ok"],
         dialogues=Path(__file__).resolve().parent.parent / "dialogues",
     )  # fmt: skip

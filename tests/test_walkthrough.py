@@ -63,7 +63,8 @@ async def test_a_lunch_club_for_older_people(person: ScenarioBot) -> None:
         "size": "1", "framework": "building social capital", "objectives": "1, 2",
         "activity": "We cook a hot lunch every Tuesday and chat", "beneficiaries": "older", "equality": "skip",
         "people_reached": "1,200", "sessions": "48", "volunteers": "12", "volunteer_hours": "1,728",
-        "local_spend": "£2.4k", "partners": "3", "change": "Members tell us they feel less lonely",
+        "local_spend": "£2.4k", "partners": "3", "own_value": "£15,000",
+        "own_value_source": "Our 2026 evaluation, page 12", "change": "Members tell us they feel less lonely",
         "evidence_kinds": "1, 2", "evidence_detail": "28 of 35 members said so in our March survey",
         "story": '"I talk to people now," said one member, 82.', "commitment": "Recruit 4 new volunteers",
         "commitment_measure": "Volunteer register", "commitment_date": "31/03/2028", "word_limit": "skip",
@@ -74,6 +75,7 @@ async def test_a_lunch_club_for_older_people(person: ScenarioBot) -> None:
     assert "More people give their time and take part in community life" in text
     assert "| Volunteer hours | 1,728 |" in text and "| People reached | 1,200 |" in text
     assert "| Spent locally | £2,400 |" in text
+    assert "£15,000" in text and "Our 2026 evaluation, page 12" in text, "an own value comes with its source"
     assert "illustrative" in text.lower(), "the starter set is never passed off as the council's wording"
     assert "31 March 2028" in text
     document = docx_of(person)

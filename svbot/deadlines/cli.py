@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.config import Settings, get_settings
@@ -313,14 +314,20 @@ def clock(interval: float) -> None:
                 loop.add_signal_handler(signum, stop.set)
         click.echo(f"svbot clock: planning every {interval:g}s. Stop with Ctrl-C.", err=True)
         while not stop.is_set():
-            planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
-            sent = await dispatcher.drain()
-            if planned.queued or sent.claimed:
-                click.echo(
-                    f"queued {planned.queued}, sent {sent.sent}, retry {sent.retried}, failed {sent.failed}"
-                )
-            if planned.deadlines >= 2000:
-                continue  # more are due: plan again straight away
+            try:
+                planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
+                sent = await dispatcher.drain()
+            except (SQLAlchemyError, OSError) as exc:
+                # The database restarted or the network blinked: keep running and try again next tick.
+                # Rows claimed before the fault come round again when their claim expires.
+                logging.getLogger(__name__).warning("clock: database unavailable (%s); will retry", type(exc).__name__)
+            else:
+                if planned.queued or sent.claimed:
+                    click.echo(
+                        f"queued {planned.queued}, sent {sent.sent}, retry {sent.retried}, failed {sent.failed}"
+                    )
+                if planned.deadlines >= 2000:
+                    continue  # more are due: plan again straight away
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
         click.echo("svbot clock: stopped.", err=True)

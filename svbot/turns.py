@@ -401,6 +401,10 @@ def conversation_key(inbound: Inbound) -> str:
     return f"{inbound.platform}:{inbound.chat_id}{thread}:{inbound.user_id}"
 
 
+# Platforms give up redelivering within minutes (Slack) or a day (Telegram); a week is plenty.
+EVENT_MEMORY = timedelta(days=7)
+
+
 async def forget_events_before(session: AsyncSession, cutoff: datetime) -> int:
     """Platforms stop retrying after minutes; keys older than a few days are just weight."""
     result = await session.execute(delete(InboundEvent).where(InboundEvent.received_at < cutoff))

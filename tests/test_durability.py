@@ -142,3 +142,22 @@ def test_a_killed_console_process_resumes_at_the_same_question(tmp_path: Path, d
     done = subprocess.run(command, input="42\n", capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "How many hours?" in done.stdout, done.stdout
+
+
+async def test_old_delivery_keys_are_forgotten_but_recent_ones_kept(db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from svbot.models import InboundEvent
+    from svbot.turns import EVENT_MEMORY, forget_events_before
+
+    bot = await new_bot(db_url)
+    await bot.say("hi", event_id="recent")
+    async with bot.bot.sessionmaker() as session, session.begin():
+        month_ago = datetime.now(UTC) - timedelta(days=30)
+        session.add(InboundEvent(platform="console", event_id="old", received_at=month_ago))
+    async with bot.bot.sessionmaker() as session, session.begin():
+        assert await forget_events_before(session, datetime.now(UTC) - EVENT_MEMORY) == 1
+    async with bot.bot.sessionmaker() as session:
+        assert set(await session.scalars(select(InboundEvent.event_id))) == {"recent"}
+    assert await bot.say("hi", event_id="recent") == [], "a recent delivery is still recognised"
+    await close(bot)

@@ -305,6 +305,7 @@ def clock(interval: float) -> None:
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         from svbot.deadlines.planner import plan_reminders
         from svbot.delivery.dispatcher import Dispatcher
+        from svbot.turns import EVENT_MEMORY, forget_events_before
 
         dispatcher = Dispatcher(sessionmaker, build_senders(settings))
         stop = asyncio.Event()
@@ -317,6 +318,8 @@ def clock(interval: float) -> None:
             try:
                 planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
                 sent = await dispatcher.drain()
+                async with sessionmaker() as session, session.begin():
+                    await forget_events_before(session, utcnow() - EVENT_MEMORY)
             except (SQLAlchemyError, OSError) as exc:
                 # The database restarted or the network blinked: keep running and try again next tick.
                 # Rows claimed before the fault come round again when their claim expires.

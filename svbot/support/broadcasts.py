@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import distinct, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,7 +26,7 @@ from svbot.channels.base import Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.dialogue.spec import slug
-from svbot.models import Identity, Membership, Organisation, utcnow
+from svbot.models import Identity, Membership, Organisation, Person, utcnow
 from svbot.support.models import DONE, DRAFT, QUEUED, Broadcast
 
 KIND = "broadcast"
@@ -104,7 +104,8 @@ async def describe(session: AsyncSession, support_org_id: int, audience: Audienc
 async def programmes(session: AsyncSession, support_org_id: int) -> list[tuple[str, str]]:
     """(code, title) of the programmes the support organisation's members have grants in."""
     rows = await session.scalars(
-        select(distinct(Grant.programme))
+        select(Grant.programme)
+        .distinct()
         .join(Organisation, Organisation.id == Grant.organisation_id)
         .where(
             or_(Grant.support_org_id == support_org_id, Organisation.support_org_id == support_org_id),
@@ -127,16 +128,20 @@ async def audience_orgs(session: AsyncSession, support_org_id: int, audience: Au
             raise BroadcastError(f"organisation {org_id} is not one of your members")
         return [org_id]
     if audience.kind == "overdue":
-        query = select(distinct(Deadline.organisation_id)).where(
-            Deadline.organisation_id.in_(members), Deadline.status == UPCOMING, Deadline.due_date < today
+        query = (
+            select(Deadline.organisation_id)
+            .distinct()
+            .where(Deadline.organisation_id.in_(members), Deadline.status == UPCOMING, Deadline.due_date < today)
         )
         return sorted((await session.scalars(query)).all())
     if audience.kind == "programme":
         titles = [t for code, t in await programmes(session, support_org_id) if code == audience.value]
         if not titles:
             raise BroadcastError(f"none of your members has a grant in a programme called {audience.value!r}")
-        query = select(distinct(Grant.organisation_id)).where(
-            Grant.organisation_id.in_(members), Grant.programme.in_(titles)
+        query = (
+            select(Grant.organisation_id)
+            .distinct()
+            .where(Grant.organisation_id.in_(members), Grant.programme.in_(titles))
         )
         return sorted((await session.scalars(query)).all())
     raise BroadcastError(f"unknown audience {audience}")
@@ -259,15 +264,37 @@ async def delivery_report(session: AsyncSession, broadcast_id: int) -> DeliveryR
         elif status in (PENDING, CLAIMED):
             report.pending += count
     failed = await session.execute(
-        select(OutboxMessage.platform, Identity.display_name, OutboxMessage.chat_id, OutboxMessage.error)
+        select(
+            OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.error, Identity.person_id, Person.display_name
+        )
         .outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
+        .outerjoin(Person, Person.id == Identity.person_id)
         .where(OutboxMessage.ref == ref(broadcast_id), OutboxMessage.kind == KIND, OutboxMessage.status == FAILED)
         .order_by(OutboxMessage.id)
     )
-    for platform, name, chat_id, error in failed.all():
-        report.failed.append((f"{name or chat_id} ({platform})", _reason(error)))
+    rows = failed.all()
+    orgs = await _organisation_names(session, {row.person_id for row in rows if row.person_id is not None})
+    for platform, chat_id, error, person_id, name in rows:
+        who = ", ".join(part for part in (name, orgs.get(person_id)) if part) or chat_id
+        report.failed.append((f"{who} ({platform})", _reason(error)))
     # Cancelled rows (none today) count in total only: they are neither delivered nor waiting.
     return report
+
+
+async def _organisation_names(session: AsyncSession, person_ids: set[int]) -> dict[int, str]:
+    """One organisation name per person (the first by name), to say who a failure was."""
+    if not person_ids:
+        return {}
+    rows = await session.execute(
+        select(Membership.person_id, Organisation.name)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.person_id.in_(person_ids), Organisation.kind == "member")
+        .order_by(Organisation.name)
+    )
+    names: dict[int, str] = {}
+    for person_id, name in rows.all():
+        names.setdefault(person_id, name)
+    return names
 
 
 def format_report(report: DeliveryReport, what: str, *, final: bool, limit: int = 10) -> str:

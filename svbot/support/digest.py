@@ -3,8 +3,9 @@ overdue.
 
 Planned by the clock like reminders: from Monday 09:00 (local time) each week, one outbox row per
 admin under the key "digest:SUPPORT:YEAR-Www:IDENTITY". Running the planner again that week, or in
-a second process, finds the key taken and adds nothing; a clock that was down on Monday catches up
-when it comes back, once.
+a second process, finds the key taken and adds nothing. A clock that was down on Monday catches up
+when it comes back, once, but only on a weekday between 08:00 and 20:00: nobody wants Monday's
+digest on Sunday night.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from svbot.support.models import SUPPORT_ADMIN
 KIND = "digest"
 SEND_WEEKDAY = 0  # Monday
 SEND_TIME = time(9, 0)
+CATCH_UP_FROM, CATCH_UP_UNTIL = time(8, 0), time(20, 0)
 MAX_LINES = 25
 
 
@@ -46,6 +48,8 @@ async def plan_digests(
     local = now.astimezone(ZoneInfo(timezone))
     monday = local.date() - timedelta(days=(local.weekday() - SEND_WEEKDAY) % 7)
     if local < datetime.combine(monday, SEND_TIME, tzinfo=local.tzinfo):
+        return 0
+    if local.weekday() >= 5 or not CATCH_UP_FROM <= local.time() < CATCH_UP_UNTIL:
         return 0
     week = week_key(local.date())
     async with sessionmaker() as session, session.begin():

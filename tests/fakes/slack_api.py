@@ -9,13 +9,20 @@ It also serves `response_url`s (`/respond/<id>`) and the upload URLs of files up
         fake.rate_limit("chat.postMessage", retry_after=1)
         ...
         call = await fake.wait_for("chat.postMessage", timeout=5)
+
+In another process (benchmarks: so the fake's work does not share the measured process's CPU and event
+loop), run `python3 -m tests.fakes.slack_api`: it prints one JSON line with `api_url` and `base_url`,
+serves until SIGINT or SIGTERM, and lets the other process read the calls from `GET /_fake/calls`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import itertools
 import json
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +54,18 @@ class Call:
         """The ts Slack gave a posted message."""
         return self.response.get("ts")
 
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON for another process (the raw upload body is left out: only its length)."""
+        return {
+            "method": self.method,
+            "args": self.args,
+            "token": self.token,
+            "at": self.at,
+            "status": self.status,
+            "body_length": len(self.body),
+            "response": self.response,
+        }
+
 
 @dataclass
 class _Failure:
@@ -73,16 +92,17 @@ class FakeSlack:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def start(self) -> FakeSlack:
+    async def start(self, port: int = 0) -> FakeSlack:
         self._changed = asyncio.Condition()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/_fake/calls", self._calls_feed)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -201,6 +221,19 @@ class FakeSlack:
         call = Call("upload", {"file_id": request.match_info["file_id"]}, None, time.monotonic(), body=body)
         await self._record(call)
         return web.Response(text="OK - " + str(len(body)))
+
+    async def _calls_feed(self, request: web.Request) -> web.Response:
+        """`GET /_fake/calls?since=N&wait=S`: the calls after the first N, waiting up to S seconds for
+        one to arrive (a long poll, so a reader in another process neither spins nor misses any)."""
+        assert self._changed is not None
+        since = int(request.query.get("since", "0"))
+        wait = float(request.query.get("wait", "0"))
+        if wait > 0 and len(self.calls) <= since:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait), self._changed:
+                    await self._changed.wait_for(lambda: len(self.calls) > since)
+        batch = self.calls[since:]
+        return web.json_response({"next": since + len(batch), "calls": [c.to_dict() for c in batch]})
 
     async def _record(self, call: Call) -> None:
         assert self._changed is not None
@@ -327,3 +360,25 @@ async def _read_args(request: web.Request) -> dict[str, Any]:
 def _bearer(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization", "")
     return auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+
+
+async def serve_until_stopped(port: int = 0) -> None:
+    """Run the fake until SIGINT or SIGTERM; print its URLs first and a count of calls last."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    fake = FakeSlack()
+    await fake.start(port)
+    print(json.dumps({"api_url": fake.api_url, "base_url": fake.base_url}), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await fake.stop()
+        print(json.dumps({"calls": len(fake.calls), "cpu_s": round(time.process_time(), 2)}), flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="A local fake of Slack's Web API, in its own process.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    asyncio.run(serve_until_stopped(parser.parse_args().port))

@@ -36,7 +36,6 @@ async def create_bot(
         idle_after=timedelta(minutes=settings.idle_minutes),
         **bot_options,
     )
-    bot.db_engine = engine  # type: ignore[attr-defined]
     install_features(bot)
     return bot
 
@@ -79,6 +78,4 @@ def _slack_oauth_enabled() -> bool:
 
 
 async def close_bot(bot: Bot) -> None:
-    engine = getattr(bot, "db_engine", None)
-    if engine is not None:
-        await engine.dispose()
+    await bot.db_engine.dispose()

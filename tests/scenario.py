@@ -113,5 +113,4 @@ async def make_bot(
         idle_after=idle_after,
         knowledge=knowledge,
     )
-    bot.db_engine = engine  # type: ignore[attr-defined]
     return bot

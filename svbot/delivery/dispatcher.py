@@ -9,6 +9,7 @@ its claim cannot overwrite the row's newer state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Outbound, PermanentFailure, RetryLater, outbound_from_dict
@@ -25,6 +27,8 @@ from svbot.delivery.ratelimit import RateLimiter
 from svbot.models import Identity, utcnow
 
 log = logging.getLogger(__name__)
+
+MARK_RETRY_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute in all
 
 
 class Sender(Protocol):
@@ -168,6 +172,22 @@ class Dispatcher:
         result.failed += 1
 
     async def _mark(self, row: Claimed, **values: Any) -> None:
+        # The message may be on the platform already: if the database is away for a moment (a
+        # PostgreSQL restart), keep trying to record that, rather than leave the row to be sent a
+        # second time when its claim expires.
+        for wait in (*MARK_RETRY_WAITS, None):
+            try:
+                await self._mark_once(row, **values)
+                return
+            except (DBAPIError, OSError) as exc:
+                lost = isinstance(exc, OSError | OperationalError | InterfaceError) or exc.connection_invalidated
+                if wait is None or not lost:
+                    raise
+                log.warning("recording outbox row %s failed (%s); trying again", row.id, type(exc).__name__,
+                            extra={"delivery_id": row.id})  # fmt: skip
+                await asyncio.sleep(wait)
+
+    async def _mark_once(self, row: Claimed, **values: Any) -> None:
         async with self.sessionmaker() as session, session.begin():
             done = await session.execute(
                 update(OutboxMessage)

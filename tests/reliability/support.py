@@ -78,6 +78,24 @@ class Proc:
                 self.process.wait(timeout=15)
         return self.process.returncode
 
+    async def wait_async(self, timeout: float = 120.0) -> int:
+        """Wait for the process to end without blocking the loop (the fakes in it must keep answering)."""
+        assert self.process is not None
+        await wait_until(lambda: self.process.poll() is not None, timeout, 0.05, f"svbot {self.args} to exit")
+        return self.process.returncode
+
+    async def stop_async(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM and wait without blocking the loop; SIGKILL if it will not go."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await self.wait_async(timeout)
+            except AssertionError:
+                self.kill()
+        return self.process.returncode
+
     @property
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -127,15 +145,17 @@ class Seeded:
     chat_ids: list[str]  # one recipient per deadline, in deadline order
 
 
-async def seed_due_reminders(url: str, count: int, *, first_chat: int = 10_000, now: datetime | None = None) -> Seeded:
-    """`count` deadlines due today, each in its own organisation with one Telegram member: `count`
+async def seed_due_reminders(
+    url: str, count: int, *, first_chat: int = 10_000, now: datetime | None = None, platform: str = "telegram"
+) -> Seeded:
+    """`count` deadlines due today, each in its own organisation with one member on `platform`: `count`
     reminders due now. A default policy with no quiet hours or weekend rule makes them due whatever
     the time of day (the clock runs on real time)."""
     now = now or datetime.now(UTC)
     engine = make_engine(url)
     try:
         async with engine.begin() as connection:
-            await _seed(connection, count, first_chat, now)
+            await _seed(connection, count, first_chat, now, platform)
             if engine.dialect.name == "postgresql":
                 for table in ("people", "identities", "organisations", "memberships", "grants", "deadlines"):
                     # Ids were given explicitly: move each sequence past them for rows svbot adds later.
@@ -144,10 +164,14 @@ async def seed_due_reminders(url: str, count: int, *, first_chat: int = 10_000, 
                     ))  # fmt: skip
     finally:
         await engine.dispose()
-    return Seeded(count, [str(first_chat + i) for i in range(count)])
+    return Seeded(count, [chat_name(platform, first_chat + i) for i in range(count)])
 
 
-async def _seed(connection: Any, count: int, first_chat: int, now: datetime) -> None:
+def chat_name(platform: str, number: int) -> str:
+    return f"D{number}" if platform == "slack" else str(number)
+
+
+async def _seed(connection: Any, count: int, first_chat: int, now: datetime, platform: str) -> None:
     created = now - timedelta(days=1)
     today = now.astimezone(UTC).date()
     midnight = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
@@ -165,8 +189,9 @@ async def _seed(connection: Any, count: int, first_chat: int, now: datetime) -> 
             {"id": i, "name": f"Group {i}", "kind": "member", "created_at": created} for i in part
         ])  # fmt: skip
         await connection.execute(insert(Identity), [{
-            "id": i, "person_id": i, "platform": "telegram", "platform_user_id": str(first_chat + i - 1),
-            "chat_id": str(first_chat + i - 1), "display_name": f"p{i}", "active": True, "created_at": created,
+            "id": i, "person_id": i, "platform": platform, "platform_user_id": chat_name(platform, first_chat + i - 1),
+            "chat_id": chat_name(platform, first_chat + i - 1), "display_name": f"p{i}", "active": True,
+            "created_at": created,
         } for i in part])  # fmt: skip
         await connection.execute(insert(Membership), [
             {"id": i, "person_id": i, "organisation_id": i, "role": "member", "created_at": created} for i in part

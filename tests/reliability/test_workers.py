@@ -66,7 +66,7 @@ async def test_two_clock_processes_send_every_reminder_exactly_once(pg_url: str,
         await wait_until(lambda: len(sent_chats(fake)) >= seeded.deadlines, 90, what="every reminder sent")
         await asyncio.sleep(1.0)  # a doubled message would arrive now
     finally:
-        codes = [clock.stop() for clock in clocks]
+        codes = [await clock.stop_async() for clock in clocks]
         await fake.stop()
     chats = sent_chats(fake)
     assert duplicates(chats) == {}
@@ -109,7 +109,7 @@ async def test_two_web_workers_apply_turns_for_one_conversation_one_after_the_ot
         assert codes == [200] * 2 * len(users)
     finally:
         for web in webs:
-            web.stop()
+            await web.stop_async()
         await fake.stop()
     engine = make_engine(pg_url)
     try:

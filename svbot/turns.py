@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Button, Inbound, Outbound
-from svbot.dialogue.engine import COMMAND_WORDS, Engine, Result
+from svbot.dialogue.engine import ANY_ITEM, COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
 from svbot.models import Answer, Conversation, Identity, InboundEvent, Person
@@ -393,6 +393,8 @@ class Bot:
                 continue
             when = _as_utc(updated_at).astimezone(self.tz).strftime("%B %Y") if updated_at else None
             bank[key] = {"value": value, "when": f"in {when}" if when else None}
+            if "." in key:  # also offer it for the same question under another objective (newest wins)
+                bank[ANY_ITEM + key.rsplit(".", 1)[1]] = bank[key]
         return bank
 
 

@@ -29,7 +29,7 @@ async def walk(bot: ScenarioBot, answers: dict[str, Any]) -> None:
         if "draft evidence statement" in bot.text:
             return
         key = message.meta.get("key")
-        if key is None:  # "just to check" or "still right?" or the review
+        if key is None or message.meta.get("confirm"):  # "just to check", "still right?", the review
             await bot.say("ok" if "Is this right?" in message.text else "yes")
             continue
         tail = key.split(".")[-1]
@@ -152,6 +152,27 @@ async def test_a_second_walk_through_offers_earlier_answers(person: ScenarioBot)
     for _ in range(30):
         if "volunteers" in person.last.lower():
             break
-        asking_afresh = "key" in person.last_message.meta  # a plain question, not "still right?"
-        await person.say("skip" if asking_afresh else "yes")
+        still_right = person.last_message.meta.get("confirm")  # "Last time you told me ...: still right?"
+        await person.say("yes" if still_right else "skip")
     assert "Last time you told me: 42" in person.last, "You said 42 volunteers: still right?"
+
+
+async def test_a_statement_for_another_framework_reuses_the_facts(person: ScenarioBot) -> None:
+    await walk(person, {"name": "Hollybush Lunch Club", "what": "Lunches", "framework": "building social capital",
+                        "objectives": "1",
+                        "activity": "Lunch", "volunteers": "42", "change": "Less lonely",
+                        "evidence_kinds": "1"})  # fmt: skip
+    await person.say("start")
+    second = {"framework": "PPN 06/20", "objectives": "health", "activity": "Walking football"}
+    for _ in range(40):
+        meta = person.last_message.meta
+        key = meta.get("key", "")
+        tail = key.rsplit(".", 1)[-1]
+        if key.endswith(".volunteers"):
+            break
+        if meta.get("confirm"):  # "Last time you told me ...: still right?"
+            await person.say("no" if tail in second else "yes")
+        else:
+            await person.say(second.get(tail, "skip"))
+    assert person.last_message.meta["key"] == "per_objective.health_wellbeing.volunteers"
+    assert "Last time you told me: 42" in person.last, "a fact given for one objective is offered for another"

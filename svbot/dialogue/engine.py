@@ -351,7 +351,7 @@ class _Run:
             self.state.back_to_review = False
             self.show_review()
             return
-        suggestion = self.state.suggestions.get(slot.key)
+        suggestion = self._suggestion(slot)
         if slot.key not in self.state.answers and suggestion is not None and slot.step.reuse:
             self.state.mode = "confirm"
             self.state.pending = suggestion.get("value")
@@ -367,6 +367,14 @@ class _Run:
         if slot.step.type == "multi_choice":
             self.state.pending = list(self.state.answers.get(slot.key) or [])
         self.messages.append(self.question(slot))
+
+    def _suggestion(self, slot: Slot) -> dict[str, Any] | None:
+        """What they said before to this very question, or (for facts such as numbers) to the same
+        question about another objective: "You said 42 volunteers: still right?"."""
+        exact = self.state.suggestions.get(slot.key)
+        if exact is not None or not slot.prefix or slot.step.type not in _SHARED_FACTS:
+            return exact
+        return self.state.suggestions.get(ANY_ITEM + slot.step.id)
 
     def advance_from(self, slot: Slot) -> None:
         self._invalidate()
@@ -873,15 +881,23 @@ class _Run:
         )
 
     def _confirm_message(self, text: str) -> Outbound:
+        """A yes/no check. `meta` names the question it is about, if any, for adapters and tests."""
         t = self.state.turn
+        checking = self.state.mode == "confirm" and self.state.cursor
+        about = {"key": self.state.cursor or "", "confirm": "yes"} if checking else {}
         return Outbound(
             text=text,
             buttons=(Button("Yes", f"{t}:y", style="primary"), Button("No", f"{t}:n")),
             input_hint="yes_no",
             kind="question",
+            meta=about,
         )
 
 
+# Evidence-bank keys for "this question, under any objective": answers to these kinds are facts
+# about the group (volunteers, people reached) that are worth offering across objectives.
+ANY_ITEM = "*."
+_SHARED_FACTS = ("integer", "number", "money", "choice", "multi_choice")
 _INPUT_HINTS = {
     "long_text": "long_text", "date": "date", "integer": "number", "number": "number", "money": "number",
     "choice": "choice", "multi_choice": "multi_choice", "yes_no": "yes_no",

@@ -107,32 +107,28 @@ async def mark_submitted(
     Returns None when there is no such deadline or the identity is not a member of its organisation
     (ids from buttons are untrusted). Pressing Submitted twice keeps the first record.
     """
-    deadline = await _deadline_for_member(session, deadline_id, by_identity_id)
-    if deadline is None:
-        return None
-    if deadline.status == UPCOMING:
-        deadline.status = SUBMITTED
-        deadline.status_by_identity_id = by_identity_id
-        deadline.status_at = now
-        deadline.next_reminder_at = None
-        deadline.updated_at = now
-        await _stop_follow_ups(session, deadline.id)
-    await session.flush()
-    return await get_item(session, deadline.id)
+    return await _close(session, deadline_id, by_identity_id, now, SUBMITTED)
 
 
 async def waive(
     session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime
 ) -> DueItem | None:
     """The funder no longer needs this report. Same rules as `mark_submitted`."""
+    return await _close(session, deadline_id, by_identity_id, now, WAIVED)
+
+
+async def _close(
+    session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime, status: str
+) -> DueItem | None:
     deadline = await _deadline_for_member(session, deadline_id, by_identity_id)
     if deadline is None:
         return None
     if deadline.status == UPCOMING:
-        deadline.status = WAIVED
+        deadline.status = status
         deadline.status_by_identity_id = by_identity_id
         deadline.status_at = now
         deadline.next_reminder_at = None
+        deadline.updated_at = now
         await _stop_follow_ups(session, deadline.id)
     await session.flush()
     return await get_item(session, deadline.id)

@@ -70,7 +70,8 @@ def install(bot: Bot) -> None:
 
 async def _button(turn: Turn) -> None:
     parts = (turn.inbound.payload or "").split(":")
-    if len(parts) < 3 or not parts[2].isdigit():
+    # Ids beyond a 32-bit integer cannot exist, and PostgreSQL refuses to compare them with an id column.
+    if len(parts) < 3 or not parts[2].isdigit() or int(parts[2]) > 2**31 - 1:
         turn.say(NOT_FOUND)
         return
     action, deadline_id = parts[1], int(parts[2])

@@ -1,10 +1,17 @@
 """The Slack channel: a slack-bolt AsyncApp that turns Slack requests into chat turns.
 
 People reach svbot in a direct message, by mentioning it in a channel (it answers in a thread), with
-`/svbot <words>` and by pressing the buttons it sends. Each request is acknowledged at once (Bolt
-answers Slack's HTTP request when `ack()` is called, or straight away for events) and the turn runs
-after the ack. Bolt checks the signature and the timestamp (older than 5 minutes: 401) before any
-listener sees a request, and drops the bot's own messages; we also drop other bots' messages.
+`/svbot <words>` and by pressing the buttons it sends. Bolt checks the signature and the timestamp
+(older than 5 minutes: 401) before any listener sees a request, and drops the bot's own messages; we
+also drop other bots' messages.
+
+Ack first, work after. Slack wants an answer within 3 seconds, and on SQLite a turn runs on the event
+loop's thread (svbot/sqlite_inloop.py), so a turn holds up every request behind it. So a listener only
+acknowledges and puts the turn in a queue (Bolt runs with `process_before_response=True` and answers
+as soon as the listener returns, instead of polling every 10 ms for the ack); worker tasks take turns
+from the queue one at a time and let waiting requests run between turns; and the replies go to Slack
+in a task of their own (in order per person), so the next turn need not wait for Slack. All Web API
+calls share one aiohttp session, so they reuse connections instead of opening one per call.
 
 Two ways to run it:
 - HTTP: :func:`slack_mount` gives the web process `POST /slack/events` (and, in OAuth mode,
@@ -26,11 +33,13 @@ PermanentFailure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,6 +49,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -75,6 +85,9 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,files:write,im:history,im:write"
 RATE_LIMIT_RETRIES = 3  # tries after the first 429, each after Slack's Retry-After
+# Turns acknowledged but not yet run. When it is full, acks wait for room: Slack then sees a slow app
+# and retries later, which is better than holding an unbounded backlog in memory.
+TURN_QUEUE_SIZE = 5_000
 
 SORRY_BROKEN = "Sorry, something went wrong on our side. Please try again in a minute."
 SORRY_OLD_BUTTON = "Sorry, that button no longer works. Type help to see what you can do."
@@ -157,6 +170,7 @@ async def run_socket_mode(bot: TurnHandler, settings: Settings) -> None:
     if settings.slack_app_token is None or settings.slack_bot_token is None:
         raise ValueError("Socket Mode needs SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN.")
     channel = SlackChannel(bot, settings, socket_mode=True)
+    channel.share_session()
     handler = AsyncSocketModeHandler(channel.app, settings.slack_app_token.get_secret_value())
     try:
         await handler.start_async()
@@ -236,12 +250,17 @@ class SlackChannel:
         self.turns_finished = 0  # turns answered and their replies posted (or given up on)
         self._recent = _RecentIds(20_000)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()  # replies and courtesy messages under way
+        self._replying: dict[str, asyncio.Task[Any]] = {}  # per person: the replies going out last
         # SQLite takes one writer at a time: turns racing for its lock only add waiting (its busy
         # handler sleeps), so run them one by one there. The ack never waits for this.
         if max_turns is None:
             max_turns = 1 if settings.async_database_url.startswith("sqlite") else 8
-        self._turn_slots = asyncio.Semaphore(max_turns)
+        self.max_turns = max_turns
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue(TURN_QUEUE_SIZE)
+        self._workers: list[asyncio.Task[None]] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._auth_test: asyncio.Task[None] | None = None
         self._engine: AsyncEngine | None = None
         oauth = _oauth(oauth)
         self.multi_workspace = settings.slack_bot_token is None and oauth.enabled
@@ -257,6 +276,8 @@ class SlackChannel:
                 signing_secret=secret,
                 request_verification_enabled=not socket_mode,
                 raise_error_for_unhandled_request=False,
+                process_before_response=True,  # our listeners only queue the work: answer when they return
+                before_authorize=self._one_auth_test,
             )
         assert oauth.client_id is not None and oauth.client_secret is not None
         state_store = None
@@ -279,6 +300,7 @@ class SlackChannel:
             oauth_settings=oauth_settings,
             installation_store=store,
             raise_error_for_unhandled_request=False,
+            process_before_response=True,
         )
 
     def _register(self) -> None:
@@ -297,6 +319,7 @@ class SlackChannel:
         handler = AsyncSlackRequestHandler(self.app)
 
         async def endpoint(request: Request) -> Response:
+            self.share_session()
             return await handler.handle(request)
 
         routes = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
@@ -304,14 +327,54 @@ class SlackChannel:
             routes += [Route(path, endpoint, methods=["GET"]) for path in (INSTALL_PATH, REDIRECT_PATH)]
         return WebMount(routes=routes, on_startup=[], on_shutdown=[self.close])
 
+    def share_session(self) -> None:
+        """One aiohttp session for every Web API call: Bolt gives each request a client made from
+        `app.client`, session included, so connections to Slack are kept and reused. Made on the
+        first request because a session belongs to the running event loop."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self.app.client.session = self._session
+
+    async def _one_auth_test(self, next_: Callable[[], Awaitable[Any]]) -> None:
+        """Bolt middleware, run before authorisation (so only for requests with a good signature).
+        In single-workspace mode Bolt asks Slack who we are (auth.test) on the first request and
+        keeps the answer, but every request arriving before that answer asks again, each waiting for
+        its own call before its ack. Here the first request starts one call that fills Bolt's cache,
+        and the requests arriving meanwhile wait for that one."""
+        if self._auth_test is None:
+            self._auth_test = asyncio.create_task(self._fill_auth_test_cache())
+        if not self._auth_test.done():
+            await asyncio.shield(self._auth_test)
+        await next_()
+
+    async def _fill_auth_test_cache(self) -> None:
+        # Bolt has no public way to fill its cache: its middleware list is private. If that changes,
+        # nothing breaks: Bolt asks for itself, as before.
+        for middleware in getattr(self.app, "_async_middleware_list", ()):
+            if isinstance(middleware, AsyncSingleTeamAuthorization) and middleware.auth_test_result is None:
+                try:
+                    middleware.auth_test_result = await self.app.client.auth_test()
+                except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                    self._auth_test = None  # Bolt will answer this request's failure; the next one tries again
+                    log.warning("slack auth.test failed: %s", exc)
+
     async def close(self) -> None:
         """Let turns already acknowledged finish (Slack will not send them again), then let go."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                if self._workers:
+                    await self._queue.join()
+                while self._tasks:
+                    await asyncio.wait(list(self._tasks))
+        for worker in self._workers:
+            worker.cancel()
+        self._workers = []
+        if self._session is not None:
+            await self._session.close()
         if self._engine is not None:
             await self._engine.dispose()
 
-    # -- listeners -------------------------------------------------------------------------------
+    # -- listeners: acknowledge and queue, nothing more ------------------------------------------
 
     async def _on_message(self, event: dict, body: dict, client: AsyncWebClient, context: Any) -> None:
         if event.get("channel_type") != "im" or _from_a_bot(event, context) or event.get("subtype"):
@@ -325,7 +388,7 @@ class SlackChannel:
             text=event.get("text") or "",
             event_id=body.get("event_id"),
         )
-        await self._run(inbound, client, channel=event["channel"], thread_ts=None)
+        await self._enqueue(_Job(inbound, client, event["channel"]))
 
     async def _on_mention(self, event: dict, body: dict, client: AsyncWebClient, context: Any) -> None:
         if _from_a_bot(event, context):
@@ -341,7 +404,7 @@ class SlackChannel:
             thread_id=thread_ts,
             is_group=True,
         )
-        await self._run(inbound, client, channel=event["channel"], thread_ts=thread_ts)
+        await self._enqueue(_Job(inbound, client, event["channel"], thread_ts))
 
     async def _on_command(
         self,
@@ -352,11 +415,21 @@ class SlackChannel:
     ) -> None:
         await ack()
         channel = body.get("channel_id", "")
-        if not channel.startswith("D"):
-            # Answers may hold the organisation's data: keep them out of shared channels.
-            opened = await client.conversations_open(users=body["user_id"])
-            channel = opened["channel"]["id"]
-            await respond(text=SEE_DM, response_type="ephemeral")
+        if channel.startswith("D"):
+            await self._enqueue(self._command_job(body, client, channel))
+        else:
+            # Answers may hold the organisation's data: keep them out of shared channels. Finding
+            # the direct message takes a call to Slack, so it happens after the ack.
+            self._background(self._command_elsewhere(body, client, respond))
+
+    async def _command_elsewhere(
+        self, body: dict, client: AsyncWebClient, respond: Callable[..., Awaitable[Any]]
+    ) -> None:
+        opened = await client.conversations_open(users=body["user_id"])
+        await respond(text=SEE_DM, response_type="ephemeral")
+        await self._enqueue(self._command_job(body, client, opened["channel"]["id"]))
+
+    def _command_job(self, body: dict, client: AsyncWebClient, channel: str) -> _Job:
         words = " ".join((body.get("text") or "").split()) or "help"
         inbound = self._inbound(
             body,
@@ -366,7 +439,7 @@ class SlackChannel:
             event_id="cmd:" + str(body.get("trigger_id") or ""),
             user_name=body.get("user_name"),
         )
-        await self._run(inbound, client, channel=channel, thread_ts=None)
+        return _Job(inbound, client, channel)
 
     async def _on_action(
         self, ack: Callable[..., Awaitable[Any]], body: dict, action: dict, client: AsyncWebClient
@@ -394,32 +467,24 @@ class SlackChannel:
             user_name=user.get("username") or user.get("name"),
             is_group=not channel.startswith("D"),
         )
-        await self._run(
-            inbound,
-            client,
-            channel=channel,
-            thread_ts=thread_ts,
-            pressed=(message, label) if message.get("ts") else None,
-        )
+        pressed = (message, label) if message.get("ts") else None
+        await self._enqueue(_Job(inbound, client, channel, thread_ts, pressed))
 
     async def _on_unknown_action(self, ack: Callable[..., Awaitable[Any]], body: dict, client: AsyncWebClient) -> None:
         await ack()
         channel = (body.get("channel") or {}).get("id")
         user = (body.get("user") or {}).get("id")
         if channel and user:
-            await _quietly(
-                client.chat_postEphemeral(
-                    channel=channel,
-                    user=user,
-                    text=SORRY_OLD_BUTTON,
-                    thread_ts=(body.get("message") or {}).get("thread_ts"),
-                )
+            sorry = client.chat_postEphemeral(
+                channel=channel,
+                user=user,
+                text=SORRY_OLD_BUTTON,
+                thread_ts=(body.get("message") or {}).get("thread_ts"),
             )
+            self._background(_quietly(sorry))
 
     async def _ignore(self) -> None:
         return None
-
-    # -- one turn -----------------------------------------------------------------------------------
 
     def _inbound(
         self,
@@ -448,59 +513,81 @@ class SlackChannel:
             is_group=is_group,
         )
 
-    async def _run(
-        self,
-        inbound: Inbound,
-        client: AsyncWebClient,
-        *,
-        channel: str,
-        thread_ts: str | None,
-        pressed: tuple[dict, str] | None = None,
-    ) -> None:
-        """Hand the inbound to the core and post what it answers. Runs after the ack."""
-        key = inbound.event_id or ""
+    # -- after the ack: the turn queue ------------------------------------------------------------
+
+    async def _enqueue(self, job: _Job) -> None:
+        key = job.inbound.event_id or ""
         if key and not self._recent.add(key):
             return  # a retry of something this process is handling or has handled
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        if not self._workers:
+            self._workers = [asyncio.create_task(self._work()) for _ in range(self.max_turns)]
+        await self._queue.put(job)
+
+    async def _work(self) -> None:
+        """One worker: take turns from the queue, one at a time."""
+        while True:
+            job = await self._queue.get()
+            try:
+                await self._take_turn(job)
+            except Exception:
+                log.exception("slack turn failed (event %s)", job.inbound.event_id)
+            finally:
+                self._queue.task_done()
+            # A turn on SQLite runs on this thread without pausing. A queue that is not empty hands
+            # over the next job without pausing either, so step aside: requests waiting for their
+            # ack run now, not after the whole backlog.
+            await asyncio.sleep(0)
+
+    async def _take_turn(self, job: _Job) -> None:
+        """Hand the inbound to the core, then send the replies in a task of their own."""
+        person = job.inbound.chat_id + "|" + job.inbound.user_id
+        lock = self._locks.get(person)
+        if lock is None:
+            lock = self._locks[person] = asyncio.Lock()
+        async with lock:  # with several workers: one person's turns in one chat, one at a time, in order
+            replies: list[Outbound] | None
+            try:
+                replies = await self.bot.handle(job.inbound)
+                self.turns_handled += 1
+            except Exception:
+                self._recent.discard(job.inbound.event_id or "")  # let Slack's retry have another go
+                log.exception("slack turn failed (event %s)", job.inbound.event_id)
+                replies = None
+            previous = self._replying.get(person)
+            sending = self._background(self._reply(job, replies, previous))
+            self._replying[person] = sending
+            sending.add_done_callback(lambda done: self._forget_replying(person, done))
+
+    def _forget_replying(self, person: str, done: asyncio.Task[Any]) -> None:
+        if self._replying.get(person) is done:
+            del self._replying[person]
+
+    async def _reply(self, job: _Job, replies: list[Outbound] | None, previous: asyncio.Task[Any] | None) -> None:
+        """Post a turn's replies after the person's previous replies, so they read in order."""
         try:
-            lock = self._locks.get(inbound.chat_id + "|" + inbound.user_id)
-            if lock is None:
-                lock = self._locks[inbound.chat_id + "|" + inbound.user_id] = asyncio.Lock()
-            async with lock:  # one person's turns in one chat, one at a time and in order
-                await self._turn(inbound, client, channel, thread_ts, pressed)
+            if previous is not None:
+                await asyncio.wait([previous])
+            if replies is None:
+                sorry = job.client.chat_postMessage(channel=job.channel, text=SORRY_BROKEN, thread_ts=job.thread_ts)
+                await _quietly(sorry)
+                return
+            if not replies:
+                return  # seen before: answered already
+            if job.pressed is not None:
+                replies = await self._update_pressed(job.client, job.channel, job.pressed, replies)
+            for reply in replies:
+                await post_outbound(job.client, job.channel, reply, thread_ts=job.thread_ts)
+        except SlackApiError as exc:
+            log.warning("slack could not take our reply (event %s): %s", job.inbound.event_id, _error_code(exc))
         finally:
             self.turns_finished += 1
-            if task is not None:
-                self._tasks.discard(task)
 
-    async def _turn(
-        self,
-        inbound: Inbound,
-        client: AsyncWebClient,
-        channel: str,
-        thread_ts: str | None,
-        pressed: tuple[dict, str] | None,
-    ) -> None:
-        try:
-            async with self._turn_slots:
-                replies = await self.bot.handle(inbound)
-        except Exception:
-            self._recent.discard(inbound.event_id or "")  # let Slack's retry have another go
-            log.exception("slack turn failed (event %s)", inbound.event_id)
-            await _quietly(client.chat_postMessage(channel=channel, text=SORRY_BROKEN, thread_ts=thread_ts))
-            return
-        self.turns_handled += 1
-        if not replies:
-            return  # seen before: answered already
-        try:
-            if pressed is not None:
-                replies = await self._update_pressed(client, channel, pressed, replies)
-            for reply in replies:
-                await post_outbound(client, channel, reply, thread_ts=thread_ts)
-        except SlackApiError as exc:
-            log.warning("slack could not take our reply (event %s): %s", inbound.event_id, _error_code(exc))
+    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run after the ack; kept so close() can wait for it, and failures are logged."""
+        task = asyncio.create_task(_logged(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _update_pressed(
         self, client: AsyncWebClient, channel: str, pressed: tuple[dict, str], replies: list[Outbound]
@@ -519,6 +606,17 @@ class SlackChannel:
         blocks = render_choice_made(message.get("blocks") or [], label)
         await client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or label, blocks=blocks)
         return replies
+
+
+@dataclass(slots=True)
+class _Job:
+    """A turn acknowledged and waiting in the queue, with where its replies go."""
+
+    inbound: Inbound
+    client: AsyncWebClient
+    channel: str
+    thread_ts: str | None = None
+    pressed: tuple[dict, str] | None = None  # the message whose button was pressed, and the button's label
 
 
 # -- sending -------------------------------------------------------------------------------------------
@@ -674,6 +772,14 @@ def _retry_after(exc: SlackApiError) -> float:
             except ValueError:
                 break
     return 1.0
+
+
+async def _logged(work: Awaitable[None]) -> None:
+    """Background work has nobody to raise to: log what goes wrong, with its stack."""
+    try:
+        await work
+    except Exception:
+        log.exception("slack background work failed")
 
 
 async def _quietly(call: Awaitable[Any]) -> None:

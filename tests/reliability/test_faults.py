@@ -8,6 +8,7 @@ answers 502). Processes are real `svbot` commands."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from svbot.deadlines.planner import plan_reminders
 from svbot.delivery.dispatcher import Dispatcher
 from svbot.delivery.ratelimit import RateLimiter
 from svbot.models import Answer, Conversation, InboundEvent, utcnow
-from tests.conftest import require_postgres
+from tests.conftest import IN_CI
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.reliability.support import (
@@ -234,11 +235,12 @@ async def test_web_process_killed_mid_turn_then_the_redelivery_to_another_worker
 async def test_postgres_restart_mid_run_loses_no_accepted_turn_and_sends_each_reminder_once(
     pg_url: str, tmp_path: Path, telegram: tuple[FakeTelegram, FaultyHop]
 ) -> None:
-    import os
-
     if not os.environ.get("SVBOT_TEST_PG_CONTROL"):
-        require_postgres()  # the server is configured, but not one this test may stop and start
-        pytest.skip("set SVBOT_TEST_PG_CONTROL=.ci/postgres to let this test restart the server")
+        # A server is configured, but not one this test may stop and start.
+        reason = "set SVBOT_TEST_PG_CONTROL=.ci/postgres to let this test restart the server"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
     fake, hop = telegram
     seeded = await seed_due_reminders(pg_url, 30)
     # The clock is mid-send when the database goes: its message gets through on a retry while the

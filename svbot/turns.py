@@ -9,6 +9,7 @@ delivers the same event twice gets one reply.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -83,7 +84,14 @@ class Turn:
         self.messages.append(Outbound(text=text, **kwargs))
 
     def context(self) -> dict[str, Any]:
-        return self.bot.context_for(self)
+        """Names for dialogue templates (knowledge, the support organisation's framework, ...),
+        gathered once at the start of the turn by the context providers."""
+        assert self._context is not None, "the turn's context is loaded before any handler runs"
+        return self._context
+
+    async def refresh_context(self) -> None:
+        """Gather the context again, after a handler changed what it depends on (the organisation)."""
+        self._context = await self.bot.context_for(self)
 
     def apply(self, result: Result) -> None:
         """Take an engine result: new state, its messages, answers to store, completion hooks later."""
@@ -101,6 +109,7 @@ class Turn:
         self._changed: set[str] = set()
         self._completed: list[str] = []
         self._session: AsyncSession | None = None
+        self._context: dict[str, Any] | None = None
 
 
 Handler = Callable[[Turn], Awaitable[None]]
@@ -139,7 +148,8 @@ class Bot:
         self.intents: list[Intent] = []
         self.payload_handlers: dict[str, Handler] = {}  # "dl" -> reminder buttons "dl:submitted:12"
         self.on_complete: dict[str, Handler] = {}  # dialogue id -> what to do when it is finished
-        self.context_providers: list[Callable[[Turn, dict[str, Any]], None]] = []
+        # Each adds names for dialogue templates; it may be async (to read the database).
+        self.context_providers: list[Callable[[Turn, dict[str, Any]], Awaitable[None] | None]] = []
         self._add_core_intents()
 
     # ---- extension points for features ----------------------------------------------------------
@@ -151,10 +161,12 @@ class Bot:
 
         return register
 
-    def context_for(self, turn: Turn) -> dict[str, Any]:
+    async def context_for(self, turn: Turn) -> dict[str, Any]:
         context: dict[str, Any] = {"knowledge": self.knowledge, "platform": turn.inbound.platform}
         for provide in self.context_providers:
-            provide(turn, context)
+            result = provide(turn, context)
+            if inspect.isawaitable(result):  # a provider may read the database
+                await result
         return context
 
     # ---- the turn ----------------------------------------------------------------------------
@@ -184,6 +196,7 @@ class Bot:
                 log.warning("unreadable conversation state", extra={"conversation_id": conversation.id})
                 state, corrupt = ConvState(), True
             turn = Turn(self, connection, inbound, identity, conversation, state, now, _clean(inbound.text))
+            await turn.refresh_context()
             if corrupt:
                 await self._recover(turn)
             else:

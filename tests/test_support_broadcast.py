@@ -26,7 +26,7 @@ from svbot.models import Identity, Membership, Organisation, Person, utcnow
 from svbot.support import broadcasts
 from svbot.support.digest import plan_digests, week_key
 from svbot.support.models import DONE, Broadcast
-from svbot.support.sending import broadcast_limits, broadcast_senders, close_senders, send_outbox
+from svbot.support.sending import SlidingWindow, broadcast_limits, broadcast_senders, close_senders, send_outbox
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -252,8 +252,10 @@ async def test_a_dispatch_process_killed_mid_broadcast_resumes_without_duplicate
     assert result.sent == 150 - middle[SENT]
     assert after == Counter({int(c): 1 for c in chats})  # each exactly once: no duplicates, no losses
     assert await statuses(db) == Counter({SENT: 150})
-    report = slack.ok_calls("chat.postMessage")[-1].args["text"]
-    assert report.startswith("Your broadcast to all members is finished: 150 of 150 delivered, 0 failed.")
+    reports = [t for t in slack_texts(slack, "Your broadcast") if t]
+    assert reports == ["DADMIN"]  # one final report, to the admin who asked
+    final = [c.args["text"] for c in slack.ok_calls("chat.postMessage") if "finished" in c.args["text"]]
+    assert final == ["Your broadcast to all members is finished: 150 of 150 delivered, 0 failed."]
     async with db() as session:
         assert (await session.get(Broadcast, broadcast_id)).status == DONE
 
@@ -318,6 +320,46 @@ async def test_rate_limits_per_group_per_chat_and_even_pacing() -> None:
 
     default = RateLimiter(clock=NoWait().clock, sleep=NoWait().sleep)
     assert [default.reserve("telegram", str(i)) for i in range(30)] == [0.0] * 30  # reminders keep their burst
+
+
+async def test_a_pause_restarts_the_pacing_and_voids_slots_taken_before_it() -> None:
+    clock = NoWait()
+    limiter = RateLimiter(broadcast_limits(telegram_rate=10.0), clock=clock.clock, sleep=clock.sleep)
+    assert [limiter.reserve("telegram", str(i)) for i in range(3)] == pytest.approx([0.0, 0.1, 0.2])
+    limiter.pause("telegram", 1.0)  # a 429 with retry_after 1
+    after = [limiter.reserve("telegram", str(i)) for i in range(10, 13)]
+    assert after == pytest.approx([1.0, 1.1, 1.2])  # paced again from the end, not all at 1.0
+
+    # A sender asleep until its slot when another one meets a 429: it must not send in the pause.
+    fresh = NoWait()
+
+    async def sleep_meeting_a_429(seconds: float) -> None:
+        if fresh.now == 0.0:
+            limiter.pause("telegram", 2.0)
+        await fresh.sleep(seconds)
+
+    limiter = RateLimiter(broadcast_limits(telegram_rate=10.0), clock=fresh.clock, sleep=sleep_meeting_a_429)
+    limiter.reserve("telegram", "a")
+    limiter.reserve("telegram", "b")
+    await limiter.acquire("telegram", "c")  # its slot was 0.2
+    assert fresh.now == pytest.approx(2.0)
+
+
+async def test_the_sliding_window_counts_a_message_until_its_answer() -> None:
+    clock = NoWait()
+    started: list[float] = []
+
+    class Slow:
+        async def send(self, chat_id: str, message: object) -> str:
+            started.append(clock.now)
+            clock.now += 0.5 if chat_id == "slow" else 0.0  # a stall while this one was on its way
+            return "ok"
+
+    window = SlidingWindow(Slow(), limit=3, window=1.0, clock=clock.clock, sleep=clock.sleep)
+    for chat in ("slow", "a", "b", "c", "d"):
+        await window.send(chat, object())
+    # "slow" counts from 0.5 (its answer), so the 4th may start only at 1.5, not 1.0
+    assert started == pytest.approx([0.0, 0.5, 0.5, 1.5, 1.5])
 
 
 async def test_weekly_digest_of_overdue_reports(db) -> None:

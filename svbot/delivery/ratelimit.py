@@ -63,6 +63,11 @@ class RateLimiter:
         wait = self.reserve(platform, chat_id)
         if wait > 0:
             await self._sleep(wait)
+        # The platform said "slow down" while we slept: that slot is void, take one after the pause.
+        while self._paused_until.get(platform, 0.0) > self._clock():
+            again = self.reserve(platform, chat_id)
+            await self._sleep(again)
+            wait += again
         return wait
 
     def reserve(self, platform: str, chat_id: str) -> float:
@@ -85,7 +90,15 @@ class RateLimiter:
 
     def pause(self, platform: str, seconds: float) -> None:
         """The platform said "slow down" (HTTP 429, retry_after): hold every send to it."""
-        self._paused_until[platform] = max(self._paused_until.get(platform, 0.0), self._clock() + seconds)
+        now = self._clock()
+        until = max(self._paused_until.get(platform, 0.0), now + seconds)
+        self._paused_until[platform] = until
+        limits = self._limits.get(platform)
+        if limits is not None and limits.per_second:
+            # Pace again from the end of the pause: else every slot promised for the paused time
+            # would fall due at its end, all at once, and bring the next 429.
+            self._tokens[platform] = 1.0 - (until - now) * limits.per_second
+            self._refilled[platform] = now
 
     def _take_token(self, platform: str, rate: float, burst: float | None, now: float) -> float:
         size = rate if burst is None else max(1.0, burst)

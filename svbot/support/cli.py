@@ -200,15 +200,27 @@ def broadcasts() -> None:
 @click.option(
     "--slack-interval", type=float, default=1.0, show_default=True, help="Seconds between two to one channel."
 )
-def broadcasts_send(workers: int, telegram_rate: float | None, slack_interval: float) -> None:
+@click.option("--watch", type=float, default=None, help="Keep running: look for new work every this many seconds.")
+def broadcasts_send(workers: int, telegram_rate: float | None, slack_interval: float, watch: float | None) -> None:
     """Send everything waiting in the outbox at the platforms' limits, with progress reports to the
-    admins who asked, until nothing is left."""
+    admins who asked, until nothing is left. With --watch it keeps going and also plans the weekly
+    digest; a process restarted after a crash picks up the dead one's messages when its claims expire."""
     settings = get_settings()
 
     async def work(db: async_sessionmaker[AsyncSession]) -> None:
-        await _send_all(db, settings, workers=workers, telegram_rate=telegram_rate, slack_interval=slack_interval)
+        from svbot.support import clock_pass
 
-    _with_db(work, settings)
+        while True:
+            await clock_pass(db, utcnow(), settings.timezone)
+            await _send_all(db, settings, workers=workers, telegram_rate=telegram_rate, slack_interval=slack_interval)
+            if watch is None:
+                return
+            await asyncio.sleep(watch)
+
+    try:
+        _with_db(work, settings)
+    except KeyboardInterrupt:
+        click.echo("svbot broadcasts send: stopped.", err=True)
 
 
 @broadcasts.command("status")

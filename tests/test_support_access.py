@@ -456,3 +456,20 @@ async def test_sent_rows_are_marked(world: World) -> None:
     async with world.bot.sessionmaker() as session:
         statuses = (await session.scalars(select(OutboxMessage.status).where(OutboxMessage.kind == "broadcast"))).all()
     assert statuses == [SENT]
+
+
+async def test_join_and_invite_words_inside_an_answer_stay_answers(world: World) -> None:
+    alice = await joined(world, "alice", world.a, "org_admin")
+    await alice.say("start")
+    await alice.say("Allotment Friends")
+    assert "what does Allotment Friends do?" in alice.text
+    await alice.say("join us for lunch on Fridays")
+    assert "Where do you work?" in alice.text  # taken as the answer, not as a join code
+    await alice.say("back")
+    await alice.say("invite friends round to grow food")
+    assert "Where do you work?" in alice.text
+    async with world.bot.sessionmaker() as session:
+        state = await session.scalar(select(Conversation.state).where(Conversation.key.like("%:alice")))
+        invites_made = await session.scalar(select(func.count()).select_from(Invite))
+    assert state["answers"]["org.what"] == "invite friends round to grow food"
+    assert invites_made == 1  # only the one alice joined with

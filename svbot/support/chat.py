@@ -150,6 +150,9 @@ async def support_framework(turn: Turn, organisation_id: int) -> str | None:
 
 async def _join(turn: Turn, frameworks: dict[int, str | None]) -> None:
     code = turn.args.strip()
+    if code and not invites.looks_like_code(code) and _in_dialogue(turn):
+        _answer_instead(turn)  # "join us for lunch" is an answer to the question, not a code
+        return
     if not code:
         turn.say("Send join followed by the code you were given, like this: join K7QF-9XWA2")
         return
@@ -171,6 +174,22 @@ async def _join(turn: Turn, frameworks: dict[int, str | None]) -> None:
     turn.say(_next_steps(joined.role))
 
 
+_INVITE_WORDS = {"admin", "admins", "org_admin", "support_admin", "member"}
+
+
+def _in_dialogue(turn: Turn) -> bool:
+    return turn.state.dialogue is not None and turn.state.mode not in ("idle", "done")
+
+
+def _answer_instead(turn: Turn) -> None:
+    """Give the words to the walk-through as an answer, as the core does with any unmatched text."""
+    engine, state = turn.bot.engine, turn.state
+    if state.mode == "paused":
+        turn.apply(engine.resume(state, turn.context(), turn.now))
+        return
+    turn.apply(engine.advance(state, turn.context(), turn.now, text=turn.inbound.text, payload=None))
+
+
 def _next_steps(role: str) -> str:
     if role == SUPPORT_ADMIN:
         return "Say members to see how your members are doing, or broadcast to send them a message."
@@ -180,12 +199,15 @@ def _next_steps(role: str) -> str:
 async def _invite(turn: Turn) -> None:
     """`invite`, `invite admin`, `invite 12`, `invite 12 admin`: a join code for the organisation."""
     words = turn.args.lower().split()
+    if any(not (w.isdigit() or w in _INVITE_WORDS) for w in words) and _in_dialogue(turn):
+        _answer_instead(turn)  # "invite friends to lunch" answers the question
+        return
     org_id = next((int(w) for w in words if w.isdigit()), turn.conversation.organisation_id)
     if org_id is None:
         turn.say("Which organisation? Say organisations to choose one first, then invite.")
         return
     organisation = await turn.session.get(Organisation, org_id)
-    wants_admin = any(w in ("admin", "org_admin", "support_admin", "admins") for w in words)
+    wants_admin = any(w in _INVITE_WORDS - {"member"} for w in words)
     role = MEMBER
     if wants_admin and organisation is not None:
         role = SUPPORT_ADMIN if organisation.kind == "support" else ORG_ADMIN

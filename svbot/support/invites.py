@@ -122,6 +122,12 @@ def new_code() -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
+def looks_like_code(text: str) -> bool:
+    """Could this be a join code (ten letters and digits of our alphabet, any case and spacing)?"""
+    cleaned = normalise(text)
+    return len(cleaned) == CODE_LENGTH and all(c in ALPHABET for c in cleaned)
+
+
 def normalise(code: str) -> str:
     """What people type: any case, with or without spaces and dashes."""
     return re.sub(r"[\s\-_]", "", code).upper()

@@ -320,7 +320,17 @@ class SlackChannel:
 
         async def endpoint(request: Request) -> Response:
             self.share_session()
-            return await handler.handle(request)
+            try:
+                response = await handler.handle(request)
+            except Exception:  # Bolt could not make sense of the request at all
+                log.warning("slack: a request svbot could not read was refused", exc_info=True)
+                return Response("bad request", status_code=400)
+            if response.status_code >= 500:
+                # Turns run after the ack, so a 5xx here means the body itself was malformed (a field
+                # of the wrong type): Slack would only send it again. Say so, once.
+                log.warning("slack: a malformed request was refused")
+                return Response("bad request", status_code=400)
+            return response
 
         routes = [Route(EVENTS_PATH, endpoint, methods=["POST"])]
         if self.multi_workspace:

@@ -6,6 +6,7 @@ untrusted: the service functions check the person belongs to the deadline's orga
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -24,6 +25,7 @@ from svbot.delivery.models import OutboxMessage
 from svbot.models import Membership, Organisation
 from svbot.turns import Bot, Turn
 
+log = logging.getLogger(__name__)
 SNOOZE_DEFAULT = timedelta(days=3)
 REMIND_AT = time(9, 0)  # a snoozed reminder comes back in the morning, not at the minute it was pressed
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
@@ -72,7 +74,7 @@ async def _button(turn: Turn) -> None:
     parts = (turn.inbound.payload or "").split(":")
     # Ids beyond a 32-bit integer cannot exist, and PostgreSQL refuses to compare them with an id column.
     if len(parts) < 3 or not parts[2].isdigit() or int(parts[2]) > 2**31 - 1:
-        turn.say(NOT_FOUND)
+        _refused(turn, (parts[2] if len(parts) > 2 else "")[:20], "malformed button")
         return
     action, deadline_id = parts[1], int(parts[2])
     if action == "submitted":
@@ -83,13 +85,13 @@ async def _button(turn: Turn) -> None:
     elif action == "help":
         await _help_write(turn, deadline_id)
     else:
-        turn.say(NOT_FOUND)
+        _refused(turn, deadline_id, f"unknown action {action[:20]!r}")
 
 
 async def _mark_submitted(turn: Turn, deadline_id: int) -> None:
     item = await mark_submitted(turn.session, deadline_id, turn.identity.id, turn.now)
     if item is None:
-        turn.say(NOT_FOUND)
+        _refused(turn, deadline_id, "submitted")
         return
     turn.say(f"Well done! I've marked the {item.title.lower()} for {item.grant_title} as submitted. "
              "No more reminders for it.")  # fmt: skip
@@ -99,6 +101,8 @@ async def _snooze(turn: Turn, deadline_id: int, delta: timedelta) -> None:
     until = datetime.combine(turn.now.date() + delta, REMIND_AT, tzinfo=turn.now.tzinfo)
     item = await snooze(turn.session, deadline_id, turn.identity.id, until, str(turn.bot.tz))
     if item is None:
+        log.warning("deadline %s: snooze refused for identity %s (not theirs, or not open)",
+                    deadline_id, turn.identity.id)  # fmt: skip
         turn.say("That report isn't waiting on you any more, so there's nothing to snooze.")
         return
     turn.say(f"OK, I'll remind you about the {item.title.lower()} for {item.grant_title} on "
@@ -109,7 +113,7 @@ async def _help_write(turn: Turn, deadline_id: int) -> None:
     items = {i.deadline_id: i for i in await _open_items(turn)}
     item = items.get(deadline_id)
     if item is None:
-        turn.say(NOT_FOUND)
+        _refused(turn, deadline_id, "help")
         return
     if turn.conversation.organisation_id is None:
         turn.conversation.organisation_id = item.organisation_id
@@ -122,6 +126,16 @@ async def _help_write(turn: Turn, deadline_id: int) -> None:
         ),
         suggestions=suggestions,
     )
+
+
+def _refused(turn: Turn, deadline_id: int | str, action: str) -> None:
+    """Not theirs, or no such report: say so kindly, and leave a trace for an admin (a guessed id in a
+    button payload is how someone would try to reach another organisation's reports)."""
+    log.warning(
+        "deadline %s refused for identity %s (%s): not found or not their organisation",
+        deadline_id, turn.identity.id, action,
+    )  # fmt: skip
+    turn.say(NOT_FOUND)
 
 
 async def _open_items(turn: Turn) -> list[DueItem]:

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -222,12 +221,6 @@ def test_slack_requests_with_any_text_never_get_a_5xx_and_markup_stays_text(db_u
         assert world.slack.ok_calls("chat.postMessage"), "some of the requests were real turns"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug, reported: a signed Slack request with a field of the wrong type (e.g. team: true) "
-    "makes slack_bolt raise while parsing it, and svbot answers 500 (Slack retries events up to 3 times); "
-    "svbot/channels/slack.py's endpoint should answer 400 instead",
-)
 def test_slack_requests_with_fields_missing_or_of_the_wrong_type_never_get_a_5xx(db_url: str) -> None:
     with World(db_url) as world:
         slack_requests(world, malformed=True)

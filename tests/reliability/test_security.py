@@ -146,10 +146,6 @@ async def test_a_member_cannot_use_another_organisations_deadline_ids(db_url: st
     assert snoozes == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap, reported: svbot/deadlines refuses another organisation's deadline id but logs nothing",
-)
 async def test_a_refused_deadline_id_is_logged(db_url: str, caplog) -> None:  # type: ignore[no-untyped-def]
     await seed_due_reminders(db_url, 2)
     bot = await create_bot(Settings(DATABASE_URL=db_url, SVBOT_DIALOGUES_DIR=TEST_DIALOGUES), migrate=False)

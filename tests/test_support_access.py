@@ -353,9 +353,6 @@ async def test_members_of_a_support_organisation_are_not_asked_for_a_framework(w
     alice = await joined(world, "alice", world.a, "org_admin")
     await alice.say("start")
     assert "What is your organisation or group called?" in alice.text
-    async with world.bot.sessionmaker() as session:
-        state = await session.scalar(select(Conversation.state).where(Conversation.key.like("%:alice")))
-    assert state["answers"]["framework"] == "local_pledge"
     for answer in ("Allotment Friends", "We grow vegetables together.", "skip", "skip"):
         await alice.say(answer)
     assert "Whose objectives" not in alice.text

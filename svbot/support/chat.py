@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from svbot.channels.base import Button, FileOut
 from svbot.deadlines.service import format_due_list, upcoming_for_org
@@ -27,7 +27,7 @@ from svbot.models import Organisation
 from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
 from svbot.support import access, broadcasts, invites
 from svbot.support.models import DRAFT, MEMBER, ORG_ADMIN, SUPPORT_ADMIN, Broadcast
-from svbot.turns import Bot, Intent, Turn
+from svbot.turns import Bot, Turn
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,11 @@ SUPPORT_ONLY = "Only a support organisation's admins can do that."
 
 
 def install(bot: Bot) -> None:
-    frameworks: dict[int, str | None] = {}
-    _add_framework_context(bot, frameworks)
+    bot.context_providers.append(_framework_context)
 
     @bot.intent("join", "join", "/join", takes_args=True)
     async def join(turn: Turn) -> None:
-        await _join(turn, frameworks)
+        await _join(turn)
 
     @bot.intent("invite", "invite", "/invite", takes_args=True)
     async def invite(turn: Turn) -> None:
@@ -73,10 +72,7 @@ def install(bot: Bot) -> None:
     async def unshare(turn: Turn) -> None:
         await _share(turn, False)
 
-    async def sv_button(turn: Turn) -> None:
-        await _sv_button(turn, frameworks)
-
-    bot.payload_handlers["sv"] = sv_button
+    bot.payload_handlers["sv"] = _sv_button
     bot.payload_handlers["bc"] = _bc_button
     bot.on_complete[DIALOGUE] = _broadcast_written
 
@@ -84,71 +80,37 @@ def install(bot: Bot) -> None:
 # ---- the support organisation's framework, for the social value walk-through ----------------------
 
 
-def _add_framework_context(bot: Bot, frameworks: dict[int, str | None]) -> None:
-    """Members of a support organisation that chose a framework are not asked to pick one.
-
-    Context providers cannot read the database, so the framework is looked up when the walk-through
-    starts or finishes and when someone joins or switches organisation, and kept here by
-    organisation. It is also written into the walk-through's answers when it starts, so a process
-    that has not looked it up yet (several workers) still finishes with the same framework.
-    """
-
-    def provide(turn: Turn, context: dict[str, Any]) -> None:
-        framework = frameworks.get(turn.conversation.organisation_id or 0)
-        if framework and (turn.bot.knowledge is None or framework in turn.bot.knowledge.frameworks):
-            context["support_framework"] = framework
-
-    bot.context_providers.append(provide)
-    for index, intent in enumerate(bot.intents):
-        if intent.name == "start":
-            bot.intents[index] = replace(intent, handler=_starting(intent, frameworks))
-    finished = bot.on_complete.get("social_value")
-    if finished is not None:
-
-        async def finish(turn: Turn) -> None:
-            await _warm(turn, frameworks)
-            await finished(turn)
-
-        bot.on_complete["social_value"] = finish
-
-
-def _starting(intent: Intent, frameworks: dict[int, str | None]) -> Any:
-    async def start(turn: Turn) -> None:
-        framework = await _warm(turn, frameworks)
-        await intent.handler(turn)
-        state = turn.state
-        if framework and state.dialogue == "social_value" and "framework" not in state.answers:
-            state.answers["framework"] = framework
-
-    return start
-
-
-async def _warm(turn: Turn, frameworks: dict[int, str | None]) -> str | None:
+async def _framework_context(turn: Turn, context: dict[str, Any]) -> None:
+    """Members of a support organisation that chose a framework are not asked to pick one."""
     org_id = turn.conversation.organisation_id
     if org_id is None:
-        return None
-    framework = await support_framework(turn, org_id)
-    frameworks[org_id] = framework
-    return framework
+        return
+    framework = await support_framework(turn.connection, org_id)
+    if framework and (turn.bot.knowledge is None or framework in turn.bot.knowledge.frameworks):
+        context["support_framework"] = framework
 
 
-async def support_framework(turn: Turn, organisation_id: int) -> str | None:
-    """The framework the organisation's support organisation chose, if any."""
-    organisation = await turn.session.get(Organisation, organisation_id)
-    if organisation is None:
+async def support_framework(connection: AsyncConnection, organisation_id: int) -> str | None:
+    """The framework the organisation's support organisation chose (or its own, for a support
+    organisation), if any. One indexed query on the turn's connection: it runs every turn."""
+    member, support = Organisation.__table__.alias("member"), Organisation.__table__.alias("support")
+    row = (
+        await connection.execute(
+            select(member.c.kind, member.c.framework_id, support.c.framework_id)
+            .outerjoin(support, support.c.id == member.c.support_org_id)
+            .where(member.c.id == organisation_id)
+        )
+    ).first()
+    if row is None:
         return None
-    if organisation.kind == "support":
-        return organisation.framework_id
-    if organisation.support_org_id is None:
-        return None
-    support = await turn.session.get(Organisation, organisation.support_org_id)
-    return support.framework_id if support is not None else None
+    kind, own, chosen = row
+    return own if kind == "support" else chosen
 
 
 # ---- joining and inviting ---------------------------------------------------------------------------
 
 
-async def _join(turn: Turn, frameworks: dict[int, str | None]) -> None:
+async def _join(turn: Turn) -> None:
     code = turn.args.strip()
     if code and not invites.looks_like_code(code) and _in_dialogue(turn):
         _answer_instead(turn)  # "join us for lunch" is an answer to the question, not a code
@@ -165,7 +127,7 @@ async def _join(turn: Turn, frameworks: dict[int, str | None]) -> None:
         )
         return
     turn.conversation.organisation_id = joined.organisation_id
-    await _warm(turn, frameworks)
+    await turn.refresh_context()
     role = {MEMBER: "a member", ORG_ADMIN: "an admin", SUPPORT_ADMIN: "an admin"}.get(joined.role, "a member")
     if joined.already:
         turn.say(f"You're already {role} of {joined.organisation_name}. I'll work with that organisation now.")
@@ -243,7 +205,7 @@ def _role_name(role: str) -> str:
     return {MEMBER: "member", ORG_ADMIN: "admin", SUPPORT_ADMIN: "support admin"}.get(role, role)
 
 
-async def _sv_button(turn: Turn, frameworks: dict[int, str | None]) -> None:
+async def _sv_button(turn: Turn) -> None:
     action, _, raw_id = (turn.inbound.payload or "").partition(":")[2].partition(":")
     if not raw_id.isdigit():
         turn.say(NOT_FOUND, kind="error")
@@ -256,7 +218,7 @@ async def _sv_button(turn: Turn, frameworks: dict[int, str | None]) -> None:
             return
         organisation = await turn.session.get(Organisation, target)
         turn.conversation.organisation_id = target
-        await _warm(turn, frameworks)
+        await turn.refresh_context()
         turn.say(f"OK, I'm working with {organisation.name if organisation else 'that organisation'} now.")
     elif action == "org":
         await _member_detail(turn, target)

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from svbot.clitools import FriendlyCommands, with_db
 from svbot.config import Settings, get_settings
 from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
 from svbot.deadlines.schedules import Schedule
@@ -25,19 +26,6 @@ from svbot.errors import UserError
 from svbot.models import Organisation, utcnow
 
 T = TypeVar("T")
-
-
-class FriendlyCommand(click.Command):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except UserError as exc:
-            click.echo(f"svbot: {exc}", err=True)
-            raise SystemExit(1) from None
-
-
-class FriendlyCommands(click.Group):
-    command_class = FriendlyCommand
 
 
 # ---------------------------------------------------------------- grants
@@ -96,7 +84,7 @@ def grants_import(
             )
 
     try:
-        summary = _with_db(settings, work)
+        summary = with_db(work, settings)
     except FileProblem as exc:
         raise UserError(str(exc)) from None
     except UnknownSupportOrg as exc:
@@ -168,7 +156,7 @@ def grants_schedule(
             row.frequency, row.days_after, row.months_after_start = frequency, days_after, months_after_start
             row.dates = listed
 
-    _with_db(get_settings(), work)
+    with_db(work)
     click.echo(f"Reports for {programme or 'every programme'}: {frequency.replace('_', ' ')}.")
 
 
@@ -195,7 +183,7 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> N
         async with sessionmaker() as session:
             return await deadlines_for_org(session, org)
 
-    items = _with_db(settings, work)
+    items = with_db(work, settings)
     if not show_all:
         items = [
             i for i in items if i.status == UPCOMING and (i.due_date - today).days >= -RECENT_OVERDUE_DAYS
@@ -233,7 +221,7 @@ def deadlines_ics(org: int, out: Path | None) -> None:
             items = await deadlines_for_org(session, org)
             return make_ics(items, f"{organisation.name}: monitoring deadlines", utcnow())
 
-    data = _with_db(get_settings(), work)
+    data = with_db(work)
     if out is None:
         sys.stdout.buffer.write(data)
         return
@@ -268,7 +256,7 @@ def reminders_run(now_text: str | None) -> None:
         sent = await Dispatcher(sessionmaker, senders).drain(now)
         return planned, sent, bool(senders)
 
-    planned, sent, can_send = _with_db(settings, work)
+    planned, sent, can_send = with_db(work, settings)
     click.echo(
         f"Planned {planned.queued} reminders ({planned.deadlines} deadlines, {planned.snoozes} snoozes). "
         f"Sent {sent.sent}, will retry {sent.retried}, failed {sent.failed}."
@@ -287,7 +275,7 @@ def reminders_failures(support_org: int | None) -> None:
         async with sessionmaker() as session:
             return await delivery_failures(session, support_org)
 
-    failures = _with_db(get_settings(), work)
+    failures = with_db(work)
     if not failures:
         click.echo("Every reminder was delivered.")
     for failure in failures:
@@ -305,6 +293,7 @@ def clock(interval: float) -> None:
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         from svbot.deadlines.planner import plan_reminders
         from svbot.delivery.dispatcher import Dispatcher
+        from svbot.support import clock_pass
         from svbot.turns import EVENT_MEMORY, forget_events_before
 
         dispatcher = Dispatcher(sessionmaker, build_senders(settings))
@@ -318,6 +307,8 @@ def clock(interval: float) -> None:
             try:
                 planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
                 sent = await dispatcher.drain()
+                # Support organisations: the weekly digest, and broadcast progress for the admin.
+                await clock_pass(sessionmaker, utcnow(), settings.timezone)
                 async with sessionmaker() as session, session.begin():
                     await forget_events_before(session, utcnow() - EVENT_MEMORY)
             except (SQLAlchemyError, OSError) as exc:
@@ -335,7 +326,7 @@ def clock(interval: float) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
         click.echo("svbot clock: stopped.", err=True)
 
-    _with_db(settings, work)
+    with_db(work, settings)
 
 
 # ---------------------------------------------------------------- helpers
@@ -366,27 +357,6 @@ def _parse_day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise UserError(f"{text!r} is not a date; write it like 2027-01-31") from None
-
-
-def _with_db(settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
-    async def run() -> T:
-        from svbot.db import make_engine, make_sessionmaker, upgrade_async
-
-        url = settings.async_database_url
-        if url.startswith("sqlite"):
-            await upgrade_async(url)  # the embedded database sets itself up, as `svbot chat` does
-        engine = make_engine(url)
-        try:
-            return await work(make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except (OperationalError, ProgrammingError) as exc:
-        if "no such table" in str(exc) or "does not exist" in str(exc):
-            raise UserError("the database is not set up yet: run `svbot db upgrade`") from None
-        raise UserError(f"database problem: {str(exc.orig).splitlines()[0][:200]}") from None
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,32 +12,14 @@ from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from svbot.clitools import FriendlyCommand, FriendlyCommands, with_db
 from svbot.config import Settings, get_settings
+from svbot.errors import UserError
 from svbot.models import Organisation, utcnow
 
 T = TypeVar("T")
-
-
-class UserError(Exception):
-    """Something the person running the command can fix: one line on stderr, exit status 1.
-
-    Our own class, so this module never imports svbot.cli (see svbot.deadlines.cli for why)."""
-
-
-class FriendlyCommand(click.Command):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except UserError as exc:
-            click.echo(f"svbot: {exc}", err=True)
-            raise SystemExit(1) from None
-
-
-class FriendlyCommands(click.Group):
-    command_class = FriendlyCommand
 
 
 # ---------------------------------------------------------------- organisations
@@ -63,7 +44,7 @@ def support_create(name: str, framework: str | None) -> None:
             await session.flush()
             return organisation.id
 
-    click.echo(_with_db(work))
+    click.echo(with_db(work))
 
 
 @support.command("add-org")
@@ -92,7 +73,7 @@ def support_add_org(support_org: int, name: str | None, org_id: int | None, exte
             await session.flush()
             return organisation.id
 
-    click.echo(_with_db(work))
+    click.echo(with_db(work))
 
 
 @support.command("list")
@@ -106,7 +87,7 @@ def support_list() -> None:
             supports = (await session.scalars(select(Organisation).where(Organisation.kind == "support"))).all()
             return [(s, len(await member_orgs(session, s.id))) for s in supports]
 
-    found = _with_db(work)
+    found = with_db(work)
     if not found:
         click.echo("No support organisations yet: svbot support create NAME")
     for organisation, members in found:
@@ -139,7 +120,7 @@ def invite(org_id: int, role: str, uses: int, days: float) -> None:
             except InviteError as exc:
                 raise UserError(str(exc)) from None
 
-    made = _with_db(work)
+    made = with_db(work)
     click.echo(made.code)
     times = "once" if made.max_uses == 1 else f"{made.max_uses} times"
     click.echo(
@@ -184,7 +165,7 @@ def broadcast(audience_text: str, message: str, support_org: int | None, send_no
             await _print_status(db, queued[0])
         return queued
 
-    _, count, _ = _with_db(queue_and_maybe_send, settings)
+    _, count, _ = with_db(queue_and_maybe_send, settings)
     if count and not send_now:
         click.echo("svbot clock (or svbot broadcasts send) delivers it.", err=True)
 
@@ -218,7 +199,7 @@ def broadcasts_send(workers: int, telegram_rate: float | None, slack_interval: f
             await asyncio.sleep(watch)
 
     try:
-        _with_db(work, settings)
+        with_db(work, settings)
     except KeyboardInterrupt:
         click.echo("svbot broadcasts send: stopped.", err=True)
 
@@ -231,7 +212,7 @@ def broadcasts_status(broadcast_id: int) -> None:
     async def work(db: async_sessionmaker[AsyncSession]) -> None:
         await _print_status(db, broadcast_id)
 
-    _with_db(work)
+    with_db(work)
 
 
 async def _send_all(
@@ -308,7 +289,7 @@ def digest_run(now_text: str | None, send: bool) -> None:
         finally:
             await close_senders(senders)
 
-    queued, sent = _with_db(work, settings)
+    queued, sent = with_db(work, settings)
     click.echo(f"Queued {queued} digests; sent {sent} messages.")
 
 
@@ -339,7 +320,7 @@ def report(support_org: int, period: str, framework: str | None, fmt: str, out: 
                 raise UserError(str(exc)) from None
 
     knowledge = default_knowledge()
-    made = _with_db(work, settings)
+    made = with_db(work, settings)
     content = render_report(made, fmt)
     data = content.encode("utf-8") if isinstance(content, str) else content
     if out is not None and str(out) == "-":
@@ -400,29 +381,6 @@ def _parse_when(text: str, timezone: str) -> datetime:
     except ValueError:
         raise UserError(f"{text!r} is not a time; write it like 2027-01-28T09:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
-
-
-def _with_db(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], settings: Settings | None = None) -> T:
-    settings = settings or get_settings()
-
-    async def run() -> T:
-        from svbot.db import make_engine, make_sessionmaker, upgrade_async
-
-        url = settings.async_database_url
-        if url.startswith("sqlite"):
-            await upgrade_async(url)  # the embedded database sets itself up, as `svbot chat` does
-        engine = make_engine(url)
-        try:
-            return await work(make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except (OperationalError, ProgrammingError) as exc:
-        if "no such table" in str(exc) or "does not exist" in str(exc):
-            raise UserError("the database is not set up yet: run `svbot db upgrade`") from None
-        raise UserError(f"database problem: {str(exc.orig).splitlines()[0][:200]}") from None
 
 
 COMMANDS = (support, invite, broadcast, broadcasts, digest, report)

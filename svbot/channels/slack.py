@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
@@ -163,8 +164,9 @@ def slack_mount(bot: TurnHandler, settings: Settings, oauth: SlackOAuthEnv | Non
     return SlackChannel(bot, settings, oauth=oauth).mount()
 
 
-async def run_socket_mode(bot: TurnHandler, settings: Settings) -> None:
-    """Serve Slack over Socket Mode until cancelled (the `svbot slack-socket` worker)."""
+async def run_socket_mode(bot: TurnHandler, settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve Slack over Socket Mode until `stop` is set or the task is cancelled (the `svbot slack-socket`
+    worker). Either way, turns already acknowledged finish first: Slack will not send them again."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     if settings.slack_app_token is None or settings.slack_bot_token is None:
@@ -172,9 +174,14 @@ async def run_socket_mode(bot: TurnHandler, settings: Settings) -> None:
     channel = SlackChannel(bot, settings, socket_mode=True)
     channel.share_session()
     handler = AsyncSocketModeHandler(channel.app, settings.slack_app_token.get_secret_value())
+    # Until Slack takes the app token, slack_sdk keeps trying to connect (and logs why it cannot): connect
+    # alongside the wait, so a worker that never got through still stops when told.
+    connecting = asyncio.create_task(handler.connect_async())
     try:
-        await handler.start_async()
+        await (stop or asyncio.Event()).wait()
     finally:
+        connecting.cancel()
+        await asyncio.wait([connecting])
         await handler.close_async()
         await channel.close()
 
@@ -190,9 +197,14 @@ def slack_socket_main() -> None:
         raise UserError("set SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN to use Socket Mode")
 
     async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a service manager stops us with SIGTERM: end cleanly
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
         bot = await create_bot(settings)
         try:
-            await run_socket_mode(bot, settings)
+            await run_socket_mode(bot, settings, stop)
         finally:
             await close_bot(bot)
 

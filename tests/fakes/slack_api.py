@@ -5,6 +5,14 @@ records every call with its arguments and token, answers the methods svbot uses 
 bodies, and can be told to fail: HTTP 429 with `Retry-After`, or `{"ok": false, "error": ...}`.
 It also serves `response_url`s (`/respond/<id>`) and the upload URLs of files upload v2.
 
+Socket Mode: `apps.connections.open` (with an app-level `xapp-` token) returns
+`ws://127.0.0.1:PORT/_fake/socket`, where the fake says `hello` and then delivers whatever envelopes
+the test pushes; every acknowledgement (`{"envelope_id": ...}`) is recorded as a call `socket.ack`.
+
+    await fake.wait_connected()
+    await fake.socket_send({"envelope_id": "e1", "type": "events_api", "payload": {...}})
+    ack = await fake.wait_for_ack("e1", timeout=5)
+
     async with FakeSlack() as fake:
         fake.rate_limit("chat.postMessage", retry_after=1)
         ...
@@ -12,7 +20,8 @@ It also serves `response_url`s (`/respond/<id>`) and the upload URLs of files up
 
 In another process (benchmarks: so the fake's work does not share the measured process's CPU and event
 loop), run `python3 -m tests.fakes.slack_api`: it prints one JSON line with `api_url` and `base_url`,
-serves until SIGINT or SIGTERM, and lets the other process read the calls from `GET /_fake/calls`.
+serves until SIGINT or SIGTERM, and lets the other process read the calls from `GET /_fake/calls`
+(acks included) and push Socket Mode envelopes with `POST /_fake/socket/send` (the envelope as JSON).
 """
 
 from __future__ import annotations
@@ -29,19 +38,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
 TEAM_ID = "T0000001"
 SECTION_TEXT_LIMIT = 3000
+APP_ID = "A0000001"
+SOCKET_PATH = "/_fake/socket"
+ACK = "socket.ack"  # the method name under which Socket Mode acknowledgements are recorded
 
 
 @dataclass
 class Call:
     """One request the fake received."""
 
-    method: str  # "chat.postMessage", or "respond" for a response_url, "upload" for a file body
+    method: str  # "chat.postMessage"; "respond" for a response_url, "upload" for a file body, ACK for an ack
     args: dict[str, Any]
     token: str | None
     at: float  # time.monotonic() when it arrived
@@ -89,6 +101,8 @@ class FakeSlack:
     _runner: web.AppRunner | None = None
     _port: int = 0
     _ts: Any = field(default_factory=lambda: itertools.count(1))
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)  # open Socket Mode connections
+    socket_connections: int = 0  # Socket Mode connections ever opened (reconnects count again)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -100,6 +114,8 @@ class FakeSlack:
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/_fake/calls", self._calls_feed)
+        app.router.add_get(SOCKET_PATH, self._socket)
+        app.router.add_post(SOCKET_PATH + "/send", self._socket_send_http)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -108,6 +124,9 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        # Open websockets would hold up the runner's shutdown: say goodbye to each first.
+        for ws in list(self._sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -129,6 +148,53 @@ class FakeSlack:
 
     def response_url(self, key: str = "1") -> str:
         return f"{self.base_url}/respond/{key}"
+
+    @property
+    def socket_url(self) -> str:
+        """What `apps.connections.open` hands out: plain ws on loopback."""
+        return f"ws://127.0.0.1:{self._port}{SOCKET_PATH}"
+
+    # -- Socket Mode -------------------------------------------------------------------------------
+
+    @property
+    def socket_open(self) -> int:
+        """Socket Mode connections open now."""
+        return len(self._sockets)
+
+    async def wait_connected(self, timeout: float = 5.0, count: int = 1) -> None:
+        """Wait until `count` Socket Mode connections have been opened in all (and one is open)."""
+        assert self._changed is not None, "start the fake first"
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self.socket_connections >= count and bool(self._sockets))
+        except TimeoutError:
+            seen = [c.method for c in self.calls]
+            raise TimeoutError(f"no Socket Mode connection within {timeout}s; saw {seen}") from None
+
+    async def wait_disconnected(self, timeout: float = 5.0) -> None:
+        """Wait until no Socket Mode connection is open (the client said goodbye)."""
+        assert self._changed is not None, "start the fake first"
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: not self._sockets)
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Deliver one envelope over the newest open connection, as Slack delivers to one of them."""
+        if not self._sockets:
+            raise RuntimeError("no Socket Mode connection is open")
+        await self._sockets[-1].send_json(envelope)
+
+    async def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Tell the client to reconnect, as Slack does every few hours (`type: disconnect`)."""
+        await self.socket_send({"type": "disconnect", "reason": reason, "debug_info": {"host": "fake"}})
+
+    def acks_for(self, envelope_id: str) -> list[dict[str, Any]]:
+        """Every acknowledgement received for this envelope, in order."""
+        return [c.args for c in self.calls if c.method == ACK and c.args.get("envelope_id") == envelope_id]
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Wait for the acknowledgement of an envelope; return it (`payload` included, if any)."""
+        call = await self.wait_for(ACK, timeout=timeout, where=lambda c: c.args.get("envelope_id") == envelope_id)
+        return call.args
 
     # -- error injection ---------------------------------------------------------------------------
 
@@ -154,13 +220,16 @@ class FakeSlack:
         timeout: float = 5.0,
         count: int = 1,
         where: Callable[[Call], bool] | None = None,
+        include_failed: bool = False,
     ) -> Call:
         """Wait until `count` successful calls of `method` (matching `where`) have arrived; return the
-        last of them. Raises TimeoutError, naming what did arrive, if they do not."""
+        last of them. Raises TimeoutError, naming what did arrive, if they do not. With `include_failed`,
+        calls the fake refused count too."""
         assert self._changed is not None, "start the fake first"
 
         def matching() -> list[Call]:
-            return [c for c in self.ok_calls(method) if where is None or where(c)]
+            calls = self.calls_to(method) if include_failed else self.ok_calls(method)
+            return [c for c in calls if where is None or where(c)]
 
         try:
             async with asyncio.timeout(timeout):
@@ -206,8 +275,9 @@ class FakeSlack:
             failed = {**args, "_failed": True}
             await self._record(Call(method, failed, token, time.monotonic(), response=body))
             return web.json_response(body)
-        body = self._answer(method, args)
-        await self._record(Call(method, args, token, time.monotonic(), response=body))
+        body = self._answer(method, args, token)
+        recorded = args if body.get("ok") else {**args, "_failed": True}
+        await self._record(Call(method, recorded, token, time.monotonic(), response=body))
         return web.json_response(body)
 
     async def _respond(self, request: web.Request) -> web.Response:
@@ -235,6 +305,45 @@ class FakeSlack:
         batch = self.calls[since:]
         return web.json_response({"next": since + len(batch), "calls": [c.to_dict() for c in batch]})
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """One Socket Mode connection: `hello`, then envelopes out and acknowledgements in."""
+        assert self._changed is not None
+        ws = web.WebSocketResponse()  # answers the client's pings itself
+        await ws.prepare(request)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets) + 1,
+                "debug_info": {"host": "fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        async with self._changed:
+            self._sockets.append(ws)
+            self.socket_connections += 1
+            self._changed.notify_all()
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(message.data)
+                except ValueError:
+                    data = {"_unreadable": message.data}
+                await self._record(Call(ACK, data, None, time.monotonic()))
+        finally:
+            async with self._changed:
+                self._sockets.remove(ws)
+                self._changed.notify_all()
+        return ws
+
+    async def _socket_send_http(self, request: web.Request) -> web.Response:
+        """`POST /_fake/socket/send`: push an envelope from another process."""
+        if not self._sockets:
+            return web.json_response({"ok": False, "error": "no_connection"}, status=409)
+        await self.socket_send(await request.json())
+        return web.json_response({"ok": True})
+
     async def _record(self, call: Call) -> None:
         assert self._changed is not None
         async with self._changed:
@@ -255,7 +364,7 @@ class FakeSlack:
             queue.pop(0)
         return failure
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
         if method == "auth.test":
             return {
@@ -275,6 +384,10 @@ class FakeSlack:
                 "ts": ts,
                 "message": {"text": args.get("text", ""), "ts": ts, "bot_id": BOT_ID},
             }
+        if method == "apps.connections.open":
+            if not (token or "").startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}  # Slack wants the app-level token
+            return {"ok": True, "url": self.socket_url}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "conversations.open":

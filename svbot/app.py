@@ -5,6 +5,7 @@ One place wires the parts together, so the parts stay unaware of each other.
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +38,10 @@ async def create_bot(
         **bot_options,
     )
     install_features(bot)
+    # What start-up loaded (dialogues, knowledge, SQLAlchemy's metadata) lives as long as the process:
+    # freezing it keeps each garbage collection short, and so the slowest turns quicker.
+    gc.collect()
+    gc.freeze()
     return bot
 
 

@@ -161,3 +161,27 @@ async def test_old_delivery_keys_are_forgotten_but_recent_ones_kept(db_url: str)
         assert set(await session.scalars(select(InboundEvent.event_id))) == {"recent"}
     assert await bot.say("hi", event_id="recent") == [], "a recent delivery is still recognised"
     await close(bot)
+
+
+async def test_a_checkpoint_moves_the_write_ahead_log_into_the_database(db_url: str) -> None:
+    import os
+
+    from sqlalchemy import make_url
+
+    from svbot.db import checkpoint
+
+    bot = await new_bot(db_url)
+    for n in range(30):
+        other = ScenarioBot(bot.bot, user=f"user{n}")
+        await other.say("hi")
+        await other.say(f"Club {n} " + "x" * 200)
+    if bot.bot.db_engine.dialect.name != "sqlite":
+        await checkpoint(bot.bot.db_engine)  # nothing to do on PostgreSQL, and no error
+        await close(bot)
+        return
+    path = make_url(db_url).database
+    before = os.path.getsize(path)
+    assert os.path.getsize(path + "-wal") > 0, "the turns are in the write-ahead log"
+    await checkpoint(bot.bot.db_engine)
+    assert os.path.getsize(path) > before, "the checkpoint copied them into the database file"
+    await close(bot)

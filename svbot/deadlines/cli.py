@@ -291,6 +291,7 @@ def clock(interval: float) -> None:
     settings = get_settings()
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        from svbot.db import checkpoint
         from svbot.deadlines.planner import plan_reminders
         from svbot.delivery.dispatcher import Dispatcher
         from svbot.support import clock_pass
@@ -311,6 +312,7 @@ def clock(interval: float) -> None:
                 await clock_pass(sessionmaker, utcnow(), settings.timezone)
                 async with sessionmaker() as session, session.begin():
                     await forget_events_before(session, utcnow() - EVENT_MEMORY)
+                await checkpoint(sessionmaker.kw["bind"])
             except (SQLAlchemyError, OSError) as exc:
                 # The database restarted or the network blinked: keep running and try again next tick.
                 # Rows claimed before the fault come round again when their claim expires.

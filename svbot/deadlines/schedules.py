@@ -6,10 +6,11 @@ test, including across the clock changes on the last Sundays of March and Octobe
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from svbot.dates import add_months
 
 # Enough for quarterly reports over ten years; a placeholder end date must not create hundreds.
 MAX_DEADLINES_PER_GRANT = 40
@@ -101,13 +102,6 @@ def _periodic(frequency: str, period: GrantPeriod, after: timedelta) -> list[Pla
 
 def _numbered(title: str, i: int, n: int) -> str:
     return title if n == 1 else f"{title} ({i} of {n})"
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day of the month, `months` later; the 31st becomes the last day of a shorter month."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # ---------------------------------------------------------------- reminder times

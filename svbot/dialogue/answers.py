@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from svbot.dates import add_months
+
 
 class Invalid(ValueError):
     def __init__(self, reason: str, example: str | None = None) -> None:
@@ -203,7 +205,7 @@ def _read_date(text: str, today: date) -> date | None:
             return today + timedelta(days=n)
         if unit.startswith("week"):
             return today + timedelta(weeks=n)
-        return _add_months(today, n)
+        return add_months(today, n)
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
         return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     if m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})", text):
@@ -250,12 +252,6 @@ def _safe_date(year: int, month: int, day: int) -> date:
         return date(year, month, day)
     except ValueError:
         return _NO_SUCH_DAY
-
-
-def _add_months(d: date, months: int) -> date:
-    month0 = d.month - 1 + months
-    year, month = d.year + month0 // 12, month0 % 12 + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 # ---- choices --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -109,6 +110,66 @@ def grants_import(
         )
     if summary.total and summary.imported + summary.updated + summary.unchanged == 0:
         raise UserError(f"no grants imported from {file.name}: every grant has problems (listed above)")
+
+
+@grants.command("add")
+@click.option("--org", "org_id", type=int, required=True, help="The grantee organisation's id.")
+@click.option("--title", required=True, help="What the grant is for, as grantees know it.")
+@click.option("--start", "start_text", required=True, help="Planned start, e.g. 01/04/2027.")
+@click.option("--end", "end_text", default=None, help="Planned end (default: a year after the start).")
+@click.option("--amount", type=float, default=None, help="Amount awarded, in pounds.")
+@click.option("--funder", default="", help="Who gave it.")
+@click.option("--programme", default="", help="The funding programme (its schedule applies, if set).")
+@click.option("--id", "grant_id", default=None, help="Your reference for it (default: made from the title).")
+@click.option("--schedule", type=click.Choice(FREQUENCIES[:-1]), default=None, help="How often they report.")
+def grants_add(
+    org_id: int, title: str, start_text: str, end_text: str | None, amount: float | None, funder: str,
+    programme: str, grant_id: str | None, schedule: str | None,
+) -> None:  # fmt: skip
+    """Enter a grant by hand; its monitoring deadlines follow as for an imported one. Safe to repeat."""
+    from decimal import Decimal
+
+    from svbot.deadlines.giving360 import GrantRecord
+    from svbot.deadlines.importer import store_records
+    from svbot.dialogue.answers import Invalid, parse_date
+
+    settings = get_settings()
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    try:
+        start = date.fromisoformat(parse_date(start_text, today).value)
+        end = date.fromisoformat(parse_date(end_text, today).value) if end_text else None
+    except Invalid as exc:
+        raise UserError(f"{exc.reason} For example: 01/04/2027") from None
+    if end is not None and end < start:
+        raise UserError("the end is before the start")
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
+        async with sessionmaker() as session, session.begin():
+            organisation = await session.get(Organisation, org_id)
+            if organisation is None or organisation.kind != "member":
+                raise UserError(f"there is no member organisation with id {org_id}")
+            if not organisation.external_id:  # how grants find their organisation, as in imports
+                organisation.external_id = f"svbot-org-{organisation.id}"
+            recipient_id, name, support_org_id = (
+                organisation.external_id, organisation.name, organisation.support_org_id
+            )  # fmt: skip
+        reference = grant_id or f"svbot-{org_id}-{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')}-{start}"
+        record = GrantRecord(
+            external_id=reference, title=title, description="", funder_id="", funder_name=funder,
+            programme=programme, currency="GBP", amount_awarded=Decimal(str(amount)) if amount is not None else None,
+            award_date=start, planned_start=start, planned_end=end, duration_months=None if end else 12,
+            recipient_id=recipient_id, recipient_name=name,
+        )  # fmt: skip
+        chosen = Schedule(frequency=schedule) if schedule else None
+        return reference, await store_records(
+            sessionmaker, [record], now=now, support_org_id=support_org_id, schedule=chosen,
+            timezone=settings.timezone,
+        )  # fmt: skip
+
+    reference, summary = with_db(work, settings)
+    click.echo(f"Grant {reference}: {summary.headline()}. Deadlines: {summary.deadlines_created} added, "
+               f"{summary.deadlines_updated} moved.")  # fmt: skip
 
 
 @grants.command("schedule")

@@ -102,6 +102,24 @@ async def import_grants(
     return summary
 
 
+async def store_records(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    records: list[GrantRecord],
+    *,
+    now: datetime,
+    support_org_id: int | None = None,
+    schedule: Schedule | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> ImportSummary:
+    """Store grants that did not come from a file (entered by hand), exactly as an import would."""
+    summary = ImportSummary(total=len(records))
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    async with sessionmaker() as session:
+        book = await load_schedules(session, support_org_id, schedule)
+    await _store_chunk(sessionmaker, records, book, support_org_id, now, today, timezone, summary)
+    return summary
+
+
 def _take(row: ParsedRow, summary: ImportSummary) -> GrantRecord | None:
     if row.warnings:
         summary.warnings.append((row.label, row.warnings))

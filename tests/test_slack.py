@@ -42,6 +42,7 @@ from svbot.channels.slack_render import (
 from svbot.config import Settings
 from svbot.models import Answer, InboundEvent
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlack, check_blocks
+from tests.scenario import typed_answer
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 DATA = Path(__file__).parent / "data"
@@ -711,17 +712,6 @@ async def settled(channel: SlackChannel, action: Any) -> None:
     async with asyncio.timeout(10):
         while channel.turns_finished == before:
             await asyncio.sleep(0.005)
-
-
-def typed_answer(question: str) -> str:
-    q = question.casefold()
-    if "how many" in q or "hours" in q or "number" in q:
-        return "about 400"
-    if "spend" in q or "how much" in q:
-        return "£2,400"
-    if "by when" in q or "date" in q or "when " in q:
-        return "31/03/2027"
-    return "We run a weekly lunch club where older neighbours eat together & chat."
 
 
 async def test_default_social_value_walk_through(default_slack: tuple[SlackUser, Any], fake: FakeSlack) -> None:

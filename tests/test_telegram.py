@@ -44,6 +44,7 @@ from svbot.config import Settings
 from svbot.models import Conversation, Identity, InboundEvent, Membership, Organisation, Person
 from svbot.turns import Bot
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, visible_text
+from tests.scenario import typed_answer
 
 SECRET = "s3cret-Token_for-tests"
 USER = 7001
@@ -414,15 +415,8 @@ async def test_admins_get_broadcast_in_their_commands_menu(
 CONTROL_LABELS = {"Back", "Help", "Done", "Skip / I don't know"}
 
 
-def typed_answer(question: str) -> str:
-    q = question.casefold()
-    if "how many" in q or "hours" in q or "number" in q:
-        return "about 400"
-    if "spend" in q or "how much" in q:
-        return "£2,400"
-    if "by when" in q or "date" in q or "when " in q:
-        return "31/03/2027"
-    return "We run a weekly lunch club where <older> neighbours eat together & chat."
+def _typed(question: str) -> str:
+    return typed_answer(question, "We run a weekly lunch club where <older> neighbours eat together & chat.")
 
 
 async def test_default_social_value_walk_through(
@@ -450,7 +444,7 @@ async def test_default_social_value_walk_through(
                 elif len(transcript) > 1 and transcript[-2] == current.text and "Skip / I don't know" in labels:
                     await poller.press("Skip / I don't know")
                 else:
-                    await poller.say(typed_answer(current.text))
+                    await poller.say(_typed(current.text))
             else:
                 raise AssertionError("the walk-through did not finish:\n" + "\n---\n".join(transcript[-6:]))
     finally:

@@ -23,7 +23,8 @@ from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
 from svbot.deadlines.schedules import ReminderRules, next_allowed, reminder_times
 from svbot.deadlines.service import DEFAULT_TIMEZONE, RulesCache, deadline_ref, format_day, relative_day
 from svbot.delivery.models import PENDING, OutboxMessage
-from svbot.models import Identity, Membership, utcnow
+from svbot.delivery.recipients import Recipient, reachable_members
+from svbot.models import utcnow
 
 BATCH = 2000  # deadlines per pass; the clock runs again straight away if there were more
 
@@ -33,13 +34,6 @@ class PlanResult:
     deadlines: int  # deadlines whose cursor moved
     queued: int  # outbox rows written (existing keys not counted)
     snoozes: int  # snoozed reminders that fell due
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    identity_id: int
-    platform: str
-    chat_id: str
 
 
 async def plan_reminders(
@@ -223,19 +217,9 @@ async def _grants(session: AsyncSession, ids: set[int]) -> dict[int, tuple[str, 
 
 
 async def _recipients(session: AsyncSession, org_ids: set[int]) -> dict[int, list[Recipient]]:
-    rows = await session.execute(
-        select(Membership.organisation_id, Identity.id, Identity.platform, Identity.chat_id)
-        .join(Identity, Identity.person_id == Membership.person_id)
-        .where(
-            Membership.organisation_id.in_(org_ids),
-            Identity.active.is_(True),
-            Identity.chat_id.is_not(None),
-        )
-        .order_by(Identity.id)
-    )
     found: dict[int, list[Recipient]] = defaultdict(list)
-    for org_id, identity_id, platform, chat_id in rows:
-        found[org_id].append(Recipient(identity_id, platform, chat_id))
+    for recipient in await reachable_members(session, org_ids):
+        found[recipient.organisation_id].append(recipient)
     return found
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from svbot.channels.base import Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
+from svbot.delivery.recipients import Recipient, reachable_members
 from svbot.dialogue.spec import slug
 from svbot.models import Identity, Membership, Organisation, Person, utcnow
 from svbot.support.models import DONE, DRAFT, QUEUED, Broadcast
@@ -47,14 +48,6 @@ class Audience:
 
     def __str__(self) -> str:
         return self.kind if self.value is None else f"{self.kind}:{self.value}"
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    identity_id: int
-    platform: str
-    chat_id: str
-    organisation_id: int
 
 
 @dataclass
@@ -152,19 +145,9 @@ async def recipients(session: AsyncSession, support_org_id: int, audience: Audie
     org_ids = await audience_orgs(session, support_org_id, audience, today)
     if not org_ids:
         return []
-    rows = await session.execute(
-        select(Identity.id, Identity.platform, Identity.chat_id, Membership.organisation_id)
-        .join(Membership, Membership.person_id == Identity.person_id)
-        .where(
-            Membership.organisation_id.in_(org_ids),
-            Identity.active.is_(True),
-            Identity.chat_id.is_not(None),
-        )
-        .order_by(Identity.id, Membership.organisation_id)
-    )
     found: dict[int, Recipient] = {}
-    for identity_id, platform, chat_id, org_id in rows.all():
-        found.setdefault(identity_id, Recipient(identity_id, platform, chat_id, org_id))
+    for recipient in await reachable_members(session, org_ids):
+        found.setdefault(recipient.identity_id, recipient)  # once, even if in several organisations
     return list(found.values())
 
 

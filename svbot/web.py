@@ -36,23 +36,29 @@ def create_web_app(bot: Bot, settings: Settings) -> Starlette:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "channels": sorted(mounts)})
 
+    return mount_app(list(mounts.values()), [Route("/healthz", healthz, methods=["GET"])])
+
+
+def mount_app(mounts: list[WebMount], routes: list | None = None) -> Starlette:
+    """An ASGI app serving the mounts' routes, starting and stopping them with the app."""
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        for mount in mounts.values():
+        for mount in mounts:
             for start in mount.on_startup:
                 await start()
         try:
             yield
         finally:
-            for mount in mounts.values():
+            for mount in mounts:
                 for stop in mount.on_shutdown:
                     with contextlib.suppress(Exception):
                         await stop()
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
-    for mount in mounts.values():
-        routes.extend(mount.routes)
-    return Starlette(routes=routes, lifespan=lifespan)
+    all_routes = list(routes or [])
+    for mount in mounts:
+        all_routes.extend(mount.routes)
+    return Starlette(routes=all_routes, lifespan=lifespan)
 
 
 def channel_mounts(bot: Bot, settings: Settings) -> dict[str, WebMount]:

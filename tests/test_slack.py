@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,12 +18,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
-from starlette.applications import Starlette
 
 from svbot.app import close_bot, create_bot
 from svbot.channels.base import Button, FileOut, Outbound, PermanentFailure, RetryLater
@@ -41,8 +38,10 @@ from svbot.channels.slack_render import (
 )
 from svbot.config import Settings
 from svbot.models import Answer, InboundEvent
+from svbot.web import mount_app
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlack, check_blocks
 from tests.scenario import typed_answer
+from tests.serving import serve_app
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 DATA = Path(__file__).parent / "data"
@@ -86,27 +85,8 @@ async def slack(bot: Any, settings: Settings, fake: FakeSlack) -> AsyncIterator[
 @asynccontextmanager
 async def serve(mount: Any) -> AsyncIterator[str]:
     """Serve the mount's routes with uvicorn on a free 127.0.0.1 port, in this event loop."""
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        for start in mount.on_startup:
-            await start()
-        yield
-        for stop in mount.on_shutdown:
-            await stop()
-
-    app = Starlette(routes=mount.routes, lifespan=lifespan)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_app(mount_app([mount])) as base_url:
+        yield base_url
 
 
 # -- Slack's side ----------------------------------------------------------------------------------
@@ -808,22 +788,11 @@ async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
 async def test_served_by_the_web_process(bot: Any, settings: Settings, fake: FakeSlack) -> None:
     from svbot.web import create_web_app
 
-    app = create_web_app(bot, settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}") as http:
-            health = await http.get("/healthz")
-            assert "slack" in health.json()["channels"]
-            person = SlackUser(http, fake)
-            await person.say("hi")
-            assert "What is your group called?" in shown(await person.reply(2))
-            forged = await person.post("{}", "application/json", secret="wrong")
-            assert forged.status_code == 401
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_app(create_web_app(bot, settings)) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        health = await http.get("/healthz")
+        assert "slack" in health.json()["channels"]
+        person = SlackUser(http, fake)
+        await person.say("hi")
+        assert "What is your group called?" in shown(await person.reply(2))
+        forged = await person.post("{}", "application/json", secret="wrong")
+        assert forged.status_code == 401

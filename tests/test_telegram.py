@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,9 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
-from starlette.applications import Starlette
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
@@ -43,8 +40,10 @@ from svbot.channels.telegram_render import (
 from svbot.config import Settings
 from svbot.models import Conversation, Identity, InboundEvent, Membership, Organisation, Person
 from svbot.turns import Bot
+from svbot.web import mount_app
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, visible_text
 from tests.scenario import typed_answer
+from tests.serving import serve_app
 
 SECRET = "s3cret-Token_for-tests"
 USER = 7001
@@ -465,33 +464,8 @@ async def test_default_social_value_walk_through(
 async def serve(mount_settings: Settings, core: Bot, errors: list[BaseException]) -> AsyncIterator[str]:
     mount = telegram_mount(core, mount_settings, configure=lambda app: fail_on_handler_errors(app, errors))
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        for start in mount.on_startup:
-            await start()
-        yield
-        for stop in mount.on_shutdown:
-            await stop()
-
-    async with serve_app(Starlette(routes=mount.routes, lifespan=lifespan)) as base_url:
+    async with serve_app(mount_app([mount])) as base_url:
         yield base_url + "/telegram/webhook"
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: Starlette) -> AsyncIterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def inbound_events(core: Bot) -> int:

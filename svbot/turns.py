@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Button, Inbound, Outbound
+from svbot.dialogue.answers import clean
 from svbot.dialogue.engine import ANY_ITEM, COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
@@ -492,8 +493,6 @@ def _is_engine_payload(payload: str) -> bool:
 
 
 def _clean(text: str | None) -> str:
-    from svbot.dialogue.answers import clean
-
     return clean(text or "")
 
 

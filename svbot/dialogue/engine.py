@@ -125,9 +125,6 @@ class Engine:
         run.repeat(new_turn=True)
         return run.result()
 
-    def plan(self, state: ConvState, context: dict[str, Any]) -> list[Slot]:
-        return _Run(self, state, context, datetime.now()).plan()
-
 
 class _Run:
     """One turn of one conversation. Mutates its state; `result()` hands back what happened."""

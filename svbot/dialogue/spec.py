@@ -7,7 +7,7 @@ organisation editing a dialogue finds its mistake at once rather than mid-conver
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -182,18 +182,19 @@ def walk(steps: list[Step], prefix: str = "") -> Iterator[tuple[str, Step]]:
 
 
 def _check_templates(dialogue: Dialogue) -> None:
-    def fail(where: str, exc: TemplateSyntaxError) -> None:
-        raise DialogueError(f"{dialogue.file}: {where}: template error: {exc.message} (line {exc.lineno})")
+    def compiles(where: str, source: str | None, compile_: Callable[[str], object]) -> None:
+        if not source:
+            return
+        try:
+            compile_(source)
+        except TemplateSyntaxError as exc:
+            raise DialogueError(
+                f"{dialogue.file}: {where}: template error: {exc.message} (line {exc.lineno})"
+            ) from None
 
     for name, source in dialogue.let.items():
-        try:
-            expression(source)
-        except TemplateSyntaxError as exc:
-            fail(f"let '{name}'", exc)
-    try:
-        template(dialogue.done)
-    except TemplateSyntaxError as exc:
-        fail("done", exc)
+        compiles(f"let '{name}'", source, expression)
+    compiles("done", dialogue.done, template)
     seen: dict[str, set[str]] = {}
     for path, step in walk(dialogue.steps):
         parent = path.rpartition(".")[0]
@@ -201,18 +202,10 @@ def _check_templates(dialogue: Dialogue) -> None:
         if step.id in siblings:
             raise DialogueError(f"{dialogue.file}: step '{path}': the id '{step.id}' is used twice here")
         siblings.add(step.id)
-        for field, source in (("ask", step.ask), ("help", step.help)):
-            if source:
-                try:
-                    template(source)
-                except TemplateSyntaxError as exc:
-                    fail(f"step '{path}', field '{field}'", exc)
-        for field, source in (("when", step.when), ("options_from", step.options_from)):
-            if source:
-                try:
-                    expression(source)
-                except TemplateSyntaxError as exc:
-                    fail(f"step '{path}', field '{field}'", exc)
+        compiles(f"step '{path}', field 'ask'", step.ask, template)
+        compiles(f"step '{path}', field 'help'", step.help, template)
+        compiles(f"step '{path}', field 'when'", step.when, expression)
+        compiles(f"step '{path}', field 'options_from'", step.options_from, expression)
 
 
 def _check_references(dialogue: Dialogue, dialogues: dict[str, Dialogue]) -> None:

@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import inspect, make_url, text
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from svbot.config import to_async_url
-from svbot.db import upgrade
+from svbot.db import make_engine, make_sessionmaker, upgrade
 from tests.scenario import Clock, ScenarioBot, make_bot
 
 T = TypeVar("T")
@@ -195,6 +195,14 @@ def _admin(*statements: str) -> None:
 
 
 # -- scenario bots -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A session maker on this test's database (already migrated)."""
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -129,3 +129,18 @@ def typed_answer(question: str, text: str = LUNCH_CLUB) -> str:
     if "by when" in q or "date" in q or "when " in q:
         return "31/03/2027"
     return text
+
+
+class RecordingSender:
+    """Stands in for a platform's sender: records each message, or raises what a test queued for a chat."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Outbound]] = []
+        self.failures: dict[str, list[Exception]] = {}
+
+    async def send(self, chat_id: str, message: Outbound) -> str | None:
+        queued = self.failures.get(chat_id)
+        if queued:
+            raise queued.pop(0)
+        self.sent.append((chat_id, message))
+        return f"msg-{len(self.sent)}"

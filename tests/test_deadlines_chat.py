@@ -8,27 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from svbot.channels.base import Outbound
 from svbot.deadlines import chat
 from svbot.deadlines.models import Deadline, Grant, Snooze
 from svbot.deadlines.planner import plan_reminders
 from svbot.deadlines.service import rules_for, set_cursor
 from svbot.delivery.dispatcher import Dispatcher
 from svbot.models import Identity, Membership, Organisation
-from tests.scenario import START, Clock, ScenarioBot, make_bot
+from tests.scenario import START, Clock, RecordingSender, ScenarioBot, make_bot
 
 TODAY = START.date()
-
-
-class RecordingSender:
-    platform = "console"
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Outbound]] = []
-
-    async def send(self, chat_id: str, message: Outbound) -> str | None:
-        self.sent.append((chat_id, message))
-        return str(len(self.sent))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.db import make_engine, make_sessionmaker, upgrade_async
 from svbot.deadlines.giving360 import FileProblem, package_validator, read_grants
 from svbot.deadlines.importer import UnknownSupportOrg, import_grants
 from svbot.deadlines.models import SUBMITTED, Deadline, Grant, MonitoringSchedule
@@ -24,15 +22,6 @@ LLOYDS = SAMPLES / "lloydsbankfoundation_360_giving_LBFEW_2010_2015.xlsx"
 INDIGO = SAMPLES / "indigotrust_IndigoTrust_360giving.csv"
 INVALID = SAMPLES / "INVALID_datagetter_aninvalidfile.json"
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = db_url
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def count(db: async_sessionmaker[AsyncSession], model: type) -> int:

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Outbound, PermanentFailure, RetryLater
-from svbot.db import make_engine, make_sessionmaker, upgrade_async
+from svbot.db import make_engine, make_sessionmaker
 from svbot.deadlines.ics import deadlines_ics
 from svbot.deadlines.models import SUBMITTED, UPCOMING, Deadline, Grant, ReminderPolicy
 from svbot.deadlines.planner import plan_reminders
@@ -34,27 +32,13 @@ from svbot.delivery.dispatcher import Dispatcher
 from svbot.delivery.models import CANCELLED, CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.ratelimit import Limits, RateLimiter
 from svbot.models import Identity, Membership, Organisation, Person
+from tests.scenario import RecordingSender
 
 LONDON = ZoneInfo("Europe/London")
 
 
 def london(*args: int) -> datetime:
     return datetime(*args, tzinfo=LONDON).astimezone(UTC)
-
-
-class RecordingSender:
-    """Stands in for a platform: records each message, or raises what a test asks for."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Outbound]] = []
-        self.failures: dict[str, list[Exception]] = {}
-
-    async def send(self, chat_id: str, message: Outbound) -> str | None:
-        queued = self.failures.get(chat_id)
-        if queued:
-            raise queued.pop(0)
-        self.sent.append((chat_id, message))
-        return f"msg-{len(self.sent)}"
 
 
 class NoWait:
@@ -70,15 +54,6 @@ class NoWait:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = db_url
-    await upgrade_async(url)
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def make_org(db, members: list[tuple[str, str]]) -> tuple[int, list[int]]:

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from svbot.channels.base import Outbound
 from svbot.deadlines.models import Deadline, Grant
 from svbot.deadlines.service import mark_submitted, snooze
 from svbot.delivery.models import SENT, OutboxMessage
@@ -29,7 +28,7 @@ from svbot.support.invites import create_invite, redeem
 from svbot.support.models import Broadcast, Invite
 from svbot.support.sending import send_outbox
 from svbot.turns import Bot
-from tests.scenario import Clock, ScenarioBot, make_bot
+from tests.scenario import Clock, RecordingSender, ScenarioBot, make_bot
 
 KNOWLEDGE = load_knowledge(knowledge_dir())
 
@@ -49,15 +48,6 @@ class World:
 
     async def session(self):  # type: ignore[no-untyped-def]
         return self.bot.sessionmaker()
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Outbound]] = []
-
-    async def send(self, chat_id: str, message: Outbound) -> str | None:
-        self.sent.append((chat_id, message))
-        return str(len(self.sent))
 
 
 @pytest.fixture
@@ -396,7 +386,7 @@ async def test_a_support_admin_composes_previews_and_sends_a_broadcast(world: Wo
     assert sorted(r.chat_id for r in rows) == ["alice", "bea", "bob"]
     assert len({r.dedupe_key for r in rows}) == 3
 
-    recorder = Recorder()
+    recorder = RecordingSender()
     result = await send_outbox(world.bot.sessionmaker, {"console": recorder}, wait_for_retries=False)
     assert result.sent == 3
     assert await follow_up(world.bot.sessionmaker) == 1
@@ -449,7 +439,7 @@ async def test_sent_rows_are_marked(world: World) -> None:
     await admin.send(admin.inbound(payload=f"bc:to:{world.s1}:all"))
     await admin.say("Hi all")
     await admin.press("Send")
-    await send_outbox(world.bot.sessionmaker, {"console": Recorder()}, wait_for_retries=False)
+    await send_outbox(world.bot.sessionmaker, {"console": RecordingSender()}, wait_for_retries=False)
     async with world.bot.sessionmaker() as session:
         statuses = (await session.scalars(select(OutboxMessage.status).where(OutboxMessage.kind == "broadcast"))).all()
     assert statuses == [SENT]

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.config import Settings
-from svbot.db import make_engine, make_sessionmaker, upgrade_async
 from svbot.deadlines.models import SUBMITTED, Deadline, Grant
 from svbot.delivery.models import FAILED, SENT, OutboxMessage
 from svbot.delivery.ratelimit import RateLimiter
@@ -45,14 +44,6 @@ class NoWait:
 
     async def sleep(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade_async(db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def members(

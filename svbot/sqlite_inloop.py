@@ -99,6 +99,11 @@ class InLoopConnection:
         return _Cursor(self._connection.cursor())
 
     @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, for statements that skip SQLAlchemy (`svbot.turn_sql`)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 

@@ -19,8 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Button, Inbound, Outbound
@@ -28,7 +27,8 @@ from svbot.dialogue.answers import clean
 from svbot.dialogue.engine import ANY_ITEM, COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
-from svbot.models import Answer, Conversation, Identity, InboundEvent, Person
+from svbot.models import InboundEvent
+from svbot.turn_sql import TurnQueries
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Turn:
     """What a feature handler gets: the person, their conversation, and the means to answer."""
 
     bot: Bot
-    connection: AsyncConnection  # inside the turn's transaction
+    queries: TurnQueries  # the turn's own statements, on its connection
     inbound: Inbound
     identity: IdentityRef
     conversation: ConversationRef
@@ -73,6 +73,11 @@ class Turn:
     text: str  # cleaned, what they typed ("" for a button)
     args: str = ""  # what followed an intent word: "join ABC123" -> "ABC123"
     messages: list[Outbound] = field(default_factory=list)
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The turn's connection, inside its transaction."""
+        return self.queries.connection
 
     @property
     def session(self) -> AsyncSession:
@@ -185,9 +190,10 @@ class Bot:
         # Core statements on one connection: the hot path of every turn stays lean; features that
         # want the ORM get `turn.session`, in the same transaction.
         async with self.db_engine.begin() as connection:
-            if inbound.event_id and not await self._first_delivery(connection, inbound):
+            queries = await TurnQueries.bind(connection)
+            if inbound.event_id and not await self._first_delivery(queries, inbound):
                 return []
-            identity, conversation, raw_state = await self._load(connection, inbound)
+            identity, conversation, raw_state = await self._load(queries, inbound)
             try:
                 state = ConvState.model_validate(raw_state or {})
                 if state.dialogue is not None and state.dialogue not in self.dialogues:
@@ -196,7 +202,7 @@ class Bot:
             except (ValidationError, ValueError):
                 log.warning("unreadable conversation state", extra={"conversation_id": conversation.id})
                 state, corrupt = ConvState(), True
-            turn = Turn(self, connection, inbound, identity, conversation, state, now, _clean(inbound.text))
+            turn = Turn(self, queries, inbound, identity, conversation, state, now, _clean(inbound.text))
             await turn.refresh_context()
             if corrupt:
                 await self._recover(turn)
@@ -298,72 +304,58 @@ class Bot:
 
     # ---- storage ---------------------------------------------------------------------------
 
-    async def _first_delivery(self, connection: AsyncConnection, inbound: Inbound) -> bool:
+    async def _first_delivery(self, queries: TurnQueries, inbound: Inbound) -> bool:
         values = {"platform": inbound.platform, "event_id": str(inbound.event_id)[:200]}
         values["received_at"] = datetime.now(UTC)
-        result = await connection.execute(_statements(connection)["event"], values)
-        return bool(result.rowcount)  # 0: a repeat delivery
+        return bool(await queries.run("event", values))  # 0 rows: a repeat delivery
 
-    async def _load(self, connection: AsyncConnection, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, Any]:
+    async def _load(self, queries: TurnQueries, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, Any]:
         key = conversation_key(inbound)
-        # FOR UPDATE: on PostgreSQL a second worker with a turn for this conversation waits here.
-        row = (await connection.execute(_LOAD, {"key": key})).first()
+        row = await queries.first("load", {"key": key})
         if row is None:
-            identity = await self._identity(connection, inbound)
-            conversation_id = (
-                await connection.execute(
-                    _CONVERSATIONS.insert().returning(_CONVERSATIONS.c.id),
-                    {"key": key, "identity_id": identity.id, "state": {}, "version": 0,
-                     "created_at": datetime.now(UTC), "updated_at": datetime.now(UTC)},
-                )
-            ).scalar_one()  # fmt: skip
-            return identity, ConversationRef(conversation_id, key, None, 0), {}
-        identity = IdentityRef(row.identity_id, row.person_id, inbound.platform, row.chat_id, row.active)
-        await self._refresh_identity(connection, inbound, identity)
-        return identity, ConversationRef(row.id, key, row.organisation_id, row.version), row.state
+            identity = await self._identity(queries, inbound)
+            now = datetime.now(UTC)
+            created = await queries.first(
+                "new_conversation",
+                {"key": key, "identity_id": identity.id, "state": {}, "version": 0,
+                 "created_at": now, "updated_at": now},
+            )  # fmt: skip
+            assert created is not None
+            return identity, ConversationRef(created["id"], key, None, 0), {}
+        identity = IdentityRef(row["identity_id"], row["person_id"], inbound.platform, row["chat_id"], row["active"])
+        await self._refresh_identity(queries, inbound, identity)
+        return identity, ConversationRef(row["id"], key, row["organisation_id"], row["version"]), row["state"]
 
-    async def _identity(self, connection: AsyncConnection, inbound: Inbound) -> IdentityRef:
-        row = (
-            await connection.execute(
-                select(_IDENTITIES.c.id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active).where(
-                    _IDENTITIES.c.platform == inbound.platform, _IDENTITIES.c.platform_user_id == inbound.user_id
-                )
-            )
-        ).first()
+    async def _identity(self, queries: TurnQueries, inbound: Inbound) -> IdentityRef:
+        row = await queries.first("identity", {"platform": inbound.platform, "user_id": inbound.user_id})
         if row is not None:
-            identity = IdentityRef(row.id, row.person_id, inbound.platform, row.chat_id, row.active)
-            await self._refresh_identity(connection, inbound, identity)
+            identity = IdentityRef(row["id"], row["person_id"], inbound.platform, row["chat_id"], row["active"])
+            await self._refresh_identity(queries, inbound, identity)
             return identity
         now = datetime.now(UTC)
         name = (inbound.user_name or "")[:200]
-        person_id = (
-            await connection.execute(
-                _PEOPLE.insert().returning(_PEOPLE.c.id), {"display_name": name, "created_at": now}
-            )
-        ).scalar_one()
+        person = await queries.first("new_person", {"display_name": name, "created_at": now})
+        assert person is not None
         chat_id = None if inbound.is_group else inbound.chat_id
-        identity_id = (
-            await connection.execute(
-                _IDENTITIES.insert().returning(_IDENTITIES.c.id),
-                {"person_id": person_id, "platform": inbound.platform, "platform_user_id": inbound.user_id,
-                 "chat_id": chat_id, "display_name": name, "active": True, "created_at": now},
-            )
-        ).scalar_one()  # fmt: skip
-        return IdentityRef(identity_id, person_id, inbound.platform, chat_id, True)
+        created = await queries.first(
+            "new_identity",
+            {"person_id": person["id"], "platform": inbound.platform, "platform_user_id": inbound.user_id,
+             "chat_id": chat_id, "display_name": name, "active": True, "created_at": now},
+        )  # fmt: skip
+        assert created is not None
+        return IdentityRef(created["id"], person["id"], inbound.platform, chat_id, True)
 
-    async def _refresh_identity(self, connection: AsyncConnection, inbound: Inbound, identity: IdentityRef) -> None:
+    async def _refresh_identity(self, queries: TurnQueries, inbound: Inbound, identity: IdentityRef) -> None:
         """They wrote to us directly, so we can reach them there again (and they have unblocked us)."""
         if inbound.is_group or (identity.chat_id == inbound.chat_id and identity.active):
             return
         identity.chat_id, identity.active = inbound.chat_id, True
-        await connection.execute(
-            update(_IDENTITIES).where(_IDENTITIES.c.id == identity.id).values(chat_id=inbound.chat_id, active=True)
-        )
+        await queries.run("reachable", {"iid": identity.id, "chat_id": inbound.chat_id})
 
     async def _save(self, turn: Turn) -> None:
         conversation, state = turn.conversation, turn.state
-        await turn.connection.execute(
-            _SAVE,
+        await turn.queries.run(
+            "save",
             {"cid": conversation.id, "state": state.model_dump(mode="json"), "version": conversation.version + 1,
              "updated_at": datetime.now(UTC), "organisation_id": conversation.organisation_id},
         )  # fmt: skip
@@ -387,22 +379,17 @@ class Bot:
             if key in state.answers or key in state.skipped
         ]
         if rows:
-            await turn.connection.execute(_statements(turn.connection)["answer"], rows)
+            await turn.queries.run_many("answer", rows)
 
     async def evidence_bank(self, turn: Turn, dialogue_id: str) -> dict[str, Any]:
         """Answers this person or their organisation gave before, to offer back ("still right?")."""
-        conditions = [Answer.conversation_id == turn.conversation.id]
-        if turn.conversation.organisation_id is not None:
-            conditions.append(Answer.organisation_id == turn.conversation.organisation_id)
-        rows = (
-            await turn.connection.execute(
-                select(Answer.key, Answer.value, Answer.updated_at)
-                .where(Answer.dialogue_id == dialogue_id, or_(*conditions), Answer.value.is_not(None))
-                .order_by(Answer.updated_at)
-            )
-        ).all()
+        conversation = turn.conversation
+        rows = await turn.queries.all(
+            "bank", {"dialogue_id": dialogue_id, "cid": conversation.id, "oid": conversation.organisation_id}
+        )
         bank: dict[str, Any] = {}
-        for key, value, updated_at in rows:
+        for row in rows:
+            key, value, updated_at = row["key"], row["value"], row["updated_at"]
             if value is None:
                 continue
             when = _as_utc(updated_at).astimezone(self.tz).strftime("%B %Y") if updated_at else None
@@ -427,28 +414,6 @@ async def forget_events_before(session: AsyncSession, cutoff: datetime) -> int:
     return result.rowcount or 0
 
 
-_CONVERSATIONS = Conversation.__table__
-_IDENTITIES = Identity.__table__
-_PEOPLE = Person.__table__
-_LOAD = (
-    select(
-        _CONVERSATIONS.c.id, _CONVERSATIONS.c.organisation_id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.version,
-        _CONVERSATIONS.c.identity_id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active,
-    )
-    .join(_IDENTITIES, _IDENTITIES.c.id == _CONVERSATIONS.c.identity_id)
-    .where(_CONVERSATIONS.c.key == bindparam("key"))
-    .with_for_update(of=_CONVERSATIONS)
-)  # fmt: skip
-_SAVE = (
-    update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.id == bindparam("cid"))
-    .values(
-        state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at"),
-        organisation_id=bindparam("organisation_id"),
-    )
-)  # fmt: skip
-
-
 def _as_utc(moment: datetime) -> datetime:
     # SQLite gives back naive datetimes; they were stored as UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -463,29 +428,6 @@ _HOME_HELP = (
     "• help: this list\n"
     "In a walk-through you can always say back, skip, help, status, cancel or restart."
 )
-
-
-_STATEMENTS: dict[str, dict[str, Any]] = {}
-
-
-def _statements(connection: AsyncConnection) -> dict[str, Any]:
-    """A turn's upserts, built once per kind of database: building them costs more than running them."""
-    dialect = connection.dialect.name
-    if dialect not in _STATEMENTS:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        answer = insert(Answer)
-        _STATEMENTS[dialect] = {
-            "event": insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "event_id"]),
-            "answer": answer.on_conflict_do_update(
-                index_elements=["conversation_id", "dialogue_id", "key"],
-                set_={
-                    "value": answer.excluded.value,
-                    "updated_at": answer.excluded.updated_at,
-                    "organisation_id": answer.excluded.organisation_id,
-                },
-            ),
-        }
-    return _STATEMENTS[dialect]
 
 
 def _is_engine_payload(payload: str) -> bool:

@@ -16,7 +16,7 @@ from svbot.db import make_engine, make_sessionmaker
 from svbot.deadlines.planner import plan_reminders
 from svbot.delivery.dispatcher import Dispatcher
 from svbot.models import Answer, Conversation, utcnow
-from svbot.turns import _LOAD
+from svbot.turn_sql import LOAD
 from tests.fakes.telegram_api import FakeTelegram
 from tests.reliability.support import (
     ROOT,
@@ -54,7 +54,7 @@ async def test_claims_and_planning_skip_rows_another_worker_holds(pg_url: str) -
     locking = [s for s in seen if "FOR UPDATE" in s]
     assert any("FROM deadlines" in s and "SKIP LOCKED" in s for s in locking), seen
     assert any("FROM outbox" in s and "SKIP LOCKED" in s for s in locking), seen
-    assert "FOR UPDATE OF conversations" in str(_LOAD.compile(dialect=postgresql.dialect()))
+    assert "FOR UPDATE OF conversations" in str(LOAD.compile(dialect=postgresql.dialect()))
 
 
 async def test_two_clock_processes_send_every_reminder_exactly_once(pg_url: str, tmp_path: Path) -> None:

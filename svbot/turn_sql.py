@@ -1,0 +1,200 @@
+"""The statements every chat turn runs, and the fast way to run them on the embedded SQLite.
+
+SQLAlchemy writes all the SQL, for every database. On PostgreSQL it runs it too. On SQLite, whose driver
+works on the event loop's own thread (see `svbot.sqlite_inloop`), a turn's few statements skip
+SQLAlchemy's execution layer and run straight on the sqlite3 connection, inside the same transaction.
+Why: on the 2-core machine the benchmarks run on, that layer costs about 100 µs a statement under
+asyncio, against about 10 µs for SQLite to do the work, and every turn runs four of them
+(`bench/telegram_turns.py`). Values still pass through each column's own SQLAlchemy type, so a row
+written or read either way is the same row (`tests/test_turn_sql.py` checks this).
+
+    queries = await TurnQueries.bind(connection)   # once a turn, on a connection in a transaction
+    if await queries.run("event", {...}): ...      # -> rows changed
+    row = await queries.first("load", {"key": key})
+    await queries.run_many("answer", [{...}, ...])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
+
+from svbot.models import Answer, Conversation, Identity, InboundEvent, Person
+
+_CONVERSATIONS = Conversation.__table__
+_IDENTITIES = Identity.__table__
+_PEOPLE = Person.__table__
+_ANSWERS = Answer.__table__
+
+LOAD = (
+    select(
+        _CONVERSATIONS.c.id, _CONVERSATIONS.c.organisation_id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.version,
+        _CONVERSATIONS.c.identity_id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active,
+    )
+    .join(_IDENTITIES, _IDENTITIES.c.id == _CONVERSATIONS.c.identity_id)
+    .where(_CONVERSATIONS.c.key == bindparam("key"))
+    # On PostgreSQL a second worker with a turn for this conversation waits here. SQLite has no
+    # FOR UPDATE: BEGIN IMMEDIATE already lets one writer in at a time.
+    .with_for_update(of=_CONVERSATIONS)
+)  # fmt: skip
+SAVE = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("cid"))
+    .values(
+        state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at"),
+        organisation_id=bindparam("organisation_id"),
+    )
+)  # fmt: skip
+IDENTITY = select(_IDENTITIES.c.id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active).where(
+    _IDENTITIES.c.platform == bindparam("platform"), _IDENTITIES.c.platform_user_id == bindparam("user_id")
+)
+REACHABLE = (
+    update(_IDENTITIES).where(_IDENTITIES.c.id == bindparam("iid")).values(chat_id=bindparam("chat_id"), active=True)
+)
+# Earlier answers of this conversation or its organisation (an organisation id of NULL matches nothing).
+BANK = (
+    select(_ANSWERS.c.key, _ANSWERS.c.value, _ANSWERS.c.updated_at)
+    .where(
+        _ANSWERS.c.dialogue_id == bindparam("dialogue_id"),
+        or_(_ANSWERS.c.conversation_id == bindparam("cid"), _ANSWERS.c.organisation_id == bindparam("oid")),
+        _ANSWERS.c.value.is_not(None),
+    )
+    .order_by(_ANSWERS.c.updated_at)
+)
+EVENT_KEYS = ("platform", "event_id", "received_at")
+ANSWER_KEYS = ("conversation_id", "organisation_id", "dialogue_id", "key", "value", "updated_at")
+PERSON_KEYS = ("display_name", "created_at")
+NEW_IDENTITY_KEYS = ("person_id", "platform", "platform_user_id", "chat_id", "display_name", "active", "created_at")
+NEW_CONVERSATION_KEYS = ("key", "identity_id", "state", "version", "created_at", "updated_at")
+
+
+def statements(dialect: Dialect) -> dict[str, tuple[Executable, Sequence[str] | None]]:
+    """Each statement with the parameter names it is executed with (for INSERTs: the columns given)."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    answer = insert(Answer)
+    return {
+        "event": (insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "event_id"]), EVENT_KEYS),
+        "load": (LOAD, None),
+        "save": (SAVE, None),
+        "identity": (IDENTITY, None),
+        "reachable": (REACHABLE, None),
+        "bank": (BANK, None),
+        "new_person": (_PEOPLE.insert().returning(_PEOPLE.c.id), PERSON_KEYS),
+        "new_identity": (_IDENTITIES.insert().returning(_IDENTITIES.c.id), NEW_IDENTITY_KEYS),
+        "new_conversation": (_CONVERSATIONS.insert().returning(_CONVERSATIONS.c.id), NEW_CONVERSATION_KEYS),
+        "answer": (
+            answer.on_conflict_do_update(
+                index_elements=["conversation_id", "dialogue_id", "key"],
+                set_={
+                    "value": answer.excluded.value,
+                    "updated_at": answer.excluded.updated_at,
+                    "organisation_id": answer.excluded.organisation_id,
+                },
+            ),
+            ANSWER_KEYS,
+        ),
+    }
+
+
+class TurnQueries:
+    """The turn's statements bound to its connection. Building statements costs more than running them,
+    so they are built once per kind of database and kept."""
+
+    _built: dict[str, dict[str, Any]] = {}
+
+    def __init__(self, connection: AsyncConnection, prepared: dict[str, Any]) -> None:
+        self.connection = connection
+        self._prepared = prepared
+
+    @classmethod
+    async def bind(cls, connection: AsyncConnection) -> TurnQueries:
+        dialect = connection.dialect
+        prepared = cls._built.get(dialect.name)
+        if prepared is None:
+            direct = dialect.name == "sqlite"
+            prepared = {
+                name: _Direct(statement, dialect, keys) if direct else statement
+                for name, (statement, keys) in statements(dialect).items()
+            }
+            cls._built[dialect.name] = prepared
+        if dialect.name == "sqlite":
+            raw = await connection.get_raw_connection()
+            return _SqliteQueries(connection, prepared, raw.driver_connection.sqlite)
+        return cls(connection, prepared)
+
+    async def run(self, name: str, params: Mapping[str, Any]) -> int:
+        """Execute; returns how many rows it changed."""
+        result = await self.connection.execute(self._prepared[name], dict(params))
+        return result.rowcount
+
+    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        await self.connection.execute(self._prepared[name], [dict(row) for row in rows])
+
+    async def first(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The first row (of a SELECT, or an INSERT's RETURNING), or None."""
+        row = (await self.connection.execute(self._prepared[name], dict(params))).first()
+        return None if row is None else row._mapping
+
+    async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        result = await self.connection.execute(self._prepared[name], dict(params))
+        return [row._mapping for row in result]
+
+
+class _SqliteQueries(TurnQueries):
+    def __init__(self, connection: AsyncConnection, prepared: dict[str, Any], sqlite3_connection: Any) -> None:
+        super().__init__(connection, prepared)
+        self._sqlite = sqlite3_connection
+
+    async def run(self, name: str, params: Mapping[str, Any]) -> int:
+        direct: _Direct = self._prepared[name]
+        return self._sqlite.execute(direct.sql, direct.values(params)).rowcount
+
+    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        direct: _Direct = self._prepared[name]
+        self._sqlite.executemany(direct.sql, [direct.values(row) for row in rows])
+
+    async def first(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        direct: _Direct = self._prepared[name]
+        row = self._sqlite.execute(direct.sql, direct.values(params)).fetchone()
+        return None if row is None else direct.row(row)
+
+    async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        direct: _Direct = self._prepared[name]
+        return [direct.row(row) for row in self._sqlite.execute(direct.sql, direct.values(params))]
+
+
+class _Direct:
+    """A statement compiled once for SQLite: its SQL, and each parameter's and column's type conversion."""
+
+    def __init__(self, statement: Any, dialect: Dialect, keys: Sequence[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        if compiled.positiontup is None:
+            raise ValueError("direct statements need a positional paramstyle (SQLite's '?')")
+        self.sql: str = compiled.string
+        self.names: list[str] = list(compiled.positiontup)
+        self.converters = [_bind_converter(compiled.binds[name].type, dialect) for name in self.names]
+        columns = list(statement.exported_columns)  # a SELECT's columns, or what an INSERT returns
+        self.columns = [column.key for column in columns]
+        self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+
+    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if convert is None else convert(value)
+            for convert, value in zip(self.converters, (params[name] for name in self.names), strict=True)
+        )
+
+    def row(self, raw: Sequence[Any]) -> dict[str, Any]:
+        return {
+            column: value if convert is None else convert(value)
+            for column, convert, value in zip(self.columns, self.results, raw, strict=True)
+        }
+
+
+def _bind_converter(type_: Any, dialect: Dialect) -> Any:
+    return type_.dialect_impl(dialect).bind_processor(dialect)

@@ -247,26 +247,26 @@ async def count_rows(bot: Any, model: type) -> int:
 
 async def test_walk_through_by_buttons_and_typed_answers(slack: SlackUser, fake: FakeSlack, bot: Any) -> None:
     await slack.say("hi")
-    ask = await slack.reply(2)
+    ask = await slack.reply(1)
     assert "What is your group called?" in shown(ask)
     assert "Help" in labels(ask)
 
     answers = ["Bob's *Club* <!channel>", "skip", "40", "12.5", "skip"]
-    for number, text in enumerate(answers, start=3):
+    for number, text in enumerate(answers, start=2):
         await slack.say(text)
         await slack.reply(number)
 
     due = fake.ok_calls("chat.postMessage")[-1]
     assert "When is your report due?" in shown(due)
     await slack.pick_date(due, "2027-03-31")
-    size = await slack.reply(8)
+    size = await slack.reply(7)
     assert "How big is Bob's *Club* <!channel>?" in shown(size)  # their words, shown literally
     update = await fake.wait_for("chat.update")
     assert update.args["ts"] == due.ts and not labels(update)  # the date question cannot be answered twice
     assert "2027-03-31" in json.dumps(update.args["blocks"])
 
     await slack.press(size, "Under £10,000 a year")
-    groups = await slack.reply(9)
+    groups = await slack.reply(8)
     assert labels(groups)[:3] == ["Older people", "Young people", "Carers"]
     chosen = await fake.wait_for("chat.update", count=2)
     assert "Under £10,000 a year" in json.dumps(chosen.args["blocks"], ensure_ascii=False)
@@ -286,7 +286,7 @@ async def test_walk_through_by_buttons_and_typed_answers(slack: SlackUser, fake:
     await slack.press(ticked_message, "Carers")
     ticked = await fake.wait_for("chat.update", count=4)
     assert {TICK + "Older people", TICK + "Carers", "Young people"} <= set(labels(ticked))
-    assert len(fake.ok_calls("chat.postMessage")) == 9  # toggling posted nothing new
+    assert len(fake.ok_calls("chat.postMessage")) == 8  # toggling posted nothing new
     ticked_message = Call(
         "chat.postMessage",
         {**ticked.args, "channel": groups.args["channel"]},
@@ -295,21 +295,21 @@ async def test_walk_through_by_buttons_and_typed_answers(slack: SlackUser, fake:
         response={"ts": groups.ts},
     )
     await slack.press(ticked_message, "Done")
-    assert "How many older people took part?" in shown(await slack.reply(10))
+    assert "How many older people took part?" in shown(await slack.reply(9))
 
     await slack.say("7")
-    assert "How many carers took part?" in shown(await slack.reply(11))
+    assert "How many carers took part?" in shown(await slack.reply(10))
     await slack.say("3")
-    funded = await slack.reply(12)
+    funded = await slack.reply(11)
     await slack.press(funded, "Yes")
-    assert "Who funds you?" in shown(await slack.reply(13))
+    assert "Who funds you?" in shown(await slack.reply(12))
     await slack.say("The Lottery & <Friends>")
     await slack.say("skip")
-    review = await slack.reply(15)
+    review = await slack.reply(14)
     assert "Here's what you told me" in shown(review)
     assert "The Lottery & <Friends>" in shown(review)
     await slack.say("ok")
-    done = await slack.reply(16)
+    done = await slack.reply(15)
     assert "Thanks, Bob's *Club* <!channel>!" in shown(done)
 
     async with bot.sessionmaker() as session:
@@ -325,9 +325,9 @@ async def test_walk_through_by_buttons_and_typed_answers(slack: SlackUser, fake:
 
 async def test_markup_in_answers_is_shown_literally(slack: SlackUser, fake: FakeSlack) -> None:
     await slack.say("hi")
-    await slack.reply(2)
+    await slack.reply(1)
     await slack.say("*bold* _it_ ~gone~ `code` <https://e.vil|go> & > q")  # within the 50-character limit
-    ask = await slack.reply(3)
+    ask = await slack.reply(2)
     section = ask.args["blocks"][0]["text"]
     assert section["type"] == "mrkdwn" and section["verbatim"] is True
     raw = section["text"]
@@ -346,7 +346,7 @@ async def test_slash_commands_in_a_dm_and_from_a_channel(slack: SlackUser, fake:
     assert "statement" in help_text and "due" in help_text
 
     await slack.command("start")
-    await slack.reply(3)
+    await slack.reply(2)
     assert "What is your group called?" in shown(fake.ok_calls("chat.postMessage")[-1])
 
     await slack.command("status", channel="C0000777")  # from a shared channel: answered privately
@@ -354,12 +354,12 @@ async def test_slash_commands_in_a_dm_and_from_a_channel(slack: SlackUser, fake:
     assert opened.args["users"] == slack.user
     note = await fake.wait_for("respond")
     assert note.args["text"] == SEE_DM and note.args["response_type"] == "ephemeral"
-    status = await slack.reply(4)
+    status = await slack.reply(3)
     assert status.args["channel"] == "D0000042"  # the DM conversations.open gave, not the channel
     assert "question 1 of" in shown(status)
 
     await slack.command("")  # a bare /svbot is help: here, help with the question they are on
-    assert "your own words" in shown(await slack.reply(5))
+    assert "your own words" in shown(await slack.reply(4))
 
 
 async def test_app_mention_is_answered_in_a_thread(slack: SlackUser, fake: FakeSlack) -> None:
@@ -372,10 +372,9 @@ async def test_app_mention_is_answered_in_a_thread(slack: SlackUser, fake: FakeS
         "text": f"<@{BOT_USER_ID}> hello",
     }
     assert (await slack.event(event)).status_code == 200
-    first = await slack.reply(1)
-    assert first.args["channel"] == "C0000777" and first.args["thread_ts"] == ts
-    question = await slack.reply(2)
-    assert question.args["thread_ts"] == ts and "What is your group called?" in shown(question)
+    question = await slack.reply(1)
+    assert question.args["channel"] == "C0000777" and question.args["thread_ts"] == ts
+    assert "What is your group called?" in shown(question)
 
     # Answering in the thread continues the same conversation, still in the thread.
     reply = {
@@ -387,7 +386,7 @@ async def test_app_mention_is_answered_in_a_thread(slack: SlackUser, fake: FakeS
         "text": f"<@{BOT_USER_ID}> Riverside Lunch Club",
     }
     await slack.event(reply)
-    follow = await slack.reply(3)
+    follow = await slack.reply(2)
     assert follow.args["thread_ts"] == ts and "What does Riverside Lunch Club do?" in shown(follow)
 
 
@@ -399,9 +398,9 @@ async def test_own_and_other_bots_messages_are_ignored(slack: SlackUser, fake: F
     await slack.event({**base, "user": slack.user, "subtype": "message_changed"})
     await slack.event({**base, "channel": "C0000777", "channel_type": "channel", "user": slack.user})
     await slack.say("hi")  # and a person is answered
-    await slack.reply(2)
+    await slack.reply(1)
     await fake.wait_quiet(0.3)
-    assert len(fake.ok_calls("chat.postMessage")) == 2
+    assert len(fake.ok_calls("chat.postMessage")) == 1
     assert await count_rows(bot, InboundEvent) == 1
 
 
@@ -458,9 +457,9 @@ async def test_a_retried_event_is_handled_once(slack: SlackUser, fake: FakeSlack
         slack.event(event, "EvSAME0001", retry=2),
     )
     assert [r.status_code for r in (first, again, later)] == [200, 200, 200]
-    await slack.reply(2)
+    await slack.reply(1)
     await fake.wait_quiet(0.3)
-    assert len(fake.ok_calls("chat.postMessage")) == 2  # hello + first question, once
+    assert len(fake.ok_calls("chat.postMessage")) == 1  # hello and the first question, once
     assert await count_rows(bot, InboundEvent) == 1
 
 
@@ -471,13 +470,12 @@ async def test_rate_limited_reply_waits_for_retry_after_then_arrives(slack: Slac
     refused = fake.calls_to("chat.postMessage")[0]
     assert refused.status == 429
     assert hello.at - refused.at >= 0.9  # it waited as long as Slack asked
-    assert "Hello" in shown(hello)
-    assert "What is your group called?" in shown(await slack.reply(2))  # nothing dropped
+    assert "Hello" in shown(hello) and "What is your group called?" in shown(hello)  # nothing dropped
 
 
 async def test_unknown_button_and_expired_conversation_are_answered_politely(slack: SlackUser, fake: FakeSlack) -> None:
     await slack.say("hi")
-    ask = await slack.reply(2)
+    ask = await slack.reply(1)
     # A button of a question long gone (an old message) and a button that is not ours at all.
     stale = Call(
         "chat.postMessage",
@@ -516,13 +514,13 @@ async def test_unknown_button_and_expired_conversation_are_answered_politely(sla
         response={"ts": "1600000000.000100"},
     )
     await slack.press(stale, "Old choice")
-    answer = await slack.reply(3)
+    answer = await slack.reply(2)
     assert "Traceback" not in shown(answer) and shown(answer).strip()
     await slack.press(stale, "Foreign")
     sorry = await fake.wait_for("chat.postEphemeral")
     assert sorry.args["text"] == SORRY_OLD_BUTTON and sorry.args["user"] == slack.user
     await slack.press(stale, "Forged")
-    forged = await slack.reply(4)
+    forged = await slack.reply(3)
     assert "don't recognise that button" in shown(forged)
 
     # The conversation was not disturbed: the question they were on still takes an answer.
@@ -534,12 +532,12 @@ async def test_unknown_button_and_expired_conversation_are_answered_politely(sla
 async def test_a_button_pressed_twice_counts_once(slack: SlackUser, fake: FakeSlack, bot: Any) -> None:
     for text in ("hi", "Club", "skip", "1", "2", "skip", "2027-01-01"):
         await slack.say(text)
-    size = await slack.reply(8)
+    size = await slack.reply(7)
     assert "How big" in shown(size)
     await slack.press(size, "Over £100,000")
-    await slack.reply(9)
+    await slack.reply(8)
     await slack.press(size, "Under £10,000 a year")  # the old message, pressed again
-    await slack.reply(10)
+    await slack.reply(9)
     async with bot.sessionmaker() as session:
         assert await session.scalar(select(Answer.value).where(Answer.key == "size")) == "medium"
 
@@ -793,6 +791,6 @@ async def test_served_by_the_web_process(bot: Any, settings: Settings, fake: Fak
         assert "slack" in health.json()["channels"]
         person = SlackUser(http, fake)
         await person.say("hi")
-        assert "What is your group called?" in shown(await person.reply(2))
+        assert "What is your group called?" in shown(await person.reply(1))
         forged = await person.post("{}", "application/json", secret="wrong")
         assert forged.status_code == 401

@@ -19,7 +19,7 @@ async def test_a_burst_of_first_messages_checks_the_token_once_and_answers_every
         people.append(person)
     responses = await asyncio.gather(*(person.say("hello") for person in people))
     assert {r.status_code for r in responses} == {200}
-    await fake.wait_for("chat.postMessage", count=40, timeout=30)  # a greeting and a question each
+    await fake.wait_for("chat.postMessage", count=20, timeout=30)  # a greeting and question each
     assert [c.method for c in fake.calls].count("auth.test") == 1, "one token check fills the cache for all"
     answered = {c.args["channel"] for c in fake.calls if c.method == "chat.postMessage"}
     assert answered == {person.dm for person in people}
@@ -27,10 +27,10 @@ async def test_a_burst_of_first_messages_checks_the_token_once_and_answers_every
 
 async def test_one_person_typing_fast_gets_replies_in_order(slack: SlackUser, fake: FakeSlack) -> None:  # noqa: F811
     await slack.say("hello")
-    assert "What is your group called?" in (await slack.reply(2)).args["text"]
+    assert "What is your group called?" in (await slack.reply(1)).args["text"]
     # Two answers sent back to back, before the first is answered: they are taken in order.
     await asyncio.gather(slack.say("Lunch Club"), slack.say("We cook hot meals"))
-    third, fourth = await slack.reply(3), await slack.reply(4)
+    second, third = await slack.reply(2), await slack.reply(3)
     # Whichever answer reached svbot first was the name; the replies came back in the order asked.
-    assert third.args["text"].startswith("What does ") and third.args["text"].endswith(" do?")
-    assert fourth.args["text"] == "How many people came?"
+    assert second.args["text"].startswith("What does ") and second.args["text"].endswith(" do?")
+    assert third.args["text"] == "How many people came?"

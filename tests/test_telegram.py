@@ -215,7 +215,7 @@ async def identity_active(core: Bot, user_id: int) -> bool | None:
 async def test_social_value_walk_through_with_inline_keyboards(poller: Poller, fake: FakeTelegram, core: Bot):
     await poller.say("/start")
     question = fake.last_message(USER)
-    assert question.text == "What is your group called?"
+    assert question.text.endswith("\n\nWhat is your group called?")
     assert fake.calls_to("deleteWebhook"), "polling must remove any webhook first"
     assert "setMyCommands" in [c.method for c in fake.calls]
 
@@ -286,7 +286,7 @@ async def test_group_chat_only_commands_mentions_and_replies(poller: Poller, fak
 
     await poller.say(f"/start@{BOT_USERNAME}", **chat)
     question = fake.last_message(group)
-    assert question.text == "What is your group called?"
+    assert question.text.endswith("\n\nWhat is your group called?")
     first_reply = [c for c in fake.calls_to("sendMessage") if c.chat_id == group][0]
     assert first_reply.json("reply_parameters")["message_id"] > 0, "group replies quote the message they answer"
 
@@ -325,7 +325,7 @@ async def test_update_redelivered_after_a_restart_is_answered_once(
     async with polling(fake, settings, core, errors, waits) as first:
         await first.send(dict(update))
     sent = len(fake.calls_to("sendMessage"))
-    assert sent == 2  # the welcome and the first question
+    assert sent == 1  # the welcome and the first question, in one message
     async with polling(fake, settings, core, errors, waits) as second:
         await second.send(dict(update))
     assert len(fake.calls_to("sendMessage")) == sent
@@ -338,7 +338,7 @@ async def test_429_is_waited_out_then_sent(poller: Poller, fake: FakeTelegram, w
     sends = fake.calls_to("sendMessage")
     assert [c.status for c in sends][:2] == [429, 200]
     assert waits.seconds == [3.0]
-    assert fake.last_message(USER).text == "What is your group called?"
+    assert fake.last_message(USER).text.endswith("\n\nWhat is your group called?")
 
 
 async def test_network_errors_are_retried(poller: Poller, fake: FakeTelegram, waits: Waits):
@@ -347,7 +347,7 @@ async def test_network_errors_are_retried(poller: Poller, fake: FakeTelegram, wa
     await poller.say("/start")
     assert [c.status for c in fake.calls_to("sendMessage")][:3] == [0, 502, 200]
     assert waits.seconds == [0.5, 1.0]
-    assert fake.last_message(USER).text == "What is your group called?"
+    assert fake.last_message(USER).text.endswith("\n\nWhat is your group called?")
 
 
 async def test_blocked_user_marks_identity_inactive(poller: Poller, fake: FakeTelegram, core: Bot):
@@ -485,7 +485,7 @@ async def test_webhook_refuses_without_the_right_secret_and_answers_once(
 
         ok = await client.post(url, json=update, headers={SECRET_HEADER: SECRET})
         assert ok.status_code == 200
-        assert fake.last_message(USER).text == "What is your group called?"
+        assert fake.last_message(USER).text.endswith("\n\nWhat is your group called?")
         sent = len(fake.calls_to("sendMessage"))
 
         again = await client.post(url, json=update, headers={SECRET_HEADER: SECRET})  # Telegram re-delivers
@@ -510,7 +510,7 @@ async def test_svbot_serve_app_takes_the_webhook(
         assert (await client.post("/telegram/webhook", json=update)).status_code == 403
         ok = await client.post("/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET})
         assert ok.status_code == 200
-    assert fake.last_message(USER).text == "What is your group called?"
+    assert fake.last_message(USER).text.endswith("\n\nWhat is your group called?")
     assert not [r for r in caplog.records if r.name == "svbot.telegram" and r.levelname == "ERROR"]
 
 
@@ -688,8 +688,8 @@ async def test_cli_telegram_poll_answers_and_stops_on_sigterm(tmp_path: Path, fa
     try:
         await fake.wait_for("getUpdates", timeout=20)
         fake.push_update(fake.text_update(user_id=USER, text="/start"))
-        await fake.wait_for("sendMessage", count=2, timeout=10)
-        assert fake.last_message(USER).text == "What is your group called?"
+        await fake.wait_for("sendMessage", count=1, timeout=10)
+        assert fake.last_message(USER).text.endswith("\n\nWhat is your group called?")
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 20)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -94,9 +94,9 @@ class Engine:
             turn=turn,
         )
         run = _Run(self, state, context, now)
-        if intro:
-            run.say(intro)
         run.go_to(run.first_slot())
+        if intro:
+            run.lead_with(intro)
         return run.result()
 
     def advance(
@@ -149,6 +149,14 @@ class _Run:
 
     def say(self, text: str, **kwargs: Any) -> None:
         self.messages.append(Outbound(text=text, **kwargs))
+
+    def lead_with(self, text: str) -> None:
+        """Put a greeting at the top of the first message: one notification on their phone, not two."""
+        first = self.messages[0] if self.messages else None
+        if first is None or first.markdown or first.file is not None or first.replace_previous:
+            self.messages.insert(0, Outbound(text=text))
+        else:
+            self.messages[0] = replace(first, text=f"{text}\n\n{first.text}")
 
     # ---- the plan: which questions, in which order, given the answers so far ----------------
 

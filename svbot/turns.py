@@ -28,7 +28,7 @@ from svbot.dialogue.engine import ANY_ITEM, COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
 from svbot.models import InboundEvent
-from svbot.turn_sql import TurnQueries
+from svbot.turn_sql import TurnQueries, transaction
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class Bot:
         now = self.clock().astimezone(self.tz)
         # Core statements on one connection: the hot path of every turn stays lean; features that
         # want the ORM get `turn.session`, in the same transaction.
-        async with self.db_engine.begin() as connection:
+        async with transaction(self.db_engine) as connection:
             queries = await TurnQueries.bind(connection)
             if inbound.event_id and not await self._first_delivery(queries, inbound):
                 return []

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
@@ -107,9 +107,10 @@ def statements(dialect: Dialect) -> dict[str, tuple[Executable, Sequence[str] | 
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """`engine.begin()`: a connection in a transaction, committed at the end or rolled back on an error.
 
-    On SQLite it skips one thing: SQLAlchemy closes the connection in a task of its own so that a
+    On SQLite it does the same in fewer hops between asyncio and SQLAlchemy (each costs a turn 20 µs or
+    more), and skips one thing: SQLAlchemy closes the connection in a task of its own, so that a
     cancelled caller cannot leave it half-returned to the pool. Closing an in-loop SQLite connection
-    never waits, so it cannot be interrupted, and that task cost a turn about 80 µs.
+    never waits, so nothing can interrupt it, and that task cost a turn about 80 µs.
     """
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
@@ -117,10 +118,19 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         return
     connection = await engine.connect()
     try:
-        async with connection.begin():
-            yield connection
+        await connection.begin()
+        yield connection
+    except BaseException:
+        await connection.close()  # rolls the transaction back
+        raise
+    await connection.run_sync(_commit_then_close)
+
+
+def _commit_then_close(connection: Connection) -> None:
+    try:
+        connection.commit()
     finally:
-        await connection.close()
+        connection.close()
 
 
 class TurnQueries:
@@ -145,8 +155,9 @@ class TurnQueries:
             }
             cls._built[dialect.name] = prepared
         if dialect.name == "sqlite":
-            raw = await connection.get_raw_connection()
-            return _SqliteQueries(connection, prepared, raw.driver_connection.sqlite)
+            # In a transaction the DB-API connection is there already: no need to ask SQLAlchemy for it.
+            driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            return _SqliteQueries(connection, prepared, driver.sqlite)
         return cls(connection, prepared)
 
     async def run(self, name: str, params: Mapping[str, Any]) -> int:

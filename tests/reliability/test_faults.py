@@ -276,7 +276,8 @@ async def test_postgres_restart_mid_run_loses_no_accepted_turn_and_sends_each_re
             for user in users:
                 await say(user, f"Group {user}")  # told sorry, try again: not accepted
             hop.release()
-            await wait_until(lambda: len(delivered(fake)) > 6 + 6 + 3, 30, what="the send in flight goes through")
+            # 6 reminders before the hang, a greeting-and-question for each user, 3 sorries: then the 7th.
+            await wait_until(lambda: len(delivered(fake)) > 6 + 3 + 3, 30, what="the send in flight goes through")
             await asyncio.sleep(1.0)  # ... and recording it fails for a while
             pg_control("up")
             await wait_until(lambda: _healthy(base), 60, 0.2, "healthz after the restart")
@@ -293,6 +294,7 @@ async def test_postgres_restart_mid_run_loses_no_accepted_turn_and_sends_each_re
         clock.kill()
         hop.release()
         await web.stop_async()
+        pg_control("up")  # even when the test failed half-way: the rest of the suite needs the server
     # What the dead claims held goes out in the next pass after they expire.
     later = (utcnow() + timedelta(minutes=10)).isoformat()
     run = Proc(["reminders", "run", "--now", later], env, tmp_path / "run.log").start()

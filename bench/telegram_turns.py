@@ -11,6 +11,9 @@ three set-ups measured in the same run:
   (d) for scale: (b) plus the least a durable design must add, one bare sqlite3 commit per update of
       that chat's data, in WAL mode with synchronous=NORMAL like (a). No one would ship it; it shows
       what durability alone costs next to PTB's own work.
+  (z) for scale: (a) with a core that costs nothing: svbot's replies to each step, recorded from the
+      real core, handed back at once. Only svbot's Telegram adapter and PTB's sends are left: the most
+      (a) could ever reach with the messages svbot sends.
 
 Each set-up runs `--rounds` times, interleaved, and the median counts: this machine is noisy.
 
@@ -49,6 +52,7 @@ from telegram.request import BaseRequest, RequestData
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from svbot.app import close_bot, create_bot  # noqa: E402
+from svbot.channels.base import Inbound, Outbound  # noqa: E402
 from svbot.channels.telegram import build_application  # noqa: E402
 from svbot.config import Settings  # noqa: E402
 
@@ -133,17 +137,65 @@ class MemoryRequest(BaseRequest):
 # --- the three set-ups ---------------------------------------------------------------------------------
 
 
-async def svbot_application(workdir: Path, request: MemoryRequest) -> tuple[Application, Any]:
+def svbot_settings(workdir: Path) -> Settings:
     dialogues = workdir / "dialogues"
-    dialogues.mkdir()
+    dialogues.mkdir(exist_ok=True)
     (dialogues / "bench.yaml").write_text(DIALOGUE, encoding="utf-8")
-    settings = Settings(
+    return Settings(
         DATABASE_URL=f"sqlite:///{workdir / 'svbot.db'}",
         SVBOT_DIALOGUES_DIR=str(dialogues),
         TELEGRAM_BOT_TOKEN=TOKEN,
     )
+
+
+async def svbot_application(workdir: Path, request: MemoryRequest) -> tuple[Application, Any]:
+    settings = svbot_settings(workdir)
     bot = await create_bot(settings)
     return build_application(bot, settings, request=request, with_updater=False), bot
+
+
+def step_of(inbound: Inbound) -> str:
+    return "button" if inbound.payload else "command" if (inbound.text or "").startswith("/") else "answer"
+
+
+class Recorder:
+    """The real core, keeping its first reply to each kind of step."""
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self.sessionmaker = core.sessionmaker
+        self.replies: dict[str, list[Outbound]] = {}
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        replies = await self.core.handle(inbound)
+        self.replies.setdefault(step_of(inbound), replies)
+        return replies
+
+
+class Canned:
+    """A core that costs nothing: the recorded replies, at once."""
+
+    def __init__(self, replies: dict[str, list[Outbound]]) -> None:
+        self.sessionmaker = None
+        self.replies = replies
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        return self.replies[step_of(inbound)]
+
+
+async def canned_application(workdir: Path, request: MemoryRequest) -> Application:
+    settings = svbot_settings(workdir)
+    core = await create_bot(settings)
+    recorder = Recorder(core)
+    try:
+        rehearsal_request = MemoryRequest()
+        rehearsal = build_application(recorder, settings, request=rehearsal_request, with_updater=False)
+        await rehearsal.initialize()
+        await drive(rehearsal, rehearsal_request, 1, flush_every_update=False)
+        await rehearsal.shutdown()
+    finally:
+        await close_bot(core)
+    return build_application(Canned(recorder.replies), settings, request=request, with_updater=False)
 
 
 NAME, SIZE = range(2)
@@ -278,6 +330,8 @@ async def run_setup(label: str, chats: int) -> float:
         core = None
         if label == "a":
             application, core = await svbot_application(workdir, request)
+        elif label == "z":
+            application = await canned_application(workdir, request)
         else:
             application = ptb_application(workdir, request)
         await application.initialize()
@@ -303,6 +357,7 @@ async def main() -> None:
         "b": "PTB ConversationHandler + PicklePersistence (60 s)",
         "c": "PTB ConversationHandler + PicklePersistence flushed every update",
         "d": "(b) + one bare sqlite3 commit per update (for scale)",
+        "z": "(a) with a core that costs nothing (for scale)",
     }
     runs: dict[str, list[float]] = {label: [] for label in names}
     for _ in range(max(1, args.rounds)):
@@ -316,6 +371,7 @@ async def main() -> None:
     print(f"a/b = {rates['a'] / rates['b']:.2f}  (target >= 1.0)")
     print(f"a/c = {rates['a'] / rates['c']:.2f}  (target >= 4)")
     print(f"d/b = {rates['d'] / rates['b']:.2f}  (what one bare commit per update costs PTB)")
+    print(f"z/b = {rates['z'] / rates['b']:.2f}  (the most a/b could be with the messages svbot sends)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ three set-ups measured in the same run:
 
 Each set-up runs `--rounds` times, interleaved, and the median counts: this machine is noisy.
 
-Run: python3 bench/telegram_turns.py [--chats 667] [--rounds 3]
+Run: python3 bench/telegram_turns.py [--chats 667] [--rounds 5]
 Targets: a/b >= 1.0 (durable, yet as fast as PTB's non-durable default) and a/c >= 4.
 """
 
@@ -350,7 +350,7 @@ async def run_setup(label: str, chats: int) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=667)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     names = {
         "a": "svbot, durable SQLite commit every turn",

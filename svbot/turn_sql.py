@@ -179,6 +179,8 @@ class TurnQueries:
 
 
 class _SqliteQueries(TurnQueries):
+    """The same, run on the sqlite3 connection under the turn's SQLAlchemy connection."""
+
     def __init__(self, connection: AsyncConnection, prepared: dict[str, Any], sqlite3_connection: Any) -> None:
         super().__init__(connection, prepared)
         self._sqlite = sqlite3_connection
@@ -210,7 +212,8 @@ class _Direct:
             raise ValueError("direct statements need a positional paramstyle (SQLite's '?')")
         self.sql: str = compiled.string
         self.names: list[str] = list(compiled.positiontup)
-        self.converters = [_bind_converter(compiled.binds[name].type, dialect) for name in self.names]
+        types = [compiled.binds[name].type.dialect_impl(dialect) for name in self.names]
+        self.converters = [type_.bind_processor(dialect) for type_ in types]
         columns = list(statement.exported_columns)  # a SELECT's columns, or what an INSERT returns
         self.columns = [column.key for column in columns]
         self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
@@ -226,7 +229,3 @@ class _Direct:
             column: value if convert is None else convert(value)
             for column, convert, value in zip(self.columns, self.results, raw, strict=True)
         }
-
-
-def _bind_converter(type_: Any, dialect: Dialect) -> Any:
-    return type_.dialect_impl(dialect).bind_processor(dialect)

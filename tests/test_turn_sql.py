@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from svbot.models import Answer, Conversation, Identity
-from svbot.turn_sql import TurnQueries, statements
+from svbot.turn_sql import TurnQueries, statements, transaction
 
 WHEN = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
 AWKWARD_STATE = {
@@ -56,7 +56,7 @@ async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
     db: async_sessionmaker[AsyncSession],
 ) -> None:
     engine = db.kw["bind"]
-    async with engine.begin() as connection:
+    async with transaction(engine) as connection:  # as a turn does
         fast, plain = await both_ways(connection)
         rows: dict[str, dict[str, Any]] = {}
         for suffix, queries in (("fast", fast), ("plain", plain)):
@@ -109,7 +109,7 @@ async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
 
 
 async def test_a_repeated_event_changes_no_rows_either_way(db: async_sessionmaker[AsyncSession]) -> None:
-    async with db.kw["bind"].begin() as connection:
+    async with transaction(db.kw["bind"]) as connection:
         fast, plain = await both_ways(connection)
         event = {"platform": "telegram", "event_id": "42", "received_at": WHEN}
         assert await fast.run("event", event) == 1
@@ -123,7 +123,7 @@ async def test_the_fast_way_is_inside_the_turns_transaction(db: async_sessionmak
     """Rolled back with the turn: nothing written straight to SQLite survives a failed turn."""
     engine = db.kw["bind"]
     try:
-        async with engine.begin() as connection:
+        async with transaction(engine) as connection:
             fast, _ = await both_ways(connection)
             await new_conversation(fast, "lost")
             raise RuntimeError("the turn failed")

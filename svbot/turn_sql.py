@@ -8,10 +8,12 @@ asyncio, against about 10 µs for SQLite to do the work, and every turn runs fou
 (`bench/telegram_turns.py`). Values still pass through each column's own SQLAlchemy type, so a row
 written or read either way is the same row (`tests/test_turn_sql.py` checks this).
 
-    queries = await TurnQueries.bind(connection)   # once a turn, on a connection in a transaction
-    if await queries.run("event", {...}): ...      # -> rows changed
-    row = await queries.first("load", {"key": key})
-    await queries.run_many("answer", [{...}, ...])
+    async with transaction(engine) as connection:      # engine.begin(), cheaper on SQLite
+        queries = await TurnQueries.bind(connection)
+        if await queries.run("event", {...}): ...      # -> rows changed
+        row = await queries.first("load", {"key": key})
+        person_id = await queries.new_id("new_person", {...})
+        await queries.run_many("answer", [{...}, ...])
 """
 
 from __future__ import annotations
@@ -176,6 +178,13 @@ class TurnQueries:
     async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         result = await self.connection.execute(self._prepared[name], dict(params))
         return [row._mapping for row in result]
+
+    async def new_id(self, name: str, params: Mapping[str, Any]) -> int:
+        """Run an INSERT ... RETURNING id; the new row's id."""
+        row = await self.first(name, params)
+        if row is None:
+            raise RuntimeError(f"{name}: the INSERT returned no row")
+        return int(row["id"])
 
 
 class _SqliteQueries(TurnQueries):

@@ -187,8 +187,8 @@ class Bot:
 
     async def _handle(self, inbound: Inbound) -> list[Outbound]:
         now = self.clock().astimezone(self.tz)
-        # Core statements on one connection: the hot path of every turn stays lean; features that
-        # want the ORM get `turn.session`, in the same transaction.
+        # The turn's own statements (`turn_sql`) on one connection keep the hot path lean; features
+        # that want the ORM get `turn.session`, in the same transaction.
         async with transaction(self.db_engine) as connection:
             queries = await TurnQueries.bind(connection)
             if inbound.event_id and not await self._first_delivery(queries, inbound):
@@ -315,13 +315,12 @@ class Bot:
         if row is None:
             identity = await self._identity(queries, inbound)
             now = datetime.now(UTC)
-            created = await queries.first(
+            conversation_id = await queries.new_id(
                 "new_conversation",
                 {"key": key, "identity_id": identity.id, "state": {}, "version": 0,
                  "created_at": now, "updated_at": now},
             )  # fmt: skip
-            assert created is not None
-            return identity, ConversationRef(created["id"], key, None, 0), {}
+            return identity, ConversationRef(conversation_id, key, None, 0), {}
         identity = IdentityRef(row["identity_id"], row["person_id"], inbound.platform, row["chat_id"], row["active"])
         await self._refresh_identity(queries, inbound, identity)
         return identity, ConversationRef(row["id"], key, row["organisation_id"], row["version"]), row["state"]
@@ -334,16 +333,14 @@ class Bot:
             return identity
         now = datetime.now(UTC)
         name = (inbound.user_name or "")[:200]
-        person = await queries.first("new_person", {"display_name": name, "created_at": now})
-        assert person is not None
+        person_id = await queries.new_id("new_person", {"display_name": name, "created_at": now})
         chat_id = None if inbound.is_group else inbound.chat_id
-        created = await queries.first(
+        identity_id = await queries.new_id(
             "new_identity",
-            {"person_id": person["id"], "platform": inbound.platform, "platform_user_id": inbound.user_id,
+            {"person_id": person_id, "platform": inbound.platform, "platform_user_id": inbound.user_id,
              "chat_id": chat_id, "display_name": name, "active": True, "created_at": now},
         )  # fmt: skip
-        assert created is not None
-        return IdentityRef(created["id"], person["id"], inbound.platform, chat_id, True)
+        return IdentityRef(identity_id, person_id, inbound.platform, chat_id, True)
 
     async def _refresh_identity(self, queries: TurnQueries, inbound: Inbound, identity: IdentityRef) -> None:
         """They wrote to us directly, so we can reach them there again (and they have unblocked us)."""

@@ -29,23 +29,20 @@ async def both_ways(connection: AsyncConnection) -> tuple[TurnQueries, TurnQueri
 
 
 async def new_conversation(queries: TurnQueries, suffix: str) -> tuple[int, int]:
-    person = await queries.first("new_person", {"display_name": f"Sam {suffix} 🙂", "created_at": WHEN})
-    assert person is not None
-    identity = await queries.first(
+    person_id = await queries.new_id("new_person", {"display_name": f"Sam {suffix} 🙂", "created_at": WHEN})
+    identity_id = await queries.new_id(
         "new_identity",
         {
-            "person_id": person["id"], "platform": "telegram", "platform_user_id": f"u{suffix}",
+            "person_id": person_id, "platform": "telegram", "platform_user_id": f"u{suffix}",
             "chat_id": f"c{suffix}", "display_name": "Sam", "active": False, "created_at": WHEN,
         },
     )  # fmt: skip
-    assert identity is not None
-    conversation = await queries.first(
+    conversation_id = await queries.new_id(
         "new_conversation",
-        {"key": f"telegram:c{suffix}:u{suffix}", "identity_id": identity["id"], "state": {}, "version": 0,
+        {"key": f"telegram:c{suffix}:u{suffix}", "identity_id": identity_id, "state": {}, "version": 0,
          "created_at": WHEN, "updated_at": WHEN},
     )  # fmt: skip
-    assert conversation is not None
-    return identity["id"], conversation["id"]
+    return identity_id, conversation_id
 
 
 async def stored(connection: AsyncConnection, sql: str, **params: Any) -> list[tuple[Any, ...]]:

@@ -260,6 +260,8 @@ class _Run:
             return False
 
     def render(self, source: str, slot: Slot | None = None) -> str:
+        if "{" not in source:  # plain text, as most questions are: Jinja would hand it back unchanged
+            return source.strip()
         scope = self.scope(slot.prefix, slot.item) if slot else self.scope()
         return template(source).render(**scope).strip()
 

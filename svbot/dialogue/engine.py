@@ -21,7 +21,7 @@ from typing import Any
 from svbot.channels.base import Button, Outbound
 from svbot.dialogue import answers as parse
 from svbot.dialogue.answers import Choice, Invalid, Parsed
-from svbot.dialogue.spec import Dialogue, Step, expression, slug, template
+from svbot.dialogue.spec import Dialogue, Step, expression, names_used, slug, template
 from svbot.dialogue.state import ConvState
 
 MAX_TRIES = 3
@@ -140,6 +140,7 @@ class _Run:
         self.completed: str | None = None
         self._plan: list[Slot] | None = None
         self._base: dict[str, Any] | None = None
+        self._base_with_lets: dict[str, Any] | None = None
         if state.dialogue not in engine.dialogues:
             raise KeyError(f"unknown dialogue {state.dialogue!r}")
         self.dialogue: Dialogue = engine.dialogues[state.dialogue]
@@ -169,6 +170,7 @@ class _Run:
     def _invalidate(self) -> None:
         self._plan = None
         self._base = None
+        self._base_with_lets = None
 
     def _walk(
         self, steps: list[Step], prefix: str, item: Any, start: list[str] | None, reverse: bool
@@ -234,35 +236,43 @@ class _Run:
 
     # ---- template scope -----------------------------------------------------------------------
 
-    def scope(self, prefix: str = "", item: Any = None) -> dict[str, Any]:
-        base = self._base_scope()
+    def scope(self, prefix: str = "", item: Any = None, uses: frozenset[str] | None = None) -> dict[str, Any]:
+        """The names a template sees. `uses`: the names it reads (all, if not given)."""
+        lets = self.dialogue.let
+        base = self._base_scope(with_lets=bool(lets) and (uses is None or not uses.isdisjoint(lets)))
         here: Any = base["answers"]
         for part in [p for p in prefix.split(".") if p]:
             here = here.get(part, {}) if isinstance(here, dict) else {}
         return {**base, "here": here, "item": item}
 
-    def _base_scope(self) -> dict[str, Any]:
-        """What every template sees; worked out once per change of answers, not once per template."""
+    def _base_scope(self, with_lets: bool = True) -> dict[str, Any]:
+        """What every template sees; worked out once per change of answers, not once per template.
+        The dialogue's `let` values only when a template reads one: they are the costly part."""
         if self._base is None:
-            base: dict[str, Any] = {**self.context, "answers": _nest(self.state.answers), "today": self.today}
+            self._base = {**self.context, "answers": _nest(self.state.answers), "today": self.today}
+        if not with_lets:
+            return self._base
+        if self._base_with_lets is None:
+            base = dict(self._base)
             for name, source in self.dialogue.let.items():
                 try:
                     base[name] = expression(source)(**base)
                 except Exception:  # a `let` that fails on partial answers just isn't available yet
                     base[name] = None
-            self._base = base
-        return self._base
+            self._base_with_lets = base
+        return self._base_with_lets
 
     def _truthy(self, source: str, prefix: str, item: Any) -> bool:
         try:
-            return bool(expression(source)(**self.scope(prefix, item)))
+            return bool(expression(source)(**self.scope(prefix, item, names_used(source, True))))
         except Exception:
             return False
 
     def render(self, source: str, slot: Slot | None = None) -> str:
         if "{" not in source:  # plain text, as most questions are: Jinja would hand it back unchanged
             return source.strip()
-        scope = self.scope(slot.prefix, slot.item) if slot else self.scope()
+        uses = names_used(source)
+        scope = self.scope(slot.prefix, slot.item, uses) if slot else self.scope(uses=uses)
         return template(source).render(**scope).strip()
 
     def _choices_with_objects(self, step: Step, prefix: str, item: Any) -> list[tuple[str, Any]]:
@@ -271,7 +281,8 @@ class _Run:
         if not step.options_from:
             return []
         try:
-            objects = expression(step.options_from)(**self.scope(prefix, item)) or []
+            uses = names_used(step.options_from, True)
+            objects = expression(step.options_from)(**self.scope(prefix, item, uses)) or []
         except Exception:
             objects = []
         if isinstance(objects, dict):

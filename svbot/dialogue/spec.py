@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -113,6 +113,13 @@ def template(source: str):  # type: ignore[no-untyped-def]
 @lru_cache(maxsize=2048)
 def expression(source: str):  # type: ignore[no-untyped-def]
     return _ENV.compile_expression(source, undefined_to_none=True)
+
+
+@lru_cache(maxsize=4096)
+def names_used(source: str, is_expression: bool = False) -> frozenset[str]:
+    """The names a template (or an expression) reads: `let` values are worked out only for those."""
+    parsed = _ENV.parse(f"{{{{ ({source}) }}}}" if is_expression else source)
+    return frozenset(meta.find_undeclared_variables(parsed))
 
 
 def load_dialogues(directory: Path) -> dict[str, Dialogue]:

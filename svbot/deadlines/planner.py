@@ -15,14 +15,14 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Button, Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
 from svbot.deadlines.schedules import ReminderRules, next_allowed, reminder_times
 from svbot.deadlines.service import DEFAULT_TIMEZONE, RulesCache, deadline_ref, format_day, relative_day
-from svbot.delivery.models import PENDING, OutboxMessage
+from svbot.delivery.models import PENDING
+from svbot.delivery.outbox import insert_outbox
 from svbot.delivery.recipients import Recipient, reachable_members
 from svbot.models import utcnow
 
@@ -111,7 +111,7 @@ async def plan_in_session(
             if person.identity_id == held.identity_id:
                 key = f"snooze:{deadline.id}:{held.id}:{held.until.isoformat()}:{person.identity_id}"
                 rows.append(_row(key, deadline.id, person, message, pass_.not_before(rules)))
-    queued = await _insert_outbox(session, rows)
+    queued = await insert_outbox(session, rows)
     return PlanResult(len(deadlines), queued, len(snoozes))
 
 
@@ -236,14 +236,3 @@ async def _active_snoozes(
         for deadline_id, identity_id in rows:
             held[deadline_id].add(identity_id)
     return held
-
-
-async def _insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert, skipping keys already there; returns how many were new."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = await session.execute(statement, rows)
-    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)

@@ -16,15 +16,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
+from svbot.delivery.outbox import insert_outbox
 from svbot.delivery.recipients import Recipient, reachable_members
 from svbot.dialogue.spec import slug
 from svbot.models import Identity, Membership, Organisation, Person, utcnow
@@ -350,21 +349,6 @@ async def _tell_admin(session: AsyncSession, broadcast: Broadcast, text: str, ke
         "created_at": now,
     }
     return await insert_outbox(session, [row])
-
-
-async def insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert outbox rows, skipping keys already there; returns how many were new."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    total = 0
-    for start in range(0, len(rows), 500):
-        result = await session.execute(statement, rows[start : start + 500])
-        count = result.rowcount
-        total += count if count is not None and count >= 0 else len(rows[start : start + 500])
-    return total
 
 
 def _reason(error: str | None) -> str:

@@ -21,8 +21,8 @@ from svbot.channels.base import Button, Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.deadlines.service import format_day, relative_day
 from svbot.delivery.models import PENDING, OutboxMessage
+from svbot.delivery.outbox import insert_outbox
 from svbot.models import Identity, Membership, Organisation
-from svbot.support.broadcasts import insert_outbox
 from svbot.support.models import SUPPORT_ADMIN
 
 KIND = "digest"

@@ -35,6 +35,21 @@ class Clock:
         self.now += timedelta(**kwargs)
 
 
+class NoWait:
+    """Time that moves only when something sleeps: retries and rate limits tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 @dataclass
 class ScenarioBot:
     bot: Bot

@@ -32,28 +32,13 @@ from svbot.delivery.dispatcher import Dispatcher
 from svbot.delivery.models import CANCELLED, CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.ratelimit import Limits, RateLimiter
 from svbot.models import Identity, Membership, Organisation, Person
-from tests.scenario import RecordingSender
+from tests.scenario import NoWait, RecordingSender
 
 LONDON = ZoneInfo("Europe/London")
 
 
 def london(*args: int) -> datetime:
     return datetime(*args, tzinfo=LONDON).astimezone(UTC)
-
-
-class NoWait:
-    """A clock that moves only when the limiter sleeps: rate-limit tests without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 async def make_org(db, members: list[tuple[str, str]]) -> tuple[int, list[int]]:

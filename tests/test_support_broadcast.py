@@ -28,22 +28,10 @@ from svbot.support.models import DONE, Broadcast
 from svbot.support.sending import SlidingWindow, broadcast_limits, broadcast_senders, close_senders, send_outbox
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
+from tests.scenario import NoWait
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 22)
-
-
-class NoWait:
-    """A clock that moves only when the limiter sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 async def members(
@@ -309,7 +297,8 @@ async def test_rate_limits_per_group_per_chat_and_even_pacing() -> None:
     assert times[60] == pytest.approx(2.0)
     assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in zip(times, times[30:], strict=False))
 
-    default = RateLimiter(clock=NoWait().clock, sleep=NoWait().sleep)
+    idle = NoWait()
+    default = RateLimiter(clock=idle.clock, sleep=idle.sleep)
     assert [default.reserve("telegram", str(i)) for i in range(30)] == [0.0] * 30  # reminders keep their burst
 
 

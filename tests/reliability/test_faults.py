@@ -42,23 +42,11 @@ from tests.reliability.support import (
     wait_healthy,
     wait_until,
 )
+from tests.scenario import NoWait
 
 SECRET = "webhook-secret-for-tests"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TEST_DIALOGUES = ROOT / "tests" / "data" / "dialogues"
-
-
-class NoWait:
-    """Time that moves only when something sleeps: retries and rate limits without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -8,11 +8,15 @@ file take turns instead of failing half-way. PostgreSQL is the production databa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -74,6 +78,11 @@ async def checkpoint(engine: AsyncEngine) -> None:
             # Outside any transaction: SQLite refuses to checkpoint inside one.
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await autocommit.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def insert_for(dialect: Dialect) -> Callable[..., Any]:
+    """The INSERT with ON CONFLICT for this database: both speak it, through their own dialect's insert()."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -23,11 +23,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
+from svbot.db import insert_for
 from svbot.models import Answer, Conversation, Identity, InboundEvent, Person
 
 _CONVERSATIONS = Conversation.__table__
@@ -79,7 +79,7 @@ NEW_CONVERSATION_KEYS = ("key", "identity_id", "state", "version", "created_at",
 
 def statements(dialect: Dialect) -> dict[str, tuple[Executable, Sequence[str] | None]]:
     """Each statement with the parameter names it is executed with (for INSERTs: the columns given)."""
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     answer = insert(Answer)
     return {
         "event": (insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "event_id"]), EVENT_KEYS),

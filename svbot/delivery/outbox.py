@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from svbot.db import insert_for
 from svbot.delivery.models import OutboxMessage
 
 # Rows per INSERT: a broadcast to thousands stays under SQLite's and asyncpg's parameter limits.
@@ -18,7 +18,7 @@ async def insert_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> in
     returns how many were new."""
     if not rows:
         return 0
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(session.get_bind().dialect)
     statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
     total = 0
     for start in range(0, len(rows), BATCH):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
+from svbot.clitools import stop_on_signals, with_app
 from svbot.config import get_settings
 from svbot.errors import UserError
+
+if TYPE_CHECKING:
+    from svbot.app import App
 
 
 class FriendlyGroup(click.Group):
@@ -57,16 +62,10 @@ def chat(user: str | None) -> None:
     """Talk to svbot in the terminal. Reads one answer per line when input is piped."""
     from svbot.channels.console import ConsoleChannel, default_user
 
-    async def run() -> None:
-        from svbot.app import close_bot, create_bot
+    async def work(app: App) -> None:
+        await ConsoleChannel(app.bot, user or default_user()).run()
 
-        bot = await create_bot(get_settings())
-        try:
-            await ConsoleChannel(bot, user or default_user()).run()
-        finally:
-            await close_bot(bot)
-
-    _run_async(run())
+    with_app(work)
 
 
 @main.command()
@@ -76,22 +75,12 @@ def serve(host: str, port: int) -> None:
     """The web process: POST /slack/events, POST /telegram/webhook, GET /healthz."""
     import uvicorn
 
-    from svbot.web import create_web_app
+    async def work(app: App) -> None:
+        # log_config=None: uvicorn's records go through svbot's logging (JSON lines, redacted).
+        config = uvicorn.Config(app.web_app(), host=host, port=port, log_level="info", log_config=None)
+        await uvicorn.Server(config).serve()
 
-    async def run() -> None:
-        from svbot.app import close_bot, create_bot
-
-        settings = get_settings()
-        bot = await create_bot(settings)
-        try:
-            # log_config=None: uvicorn's records go through svbot's logging (JSON lines, redacted).
-            app = create_web_app(bot, settings)
-            config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=None)
-            await uvicorn.Server(config).serve()
-        finally:
-            await close_bot(bot)
-
-    _run_async(run())
+    with_app(work)
 
 
 @main.group()
@@ -106,21 +95,16 @@ def statement() -> None:
 def statement_export(org_id: int, fmt: str, out: str | None) -> None:
     """The organisation's latest draft evidence statement, as Markdown, HTML, Word or plain text."""
 
-    async def run() -> str | bytes:
-        from svbot.app import close_bot, create_bot
+    async def work(app: App) -> str | bytes:
         from svbot.evidence import export, latest_statement
 
-        bot = await create_bot(get_settings())
-        try:
-            async with bot.sessionmaker() as session:
-                record = await latest_statement(session, org_id)
-            if record is None:
-                raise UserError(f"organisation {org_id} has no statement yet (finish a walk-through in chat first)")
-            return export(record, bot.knowledge, fmt)
-        finally:
-            await close_bot(bot)
+        async with app.bot.sessionmaker() as session:
+            record = await latest_statement(session, org_id)
+        if record is None:
+            raise UserError(f"organisation {org_id} has no statement yet (finish a walk-through in chat first)")
+        return export(record, app.bot.knowledge, fmt)
 
-    content = _run_async(run())
+    content = with_app(work)
     if out:
         data = content if isinstance(content, bytes) else content.encode("utf-8")
         with open(out, "wb") as file:
@@ -135,20 +119,41 @@ def statement_export(org_id: int, fmt: str, out: str | None) -> None:
 @main.command("slack-socket")
 def slack_socket() -> None:
     """Talk to Slack over Socket Mode (for installs without a public URL)."""
-    from svbot.channels.slack import slack_socket_main
-
-    slack_socket_main()
+    _run_worker("slack", "svbot is listening to Slack over Socket Mode. Press Ctrl+C to stop.")
 
 
 @main.command("telegram-poll")
 def telegram_poll() -> None:
     """Talk to Telegram by long polling (for installs without a public URL)."""
-    from svbot.channels.telegram import TelegramSetupError, run_polling_forever
+    _run_worker("telegram", "svbot is listening to Telegram. Press Ctrl+C to stop.")
 
-    try:
-        _run_async(run_polling_forever(get_settings()))
-    except TelegramSetupError as exc:
-        raise UserError(str(exc)) from None
+
+def _run_worker(name: str, greeting: str) -> None:
+    """Run a channel's own loop (polling, Socket Mode) until SIGINT or SIGTERM."""
+    from svbot.app import CHANNELS
+
+    channel = next(channel for channel in CHANNELS if channel.name == name)
+
+    async def work(app: App) -> None:
+        try:
+            worker = channel.worker(app.bot, app.settings) if channel.enabled(app.settings) else None
+        except ValueError as exc:  # the channel's set-up errors: one line a person can act on
+            raise UserError(str(exc)) from None
+        if worker is None:
+            raise UserError(_WORKER_NEEDS[name])
+        click.echo(greeting)
+        try:
+            await worker(stop_on_signals())
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+    with_app(work)
+
+
+_WORKER_NEEDS = {
+    "slack": "set SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN to use Socket Mode",
+    "telegram": "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set it",
+}
 
 
 @main.group()
@@ -160,27 +165,17 @@ def telegram() -> None:
 @click.argument("url")
 def telegram_set_webhook(url: str) -> None:
     """Tell Telegram to send updates to URL (https://.../telegram/webhook), with TELEGRAM_WEBHOOK_SECRET."""
-    from svbot.channels.telegram import TelegramSetupError, set_webhook_main
 
-    try:
-        _run_async(set_webhook_main(get_settings(), url))
-    except TelegramSetupError as exc:
-        raise UserError(str(exc)) from None
+    async def work(app: App) -> None:
+        from svbot.channels.telegram.adapter import TelegramSetupError, set_webhook
+
+        try:
+            await set_webhook(app.settings, url, app.bot)
+        except TelegramSetupError as exc:
+            raise UserError(str(exc)) from None
+
+    with_app(work)
     click.echo(f"Telegram will send updates to {url}")
-
-
-def _run_async(coro):  # type: ignore[no-untyped-def]
-    import asyncio
-
-    from svbot.dialogue.spec import DialogueError
-    from svbot.knowledge import KnowledgeError
-
-    try:
-        return asyncio.run(coro)
-    except DialogueError as exc:
-        raise UserError(f"a dialogue file is wrong: {exc}") from None
-    except KnowledgeError as exc:
-        raise UserError(f"a knowledge file is wrong: {exc}") from None
 
 
 def _register_deadlines() -> None:

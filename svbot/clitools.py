@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.config import Settings, get_settings
+from svbot.dialogue.spec import DialogueError
 from svbot.errors import UserError
+from svbot.knowledge import KnowledgeError
+
+if TYPE_CHECKING:
+    from svbot.app import App
 
 T = TypeVar("T")
 
@@ -31,23 +38,15 @@ class FriendlyCommands(click.Group):
     command_class = FriendlyCommand
 
 
-def with_db(
-    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], settings: Settings | None = None
-) -> T:
-    """Run `work` with a database session maker, then close the database."""
+def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Build the app (`svbot.app`) from the settings, run `work` with it, then close it."""
     settings = settings or get_settings()
 
     async def run() -> T:
-        from svbot.db import make_engine, make_sessionmaker, upgrade_async
+        from svbot.app import open_app
 
-        url = settings.async_database_url
-        if url.startswith("sqlite"):
-            await upgrade_async(url)  # the embedded database sets itself up, as `svbot chat` does
-        engine = make_engine(url)
-        try:
-            return await work(make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
+        async with open_app(settings) as app:
+            return await work(app)
 
     try:
         return asyncio.run(run())
@@ -55,3 +54,28 @@ def with_db(
         if "no such table" in str(exc) or "does not exist" in str(exc):
             raise UserError("the database is not set up yet: run `svbot db upgrade`") from None
         raise UserError(f"database problem: {str(exc.orig).splitlines()[0][:200]}") from None
+    except DialogueError as exc:
+        raise UserError(f"a dialogue file is wrong: {exc}") from None
+    except KnowledgeError as exc:
+        raise UserError(f"a knowledge file is wrong: {exc}") from None
+
+
+def with_db(
+    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], settings: Settings | None = None
+) -> T:
+    """Run `work` with the app's database session maker, then close the database."""
+
+    async def on_db(app: App) -> T:
+        return await work(app.bot.sessionmaker)
+
+    return with_app(on_db, settings)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (a service manager stops us with SIGTERM): end cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, or not the main thread
+            loop.add_signal_handler(signum, stop.set)
+    return stop

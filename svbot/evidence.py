@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 DIALOGUE = "social_value"
 # Room for the platform's own wrapping inside its limits (Slack 3,000 a block, Telegram 4,096).
-CHUNK_LIMITS = {"slack": 2900, "telegram": 3900}
-DEFAULT_CHUNK = 3900
 
 
 class StatementRecord(Base):
@@ -52,7 +50,8 @@ def install(bot: Bot) -> None:
     bot.on_complete[DIALOGUE] = _finished
     bot.context_providers.append(_context)
 
-    @bot.intent("statement", "statement", "my statement", "draft", "show statement", "/statement")
+    @bot.intent("statement", "statement", "my statement", "draft", "show statement", "/statement",
+                menu="Your draft evidence statement")  # fmt: skip
     async def show(turn: Turn) -> None:
         record = await latest_statement(turn.session, turn.conversation.organisation_id)
         if record is None:
@@ -207,7 +206,7 @@ def build_statement(record: StatementRecord, knowledge: Any) -> Statement:
 def _send_statement(turn: Turn, record: StatementRecord, intro: str) -> None:
     statement = build_statement(record, turn.bot.knowledge)
     turn.say(intro)
-    limit = CHUNK_LIMITS.get(turn.inbound.platform, DEFAULT_CHUNK)
+    limit = turn.bot.message_size(turn.inbound.platform)
     for chunk in chat_chunks(statement, limit):
         turn.say(chunk, markdown=True)
     docx = render(statement, "docx")

@@ -19,15 +19,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from svbot.channels.base import Button, Inbound, Outbound
+from svbot.channels.base import Button, Inbound, MenuEntry, Outbound
 from svbot.dialogue.answers import clean
 from svbot.dialogue.engine import ANY_ITEM, COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
-from svbot.models import InboundEvent
+from svbot.models import Identity, InboundEvent, Membership
 from svbot.turn_sql import TurnQueries, transaction
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,8 @@ class Intent:
     words: frozenset[str]
     handler: Handler
     takes_args: bool = False  # "join ABC123": the first word matches, the rest is passed on
+    menu: str | None = None  # listed in a platform's command menu with this description
+    roles: frozenset[str] = frozenset()  # listed only for people with one of these roles
 
 
 class Bot:
@@ -142,6 +144,7 @@ class Bot:
         idle_after: timedelta = timedelta(hours=24),
         start_dialogue: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        message_sizes: dict[str, int] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.db_engine: AsyncEngine = sessionmaker.kw["bind"]
@@ -151,6 +154,7 @@ class Bot:
         self.tz = ZoneInfo(timezone)
         self.start_dialogue = start_dialogue or _default_dialogue(dialogues)
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.message_sizes = dict(message_sizes or {})  # platform -> longest text in one message
         self.intents: list[Intent] = []
         self.payload_handlers: dict[str, Handler] = {}  # "dl" -> reminder buttons "dl:submitted:12"
         self.on_complete: dict[str, Handler] = {}  # dialogue id -> what to do when it is finished
@@ -160,12 +164,64 @@ class Bot:
 
     # ---- extension points for features ----------------------------------------------------------
 
-    def intent(self, name: str, *words: str, takes_args: bool = False) -> Callable[[Handler], Handler]:
+    def intent(
+        self, name: str, *words: str, takes_args: bool = False, menu: str | None = None, roles: tuple[str, ...] = ()
+    ) -> Callable[[Handler], Handler]:
+        """Register words that mean one thing anywhere. With `menu`, its "/word" is offered in
+        platform menus (to people with one of `roles`, if given)."""
+
         def register(handler: Handler) -> Handler:
-            self.intents.append(Intent(name, frozenset(_simplify(w) for w in words), handler, takes_args))
+            simple = frozenset(_simplify(w) for w in words)
+            self.intents.append(Intent(name, simple, handler, takes_args, menu, frozenset(roles)))
             return handler
 
         return register
+
+    @property
+    def menu(self) -> list[MenuEntry]:
+        """The commands a platform menu lists, in the order they were registered."""
+        entries = []
+        for intent in self.intents:
+            command = next((w[1:] for w in sorted(intent.words) if w.startswith("/")), None)
+            if intent.menu and command:
+                entries.append(MenuEntry(command, intent.menu, intent.roles))
+        return entries
+
+    async def chat_menus(self, platform: str) -> dict[str | None, list[MenuEntry]]:
+        """The menu for everyone (key None), and a longer one for each chat on `platform` of a person
+        whose roles add entries (support admins see /broadcast)."""
+        everyone = [entry for entry in self.menu if not entry.roles]
+        menus: dict[str | None, list[MenuEntry]] = {None: everyone}
+        role_entries = [entry for entry in self.menu if entry.roles]
+        if not role_entries:
+            return menus
+        roles = set().union(*(entry.roles for entry in role_entries))
+        query = (
+            select(Identity.chat_id, Membership.role)
+            .join(Membership, Membership.person_id == Identity.person_id)
+            .where(Identity.platform == platform, Identity.active.is_(True), Membership.role.in_(roles))
+            .where(Identity.chat_id.is_not(None))
+        )
+        async with self.sessionmaker() as session:
+            held: dict[str, set[str]] = {}
+            for chat_id, role in (await session.execute(query)).all():
+                held.setdefault(chat_id, set()).add(role)
+        for chat_id, their_roles in held.items():
+            menus[chat_id] = everyone + [entry for entry in role_entries if entry.roles & their_roles]
+        return menus
+
+    async def set_reachable(self, platform: str, user_id: str, active: bool) -> None:
+        """The person blocked (or unblocked) us: reminders and broadcasts skip unreachable identities."""
+        statement = (
+            update(Identity)
+            .where(Identity.platform == platform, Identity.platform_user_id == user_id)
+            .values(active=active)
+        )
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(statement)
+
+    def message_size(self, platform: str) -> int:
+        return self.message_sizes.get(platform, DEFAULT_MESSAGE_SIZE)
 
     async def context_for(self, turn: Turn) -> dict[str, Any]:
         context: dict[str, Any] = {"knowledge": self.knowledge, "platform": turn.inbound.platform}
@@ -220,7 +276,7 @@ class Bot:
             return turn.messages
 
     async def _route(self, turn: Turn) -> None:
-        inbound, state = turn.inbound, turn.state
+        inbound = turn.inbound
         if inbound.payload and not _is_engine_payload(inbound.payload):
             prefix = inbound.payload.split(":", 1)[0]
             handler = self.payload_handlers.get(prefix)
@@ -234,15 +290,20 @@ class Bot:
             turn.args = args
             await intent.handler(turn)
             return
-        if state.dialogue is None or state.mode in ("idle", "done"):
+        await self._converse(turn)
+
+    async def _converse(self, turn: Turn, word: str | None = None) -> None:
+        """What was said (or `word`, a command word it stands for) goes to the walk-through under way,
+        or starts one."""
+        inbound, state = turn.inbound, turn.state
+        text = word or inbound.text
+        if not _in_dialogue(state):
             await self._home(turn)
             return
-        if state.mode == "paused" and not inbound.payload and _simplify(turn.text) not in COMMAND_WORDS:
+        if state.mode == "paused" and not inbound.payload and _simplify(text or "") not in COMMAND_WORDS:
             turn.apply(self.engine.resume(state, turn.context(), turn.now))
             return
-        turn.apply(
-            self.engine.advance(state, turn.context(), turn.now, text=inbound.text, payload=inbound.payload)
-        )
+        turn.apply(self.engine.advance(state, turn.context(), turn.now, text=text, payload=inbound.payload))
 
     def _match_intent(self, text: str) -> tuple[Intent | None, str]:
         said = _simplify(text)
@@ -260,8 +321,8 @@ class Bot:
     async def _home(self, turn: Turn) -> None:
         """Outside any walk-through: a greeting, or the start of one."""
         said = _simplify(turn.text)
-        if said == "status":
-            turn.say("You're not in the middle of anything at the moment. Say start to begin.")
+        if COMMAND_WORDS.get(said) in ("back", "skip", "unknown"):
+            turn.say("You're not in the middle of a walk-through at the moment. Say start to begin.")
             return
         if said == "help" or (turn.state.mode == "done" and said and said not in _GREETINGS):
             turn.say(_HOME_HELP)
@@ -294,13 +355,35 @@ class Bot:
     # ---- core intents ----------------------------------------------------------------------
 
     def _add_core_intents(self) -> None:
-        @self.intent("start", "start", "/start", "begin", "hi", "hello", "hey", "menu", "resume", "continue")
+        words = ("start", "/start", "begin", "hi", "hello", "hey", "menu", "resume", "continue")
+
+        @self.intent("start", *words, menu="Start, or pick up where you left off")
         async def start(turn: Turn) -> None:
             await self._start(turn)
 
-        @self.intent("help_home", "commands", "what can you do", "/help")
+        @self.intent("status", "status", "/status", menu="Where you are and what is left")
+        async def status(turn: Turn) -> None:
+            if _in_dialogue(turn.state):
+                await self._converse(turn, "status")  # the walk-through says where they are
+            else:
+                turn.say("You're not in the middle of anything at the moment. Say start to begin.")
+
+        @self.intent("cancel", "cancel", "/cancel", menu="Stop for now (your answers are kept)")
+        async def cancel(turn: Turn) -> None:
+            if _in_dialogue(turn.state):
+                await self._converse(turn, "cancel")
+            else:
+                turn.say("There's nothing to stop at the moment. Say start to begin, or help to see what I can do.")
+
+        @self.intent("help_home", "commands", "what can you do", "/help", menu="What I can do")
         async def help_home(turn: Turn) -> None:
             turn.say(_HOME_HELP)
+
+        async def restart(turn: Turn) -> None:  # the button on "my notes are damaged"
+            turn.state = ConvState()
+            await self._start(turn)
+
+        self.payload_handlers["restart"] = restart
 
     # ---- storage ---------------------------------------------------------------------------
 
@@ -425,6 +508,13 @@ _HOME_HELP = (
     "• help: this list\n"
     "In a walk-through you can always say back, skip, help, status, cancel or restart."
 )
+
+
+DEFAULT_MESSAGE_SIZE = 3900
+
+
+def _in_dialogue(state: ConvState) -> bool:
+    return state.dialogue is not None and state.mode not in ("idle", "done")
 
 
 def _is_engine_payload(payload: str) -> bool:

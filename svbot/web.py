@@ -1,8 +1,5 @@
-"""The web process: one ASGI app with Slack's events, Telegram's webhook and a health check.
-
-Each channel brings its own routes and start/stop work as a `WebMount`; a channel whose settings
-are missing is simply not mounted.
-"""
+"""The web process: one ASGI app with each channel's routes (Slack's events, Telegram's webhook) and a
+health check. The composition root (`svbot.app.App.web_app`) decides which channels are mounted."""
 
 from __future__ import annotations
 
@@ -17,15 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from svbot.channels.base import WebMount
-from svbot.config import Settings
 from svbot.turns import Bot
 
 log = logging.getLogger(__name__)
 
 
-def create_web_app(bot: Bot, settings: Settings) -> Starlette:
-    mounts = channel_mounts(bot, settings)
-
+def create_web_app(bot: Bot, mounts: dict[str, WebMount]) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         """Healthy means the database answers; a load balancer stops sending traffic otherwise."""
         try:
@@ -59,16 +53,3 @@ def mount_app(mounts: list[WebMount], routes: list | None = None) -> Starlette:
     for mount in mounts:
         all_routes.extend(mount.routes)
     return Starlette(routes=all_routes, lifespan=lifespan)
-
-
-def channel_mounts(bot: Bot, settings: Settings) -> dict[str, WebMount]:
-    mounts: dict[str, WebMount] = {}
-    if settings.slack_signing_secret:
-        from svbot.channels.slack import slack_mount
-
-        mounts["slack"] = slack_mount(bot, settings)
-    if settings.telegram_bot_token:
-        from svbot.channels.telegram import telegram_mount
-
-        mounts["telegram"] = telegram_mount(bot, settings)
-    return mounts

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 
+from svbot.app import create_bot
 from svbot.channels.base import Button, Inbound, Outbound
-from svbot.db import make_engine, make_sessionmaker, upgrade_async
-from svbot.dialogue.spec import load_dialogues
+from svbot.config import Settings
+from svbot.db import upgrade_async
 from svbot.turns import Bot
 
 TEST_DIALOGUES = Path(__file__).parent / "data" / "dialogues"
@@ -115,20 +116,19 @@ async def make_bot(
     clock: Clock | None = None,
     start_dialogue: str | None = None,
     idle_after: timedelta = timedelta(hours=24),
-    knowledge: object = None,
+    knowledge_dir: Path | None = None,
 ) -> Bot:
+    """The shipped bot (every feature, through the composition root) on test settings: this
+    database, these dialogues, this clock."""
     url = db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}"
-    await upgrade_async(url)
-    engine = make_engine(url)
-    bot = Bot(
-        make_sessionmaker(engine),
-        load_dialogues(dialogues_dir),
-        clock=clock or Clock(),
-        start_dialogue=start_dialogue,
-        idle_after=idle_after,
-        knowledge=knowledge,
+    settings = Settings(
+        DATABASE_URL=url,
+        SVBOT_DIALOGUES_DIR=dialogues_dir,
+        SVBOT_KNOWLEDGE_DIR=knowledge_dir,
+        SVBOT_IDLE_MINUTES=int(idle_after.total_seconds() // 60),
     )
-    return bot
+    await upgrade_async(url)
+    return await create_bot(settings, migrate=False, clock=clock or Clock(), start_dialogue=start_dialogue)
 
 
 LUNCH_CLUB = "We run a weekly lunch club where older neighbours eat together & chat."

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from svbot.deadlines import chat
+from svbot.app import send_limits
 from svbot.deadlines.models import Deadline, Grant, Snooze
 from svbot.deadlines.planner import plan_reminders
 from svbot.deadlines.service import rules_for, set_cursor
 from svbot.delivery.dispatcher import Dispatcher
+from svbot.delivery.ratelimit import RateLimiter
 from svbot.models import Identity, Membership, Organisation
 from tests.scenario import START, Clock, RecordingSender, ScenarioBot, make_bot
 
@@ -22,7 +23,6 @@ TODAY = START.date()
 @pytest.fixture
 async def alice(db_url: str) -> ScenarioBot:
     bot = await make_bot(db_url, clock=Clock(), start_dialogue="every_type")
-    chat.install(bot)
     person = ScenarioBot(bot)
     await person.say("hello")  # she is known to svbot now
     async with bot.sessionmaker() as session, session.begin():
@@ -97,7 +97,7 @@ async def test_a_reminder_is_sent_and_its_buttons_work(alice: ScenarioBot) -> No
     # 3 days before the quarterly report, at 09:00 London time.
     when = START.replace(day=due.day - 3, hour=9, minute=30)
     await plan_reminders(alice.bot.sessionmaker, when)
-    result = await Dispatcher(alice.bot.sessionmaker, {"console": sender}).run_once(when)
+    result = await Dispatcher(alice.bot.sessionmaker, {"console": sender}, RateLimiter(send_limits())).run_once(when)
     assert result.sent == 1 and len(sender.sent) == 1
     chat_id, reminder = sender.sent[0]
     assert chat_id == "alice" and reminder.kind == "reminder"

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from svbot.channels.slack_render import to_mrkdwn, unescape_mrkdwn
-from svbot.channels.telegram_render import markdown_to_html
+from svbot.channels.slack.render import to_mrkdwn, unescape_mrkdwn
+from svbot.channels.telegram.render import markdown_to_html
 from svbot.statements.text import md_escape
 
 TYPED = [

@@ -13,6 +13,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select, text
 
+from svbot.app import send_limits
 from svbot.channels.base import Outbound, PermanentFailure, RetryLater
 from svbot.db import make_engine, make_sessionmaker
 from svbot.deadlines.ics import deadlines_ics
@@ -83,7 +84,7 @@ async def outbox(db) -> list[OutboxMessage]:
 
 def dispatcher(db, sender: RecordingSender, **options) -> Dispatcher:
     clock = NoWait()
-    limiter = RateLimiter(clock=clock.clock, sleep=clock.sleep)
+    limiter = RateLimiter(send_limits(), clock=clock.clock, sleep=clock.sleep)
     return Dispatcher(db, {"telegram": sender, "slack": sender}, limiter, **options)
 
 
@@ -429,9 +430,10 @@ async def test_ics_feed_parses_and_holds_each_deadline_with_an_alarm(db) -> None
 
 async def test_rate_limiter_spaces_messages_per_platform_and_per_chat() -> None:
     clock = NoWait()
-    limiter = RateLimiter(clock=clock.clock, sleep=clock.sleep)
+    bursty = Limits(per_second=30.0, per_chat_interval=1.0)  # a bucket of 30: a burst of 30 is allowed
+    limiter = RateLimiter({**send_limits(), "telegram": bursty}, clock=clock.clock, sleep=clock.sleep)
     waits = [await limiter.acquire("telegram", f"chat{i}") for i in range(31)]
-    assert waits[:30] == [0.0] * 30  # a burst of 30 a second is allowed
+    assert waits[:30] == [0.0] * 30
     assert waits[30] == pytest.approx(1 / 30)
     assert await limiter.acquire("telegram", "chat0") == pytest.approx(1 - 1 / 30, abs=0.05)  # 1 s per chat
     assert await limiter.acquire("slack", "C1") == 0.0

@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
-from svbot.app import close_bot, create_bot
+from svbot.app import App, build_app, close_bot, create_bot, open_app
 from svbot.channels.base import Button, FileOut, Outbound, PermanentFailure, RetryLater
-from svbot.channels.slack import SEE_DM, SORRY_OLD_BUTTON, SlackChannel, SlackOAuthEnv, SlackSender, slack_mount
-from svbot.channels.slack_render import (
+from svbot.channels.slack.adapter import SEE_DM, SORRY_OLD_BUTTON, SlackChannel, SlackSender
+from svbot.channels.slack.render import (
     SECTION_LIMIT,
     TICK,
     ZWSP,
@@ -69,16 +69,20 @@ def settings(db_url: str, fake: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[Any]:
-    bot = await create_bot(settings, start_dialogue="every_type", migrate=False)
-    yield bot
-    await close_bot(bot)
+async def app(settings: Settings) -> AsyncIterator[App]:
+    """The shipped app, as `svbot serve` builds it, on test settings and the fake Slack."""
+    async with open_app(settings, start_dialogue="every_type", migrate=False) as app:
+        yield app
 
 
 @pytest.fixture
-async def slack(bot: Any, settings: Settings, fake: FakeSlack) -> AsyncIterator[SlackUser]:
-    mount = slack_mount(bot, settings, oauth=SlackOAuthEnv())
-    async with serve(mount) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+def bot(app: App) -> Any:
+    return app.bot
+
+
+@pytest.fixture
+async def slack(app: App, fake: FakeSlack) -> AsyncIterator[SlackUser]:
+    async with serve_app(app.web_app()) as base_url, httpx.AsyncClient(base_url=base_url) as http:
         yield SlackUser(http, fake)
 
 
@@ -546,7 +550,7 @@ async def test_a_button_pressed_twice_counts_once(slack: SlackUser, fake: FakeSl
 
 
 async def test_sender_posts_long_text_split_and_uploads_files(fake: FakeSlack, settings: Settings) -> None:
-    sender = SlackSender(settings, oauth=SlackOAuthEnv())
+    sender = SlackSender(settings)
     words = " ".join(f"word{i}" for i in range(1500))  # about 11,000 characters
     ts = await sender.send(
         "D0000042",
@@ -567,7 +571,7 @@ async def test_sender_posts_long_text_split_and_uploads_files(fake: FakeSlack, s
 
 
 async def test_sender_waits_out_429s_then_gives_retry_later(fake: FakeSlack, settings: Settings) -> None:
-    sender = SlackSender(settings, oauth=SlackOAuthEnv())
+    sender = SlackSender(settings)
     fake.rate_limit("chat.postMessage", retry_after=0, times=1)
     assert await sender.send("C1", Outbound(text="Your report is due on Friday.")) is not None
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
@@ -585,14 +589,14 @@ async def test_sender_waits_out_429s_then_gives_retry_later(fake: FakeSlack, set
 async def test_sender_maps_permanent_errors(fake: FakeSlack, settings: Settings, error: str) -> None:
     fake.fail("chat.postMessage", error)
     with pytest.raises(PermanentFailure) as caught:
-        await SlackSender(settings, oauth=SlackOAuthEnv()).send("C1", Outbound(text="hello"))
+        await SlackSender(settings).send("C1", Outbound(text="hello"))
     assert str(caught.value) == error and "xoxb" not in str(caught.value)
 
 
 async def test_sender_passing_fault_is_retry_later(fake: FakeSlack, settings: Settings) -> None:
     fake.fail("chat.postMessage", "internal_error")
     with pytest.raises(RetryLater):
-        await SlackSender(settings, oauth=SlackOAuthEnv()).send("C1", Outbound(text="hello"))
+        await SlackSender(settings).send("C1", Outbound(text="hello"))
 
 
 # -- rendering ------------------------------------------------------------------------------------------
@@ -676,7 +680,7 @@ async def default_slack(
     )
     bot = await create_bot(settings, migrate=False)
     try:
-        channel = SlackChannel(bot, settings, oauth=SlackOAuthEnv())
+        channel = SlackChannel(bot, settings)
         async with serve(channel.mount()) as base_url, httpx.AsyncClient(base_url=base_url) as http:
             yield SlackUser(http, fake), channel
     finally:
@@ -739,13 +743,14 @@ async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
         SVBOT_DIALOGUES_DIR=DATA / "dialogues",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake.api_url,
+        SLACK_CLIENT_ID="1111.2222",
+        SLACK_CLIENT_SECRET="client-secret",
     )
-    oauth = SlackOAuthEnv(SLACK_CLIENT_ID="1111.2222", SLACK_CLIENT_SECRET="client-secret")
-    bot = await create_bot(settings, start_dialogue="every_type", migrate=False)
-    channel = SlackChannel(bot, settings, oauth=oauth)
-    assert channel.multi_workspace
+    app = await build_app(settings, start_dialogue="every_type", migrate=False)
+    bot = app.bot
+    assert app.channel("slack") is not None, "a many-workspace install is a Slack install"
     try:
-        async with serve(channel.mount()) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        async with serve_app(app.web_app()) as base_url, httpx.AsyncClient(base_url=base_url) as http:
             install = await http.get("/slack/install")
             assert install.status_code == 200 and "slack.com/oauth/v2/authorize" in install.text
             state = install.cookies.get("slack-app-oauth-state") or ""
@@ -771,7 +776,8 @@ async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
             replay = await http.get("/slack/oauth_redirect", params={"code": "again", "state": state})
             assert replay.status_code >= 400  # a state is good for one installation only
 
-        sender = SlackSender(settings, oauth=oauth)
+        # Reminders, broadcasts and digests all take the app's one sender.
+        sender = app.senders()["slack"]
         try:
             await sender.send(f"{TEAM_ID}:D0000042", Outbound(text="Your report is due on Friday."))
             assert fake.ok_calls("chat.postMessage")[-1].token == "xoxb-installed-token"
@@ -780,13 +786,11 @@ async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
         finally:
             await sender.close()
     finally:
-        await close_bot(bot)
+        await app.close()
 
 
-async def test_served_by_the_web_process(bot: Any, settings: Settings, fake: FakeSlack) -> None:
-    from svbot.web import create_web_app
-
-    async with serve_app(create_web_app(bot, settings)) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+async def test_served_by_the_web_process(app: App, fake: FakeSlack) -> None:
+    async with serve_app(app.web_app()) as base_url, httpx.AsyncClient(base_url=base_url) as http:
         health = await http.get("/healthz")
         assert "slack" in health.json()["channels"]
         person = SlackUser(http, fake)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.fakes.slack_api import FakeSlack
-from tests.test_slack import SlackUser, bot, fake, settings, slack  # noqa: F401  (fixtures)
+from tests.test_slack import SlackUser, app, bot, fake, settings, slack  # noqa: F401  (fixtures)
 
 
 async def test_a_burst_of_first_messages_checks_the_token_once_and_answers_everyone(

@@ -11,16 +11,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from svbot.app import send_limits
 from svbot.deadlines.models import Deadline, Grant
 from svbot.deadlines.service import mark_submitted, snooze
 from svbot.delivery.models import SENT, OutboxMessage
+from svbot.delivery.ratelimit import RateLimiter
 from svbot.evidence import StatementRecord
-from svbot.evidence import install as install_evidence
 from svbot.knowledge import load_knowledge
 from svbot.models import Conversation, Identity, Membership, Organisation, Person
 from svbot.paths import dialogues_dir, knowledge_dir
 from svbot.statements.model import Numbers, ObjectiveEvidence, StatementInput
-from svbot.support import install as install_support
 from svbot.support.access import member_statuses, visible_statement
 from svbot.support.broadcasts import follow_up
 from svbot.support.chat import NOT_FOUND, SUPPORT_ONLY
@@ -31,6 +31,7 @@ from svbot.turns import Bot
 from tests.scenario import Clock, RecordingSender, ScenarioBot, make_bot
 
 KNOWLEDGE = load_knowledge(knowledge_dir())
+SHIPPED = RateLimiter(send_limits())
 
 
 @dataclass
@@ -53,9 +54,7 @@ class World:
 @pytest.fixture
 async def world(db_url: str) -> AsyncIterator[World]:
     clock = Clock()
-    bot = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=clock, knowledge=KNOWLEDGE)
-    install_evidence(bot)
-    install_support(bot)
+    bot = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=clock)
     async with bot.sessionmaker() as session, session.begin():
         s1 = Organisation(name="Brighton CVS", kind="support", framework_id="local_pledge")
         s2 = Organisation(name="Hastings CVS", kind="support")
@@ -387,11 +386,11 @@ async def test_a_support_admin_composes_previews_and_sends_a_broadcast(world: Wo
     assert len({r.dedupe_key for r in rows}) == 3
 
     recorder = RecordingSender()
-    result = await send_outbox(world.bot.sessionmaker, {"console": recorder}, wait_for_retries=False)
+    result = await send_outbox(world.bot.sessionmaker, {"console": recorder}, limiter=SHIPPED, wait_for_retries=False)
     assert result.sent == 3
     assert await follow_up(world.bot.sessionmaker) == 1
     assert await follow_up(world.bot.sessionmaker) == 0  # told once
-    await send_outbox(world.bot.sessionmaker, {"console": recorder}, wait_for_retries=False)
+    await send_outbox(world.bot.sessionmaker, {"console": recorder}, limiter=SHIPPED, wait_for_retries=False)
     chat, report = recorder.sent[-1]
     assert chat == "admin1"
     assert report.text.startswith("Your broadcast to all members is finished: 3 of 3 delivered, 0 failed.")
@@ -439,7 +438,7 @@ async def test_sent_rows_are_marked(world: World) -> None:
     await admin.send(admin.inbound(payload=f"bc:to:{world.s1}:all"))
     await admin.say("Hi all")
     await admin.press("Send")
-    await send_outbox(world.bot.sessionmaker, {"console": RecordingSender()}, wait_for_retries=False)
+    await send_outbox(world.bot.sessionmaker, {"console": RecordingSender()}, limiter=SHIPPED, wait_for_retries=False)
     async with world.bot.sessionmaker() as session:
         statuses = (await session.scalars(select(OutboxMessage.status).where(OutboxMessage.kind == "broadcast"))).all()
     assert statuses == [SENT]

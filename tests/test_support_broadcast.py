@@ -17,15 +17,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from svbot.app import build_app, close_senders, send_limits
 from svbot.config import Settings
 from svbot.deadlines.models import SUBMITTED, Deadline, Grant
 from svbot.delivery.models import FAILED, SENT, OutboxMessage
-from svbot.delivery.ratelimit import RateLimiter
+from svbot.delivery.ratelimit import RateLimiter, SlidingWindow
 from svbot.models import Identity, Membership, Organisation, Person, utcnow
 from svbot.support import broadcasts
 from svbot.support.digest import plan_digests, week_key
 from svbot.support.models import DONE, Broadcast
-from svbot.support.sending import SlidingWindow, broadcast_limits, broadcast_senders, close_senders, send_outbox
+from svbot.support.sending import send_outbox
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.scenario import NoWait
@@ -132,8 +133,9 @@ async def test_a_broadcast_to_hundreds_on_both_platforms_with_429s_and_a_blocked
     telegram.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=1050)
     slack.rate_limit("chat.postMessage", retry_after=1, times=2)
 
-    senders = broadcast_senders(settings_for(telegram, slack, db_url), workers=8)
-    limiter = RateLimiter(broadcast_limits(telegram_rate=1000.0, slack_interval=1.0))
+    app = await build_app(settings_for(telegram, slack, db_url), migrate=False)
+    senders = app.senders(workers=8)
+    limiter = app.limiter(telegram={"per_second": 1000.0})
     progress: list[int] = []
 
     async def after_batch(total) -> None:  # type: ignore[no-untyped-def]
@@ -149,6 +151,7 @@ async def test_a_broadcast_to_hundreds_on_both_platforms_with_429s_and_a_blocked
         assert await broadcasts.follow_up(db) == 0  # reported once
     finally:
         await close_senders(senders)
+        await app.close()
 
     to_admin = [m.text for m in telegram.chat(999)]
     assert result.sent == 359 + len(to_admin) and result.failed == 1 and result.retried >= 3
@@ -214,18 +217,18 @@ async def test_a_dispatch_process_killed_mid_broadcast_resumes_without_duplicate
     assert middle[SENT] == sum(before.values())  # every message that arrived was marked sent
 
     # The restarted dispatcher: the dead one's claims have expired (its clock says 10 minutes on).
-    senders = broadcast_senders(settings)
+    app = await build_app(settings, migrate=False)
+    senders = app.senders(workers=8)
+    limiter = app.limiter(telegram={"per_second": 1000.0})
     try:
-        result = await send_outbox(
-            db,
-            senders,
-            limiter=RateLimiter(broadcast_limits(telegram_rate=1000.0)),
-            clock=lambda: utcnow() + timedelta(minutes=10),
-        )
+        result = await send_outbox(db, senders, limiter=limiter, clock=lambda: utcnow() + timedelta(minutes=10))
         await broadcasts.follow_up(db, utcnow())
-        await send_outbox(db, senders, wait_for_retries=False, clock=lambda: utcnow() + timedelta(minutes=10))
+        await send_outbox(
+            db, senders, limiter=limiter, wait_for_retries=False, clock=lambda: utcnow() + timedelta(minutes=10)
+        )
     finally:
         await close_senders(senders)
+        await app.close()
 
     after = telegram_texts(telegram)
     assert result.sent == 150 - middle[SENT]
@@ -278,7 +281,7 @@ async def test_queueing_is_idempotent_and_audiences_are_members_only(db) -> None
 
 async def test_rate_limits_per_group_per_chat_and_even_pacing() -> None:
     clock = NoWait()
-    limiter = RateLimiter(broadcast_limits(telegram_rate=30.0), clock=clock.clock, sleep=clock.sleep)
+    limiter = RateLimiter(send_limits(telegram={"per_second": 30.0}), clock=clock.clock, sleep=clock.sleep)
     starts = []
     for _ in range(21):
         await limiter.acquire("telegram", "-100123")  # a group: 20 a minute, and 1 a second
@@ -288,7 +291,7 @@ async def test_rate_limits_per_group_per_chat_and_even_pacing() -> None:
     assert starts[20] == pytest.approx(60.0)  # the 21st waits until the first is a minute old
 
     paced = NoWait()
-    limiter = RateLimiter(broadcast_limits(telegram_rate=30.0), clock=paced.clock, sleep=paced.sleep)
+    limiter = RateLimiter(send_limits(telegram={"per_second": 30.0}), clock=paced.clock, sleep=paced.sleep)
     times = []
     for i in range(61):
         await limiter.acquire("telegram", str(i))
@@ -297,14 +300,15 @@ async def test_rate_limits_per_group_per_chat_and_even_pacing() -> None:
     assert times[60] == pytest.approx(2.0)
     assert all(later - earlier >= 1.0 - 1e-9 for earlier, later in zip(times, times[30:], strict=False))
 
+    # Reminders, digests and broadcasts share Telegram's own limits: 29.5 a second, evenly.
     idle = NoWait()
-    default = RateLimiter(clock=idle.clock, sleep=idle.sleep)
-    assert [default.reserve("telegram", str(i)) for i in range(30)] == [0.0] * 30  # reminders keep their burst
+    shipped = RateLimiter(send_limits(), clock=idle.clock, sleep=idle.sleep)
+    assert [shipped.reserve("telegram", str(i)) for i in range(3)] == pytest.approx([0.0, 1 / 29.5, 2 / 29.5])
 
 
 async def test_a_pause_restarts_the_pacing_and_voids_slots_taken_before_it() -> None:
     clock = NoWait()
-    limiter = RateLimiter(broadcast_limits(telegram_rate=10.0), clock=clock.clock, sleep=clock.sleep)
+    limiter = RateLimiter(send_limits(telegram={"per_second": 10.0}), clock=clock.clock, sleep=clock.sleep)
     assert [limiter.reserve("telegram", str(i)) for i in range(3)] == pytest.approx([0.0, 0.1, 0.2])
     limiter.pause("telegram", 1.0)  # a 429 with retry_after 1
     after = [limiter.reserve("telegram", str(i)) for i in range(10, 13)]
@@ -318,7 +322,7 @@ async def test_a_pause_restarts_the_pacing_and_voids_slots_taken_before_it() -> 
             limiter.pause("telegram", 2.0)
         await fresh.sleep(seconds)
 
-    limiter = RateLimiter(broadcast_limits(telegram_rate=10.0), clock=fresh.clock, sleep=sleep_meeting_a_429)
+    limiter = RateLimiter(send_limits(telegram={"per_second": 10.0}), clock=fresh.clock, sleep=sleep_meeting_a_429)
     limiter.reserve("telegram", "a")
     limiter.reserve("telegram", "b")
     await limiter.acquire("telegram", "c")  # its slot was 0.2

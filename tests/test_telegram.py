@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from svbot.app import close_bot, create_bot
+from svbot.app import App, close_bot, create_bot, open_app
 from svbot.channels.base import Button, FileOut, Outbound, PermanentFailure, RetryLater
-from svbot.channels.telegram import (
+from svbot.channels.telegram.adapter import (
     SECRET_HEADER,
     TelegramSender,
     build_application,
@@ -29,7 +29,7 @@ from svbot.channels.telegram import (
     set_webhook,
     telegram_mount,
 )
-from svbot.channels.telegram_render import (
+from svbot.channels.telegram.render import (
     TICK,
     CallbackTable,
     command_text,
@@ -113,10 +113,15 @@ def settings(tmp_path: Path, db_url: str, fake: FakeTelegram) -> Settings:
 
 
 @pytest.fixture
-async def core(settings: Settings) -> AsyncIterator[Bot]:
-    bot = await create_bot(settings, migrate=False)
-    yield bot
-    await close_bot(bot)
+async def app(settings: Settings) -> AsyncIterator[App]:
+    """The shipped app, as `svbot serve` and `svbot telegram-poll` build it, on the fake Telegram."""
+    async with open_app(settings, migrate=False) as app:
+        yield app
+
+
+@pytest.fixture
+def core(app: App) -> Bot:
+    return app.bot
 
 
 @pytest.fixture
@@ -184,7 +189,7 @@ async def polling(
     fail_on_handler_errors(application, errors)
     helper = Poller(fake, application)
     stop = asyncio.Event()
-    task = asyncio.create_task(poll(application, core.sessionmaker, stop, timeout=5))
+    task = asyncio.create_task(poll(application, core, stop, timeout=5))
     await fake.wait_for("getUpdates")
     try:
         yield helper
@@ -398,14 +403,17 @@ async def test_admins_get_broadcast_in_their_commands_menu(
     application = build_application(core, settings)
     fail_on_handler_errors(application, errors)
     stop = asyncio.Event()
-    task = asyncio.create_task(poll(application, core.sessionmaker, stop, timeout=1))
+    task = asyncio.create_task(poll(application, core, stop, timeout=1))
     await fake.wait_for("getUpdates")
     stop.set()
     await asyncio.wait_for(task, 10)
     default = fake.commands['{"type": "default"}']
     admin = fake.commands['{"chat_id": 42, "type": "chat"}']
-    assert [c["command"] for c in default] == ["start", "status", "due", "statement", "help", "cancel"]
-    assert [c["command"] for c in admin][-1] == "broadcast"
+    # The menu is made from the intents the shipped bot registered: nothing listed that it cannot do.
+    everyone = [entry.command for entry in core.menu if not entry.roles]
+    assert [c["command"] for c in default] == everyone
+    assert {"start", "status", "due", "statement", "help", "cancel", "join"} <= set(everyone)
+    assert "broadcast" not in everyone and "broadcast" in [c["command"] for c in admin]
     assert not errors
 
 
@@ -498,13 +506,9 @@ async def test_webhook_refuses_without_the_right_secret_and_answers_once(
     assert not errors
 
 
-async def test_svbot_serve_app_takes_the_webhook(
-    fake: FakeTelegram, settings: Settings, core: Bot, caplog: pytest.LogCaptureFixture
-):
-    from svbot.web import create_web_app
-
+async def test_svbot_serve_app_takes_the_webhook(fake: FakeTelegram, app: App, caplog: pytest.LogCaptureFixture):
     update = fake.text_update(user_id=USER, text="/start")
-    async with serve_app(create_web_app(core, settings)) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+    async with serve_app(app.web_app()) as base_url, httpx.AsyncClient(base_url=base_url) as client:
         health = (await client.get("/healthz")).json()
         assert "telegram" in health["channels"]
         assert (await client.post("/telegram/webhook", json=update)).status_code == 403
@@ -526,7 +530,7 @@ async def test_webhook_without_a_configured_secret_refuses_everything(
 
 
 async def test_set_webhook_registers_url_secret_and_commands(fake: FakeTelegram, settings: Settings, core: Bot):
-    await set_webhook(settings, "https://svbot.example.org/telegram/webhook", core.sessionmaker)
+    await set_webhook(settings, "https://svbot.example.org/telegram/webhook", core)
     assert fake.webhook["url"] == "https://svbot.example.org/telegram/webhook"
     assert fake.webhook["secret_token"] == SECRET
     assert "callback_query" in fake.webhook["allowed_updates"]

@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from docx import Document
 
-from svbot import evidence
-from svbot.knowledge import load_knowledge
-from svbot.paths import dialogues_dir, knowledge_dir
+from svbot.paths import dialogues_dir
 from tests.scenario import Clock, ScenarioBot, make_bot
 
 MARKUP = "<b>bold</b> *star* _under_ `tick` [link](https://evil.example) <@U123>"
@@ -40,9 +38,7 @@ async def walk(bot: ScenarioBot, answers: dict[str, Any]) -> None:
 
 @pytest.fixture
 async def person(db_url: str) -> ScenarioBot:
-    bot = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=Clock(),
-                         knowledge=load_knowledge(knowledge_dir()))  # fmt: skip
-    evidence.install(bot)
+    bot = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=Clock())
     yield ScenarioBot(bot)
     await bot.db_engine.dispose()  # type: ignore[attr-defined]
 

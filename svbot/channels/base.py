@@ -7,9 +7,18 @@ so nothing a user typed is ever interpreted as markup.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from svbot.delivery.ratelimit import Limits
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from svbot.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +72,65 @@ class Outbound:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A command a platform may list in its menu (Telegram's "/" list), made from a registered intent."""
+
+    command: str  # without the "/": "due"
+    description: str
+    roles: frozenset[str] = frozenset()  # empty: everyone; otherwise people with one of these roles
+
+
+class Sender(Protocol):
+    """Sends one message unprompted (a reminder, a broadcast); returns the platform's message id."""
+
+    async def send(self, chat_id: str, message: Outbound) -> str | None: ...
+
+
+class ChatCore(Protocol):
+    """What a channel needs from the core (`svbot.turns.Bot` fits): a turn, and the database."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @property
+    def menu(self) -> list[MenuEntry]: ...
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]: ...
+
+    async def chat_menus(self, platform: str) -> dict[str | None, list[MenuEntry]]: ...
+
+    async def set_reachable(self, platform: str, user_id: str, active: bool) -> None: ...
+
+
+# A long-running loop of a channel (Telegram polling, Slack Socket Mode): it runs until the event is set.
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
 class Channel(Protocol):
-    """What every adapter offers to the delivery side (reminders, broadcasts)."""
+    """One chat platform, as the composition root (`svbot.app`) sees it.
 
-    platform: str
+    The object is light: importing it loads no platform library; its methods import their
+    adapter when they are called, so `svbot chat` never loads python-telegram-bot or Bolt.
+    """
 
-    async def send(self, chat_id: str, message: Outbound) -> str | None:
-        """Send one message; return the platform's message id if it has one."""
+    name: str  # the platform's name in Inbound.platform and outbox rows: "slack", "telegram"
+    limits: Limits  # how fast the platform lets us send, for reminders and broadcasts alike
+    message_size: int  # the longest text we put in one chat message (a statement is split to fit)
+
+    def enabled(self, settings: Settings) -> bool:
+        """Are its settings there? A channel that is not enabled is not mounted and sends nothing."""
+        ...
+
+    def web_mount(self, bot: ChatCore, settings: Settings) -> WebMount | None:
+        """Its routes in the web process (`svbot serve`), if it takes requests over HTTP."""
+        ...
+
+    def sender(self, settings: Settings, *, workers: int = 1) -> Sender | None:
+        """A sender for unprompted messages, with connections for `workers` sends at once."""
+        ...
+
+    def worker(self, bot: ChatCore, settings: Settings) -> Worker | None:
+        """Its own long-running loop (polling, Socket Mode), for installs without a public URL."""
         ...
 
 

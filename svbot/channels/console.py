@@ -15,10 +15,35 @@ from typing import TextIO
 
 from rich.console import Console
 
-from svbot.channels.base import Inbound, Outbound
+from svbot.channels.base import ChatCore, Inbound, Outbound, Sender, WebMount, Worker
+from svbot.config import Settings
+from svbot.delivery.ratelimit import Limits
 from svbot.turns import Bot
 
 PLATFORM = "console"
+
+
+class ConsolePlatform:
+    """The terminal (`svbot chat`): always there, answers only the person typing, sends nothing later."""
+
+    name = PLATFORM
+    limits = Limits()
+    message_size = 20_000  # a terminal takes a whole statement at once
+
+    def enabled(self, settings: Settings) -> bool:
+        return True
+
+    def web_mount(self, bot: ChatCore, settings: Settings) -> WebMount | None:
+        return None
+
+    def sender(self, settings: Settings, *, workers: int = 1) -> Sender | None:
+        return None  # nobody is at the terminal later: reminders for console people wait in the outbox
+
+    def worker(self, bot: ChatCore, settings: Settings) -> Worker | None:
+        return None
+
+
+CHANNEL = ConsolePlatform()
 
 
 def default_user() -> str:
@@ -62,8 +87,8 @@ class ConsoleChannel:
         replies = await self.bot.handle(self.inbound(line))
         for message in replies:
             self.show(message)
-        if replies:
-            self._last = next((m for m in reversed(replies) if m.buttons or m.controls), self._last)
+        if replies:  # numbers press the buttons of what was said last, never of something older
+            self._last = next((m for m in reversed(replies) if m.buttons or m.controls), None)
 
     def inbound(self, line: str) -> Inbound:
         payload = self._button_for(line)
@@ -77,13 +102,16 @@ class ConsoleChannel:
         )
 
     def _button_for(self, line: str) -> str | None:
-        """In a terminal, "2" presses button 2 (except in multi-choice, where "1, 3" is typed)."""
+        """"2" presses button 2 of the last message, and so does typing its label (except in a
+        multi-choice, where "1, 3" is typed). Piped input works the same, so scripts can press too."""
         last = self._last
         said = line.strip()
-        if not self.interactive or last is None or last.multi_select or not said.isdigit():
+        if last is None or last.multi_select:
             return None
-        index = int(said) - 1
-        return last.buttons[index].payload if 0 <= index < len(last.buttons) else None
+        if said.isdigit():
+            index = int(said) - 1
+            return last.buttons[index].payload if 0 <= index < len(last.buttons) else None
+        return next((b.payload for b in last.buttons if b.label.casefold() == said.casefold()), None)
 
     def show(self, message: Outbound) -> None:
         print_ = self.console.print

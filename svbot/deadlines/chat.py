@@ -37,7 +37,7 @@ def install(bot: Bot) -> None:
     bot.payload_handlers["dl"] = _button
 
     @bot.intent("due", "due", "what's due", "whats due", "what is due", "deadlines", "my deadlines", "/due",
-                "reports due", "what's next", "monitoring")  # fmt: skip
+                "reports due", "what's next", "monitoring", menu="Monitoring reports coming up")  # fmt: skip
     async def due(turn: Turn) -> None:
         items = await _open_items(turn)
         today = turn.now.date()

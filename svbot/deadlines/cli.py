@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import logging
 import re
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -19,14 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.clitools import FriendlyCommands, with_db
-from svbot.config import Settings, get_settings
+from svbot.clitools import FriendlyCommands, stop_on_signals, with_app, with_db
+from svbot.config import get_settings
 from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
 from svbot.deadlines.schedules import Schedule
 from svbot.errors import UserError
 from svbot.models import Organisation, utcnow
 
+if TYPE_CHECKING:
+    from svbot.app import App
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+SEND_WORKERS = 8  # sends at once, each waiting its turn from the rate limiter
 
 
 # ---------------------------------------------------------------- grants
@@ -308,16 +312,21 @@ def reminders_run(now_text: str | None) -> None:
     settings = get_settings()
     now = parse_when(now_text, settings.timezone) if now_text else utcnow()
 
-    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[Any, Any, bool]:
+    async def work(app: App) -> tuple[Any, Any, bool]:
+        from svbot.app import close_senders
         from svbot.deadlines.planner import plan_reminders
         from svbot.delivery.dispatcher import Dispatcher
 
+        sessionmaker = app.bot.sessionmaker
         planned = await plan_reminders(sessionmaker, now, settings.timezone)
-        senders = build_senders(settings)
-        sent = await Dispatcher(sessionmaker, senders).drain(now)
+        senders = app.senders()
+        try:
+            sent = await Dispatcher(sessionmaker, senders, app.limiter()).drain(now)
+        finally:
+            await close_senders(senders)
         return planned, sent, bool(senders)
 
-    planned, sent, can_send = with_db(work, settings)
+    planned, sent, can_send = with_app(work, settings)
     click.echo(
         f"Planned {planned.queued} reminders ({planned.deadlines} deadlines, {planned.snoozes} snoozes). "
         f"Sent {sent.sent}, will retry {sent.retried}, failed {sent.failed}."
@@ -351,55 +360,53 @@ def clock(interval: float) -> None:
     """Plan due reminders and send the outbox, until stopped (Ctrl-C or SIGTERM)."""
     settings = get_settings()
 
-    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async def work(app: App) -> None:
+        from svbot.app import close_senders
         from svbot.db import checkpoint
         from svbot.deadlines.planner import plan_reminders
-        from svbot.delivery.dispatcher import Dispatcher
         from svbot.support import clock_pass
+        from svbot.support.sending import send_outbox
         from svbot.turns import EVENT_MEMORY, forget_events_before
 
-        dispatcher = Dispatcher(sessionmaker, build_senders(settings))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(signum, stop.set)
+        sessionmaker = app.bot.sessionmaker
+        # The same senders and limits as `svbot broadcasts send`: reminders, digests and broadcasts
+        # queued from chat all go out here, several at once, at each platform's pace.
+        senders, limiter = app.senders(workers=SEND_WORKERS), app.limiter()
+        stop = stop_on_signals()
         click.echo(f"svbot clock: planning every {interval:g}s. Stop with Ctrl-C.", err=True)
-        while not stop.is_set():
-            try:
-                planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
-                sent = await dispatcher.drain()
-                # Support organisations: the weekly digest, and broadcast progress for the admin.
-                await clock_pass(sessionmaker, utcnow(), settings.timezone)
-                async with sessionmaker() as session, session.begin():
-                    await forget_events_before(session, utcnow() - EVENT_MEMORY)
-                await checkpoint(sessionmaker.kw["bind"])
-            except (SQLAlchemyError, OSError) as exc:
-                # The database restarted or the network blinked: keep running and try again next tick.
-                # Rows claimed before the fault come round again when their claim expires.
-                logging.getLogger(__name__).warning("clock: database unavailable (%s); will retry", type(exc).__name__)
-            else:
-                if planned.queued or sent.claimed:
-                    click.echo(
-                        f"queued {planned.queued}, sent {sent.sent}, retry {sent.retried}, failed {sent.failed}"
+        try:
+            while not stop.is_set():
+                try:
+                    planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
+                    sent = await send_outbox(
+                        sessionmaker, senders, limiter=limiter, workers=SEND_WORKERS, wait_for_retries=False, stop=stop
                     )
-                if planned.deadlines >= 2000:
-                    continue  # more are due: plan again straight away
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+                    # Support organisations: the weekly digest, and broadcast progress for the admin.
+                    await clock_pass(sessionmaker, utcnow(), settings.timezone)
+                    async with sessionmaker() as session, session.begin():
+                        await forget_events_before(session, utcnow() - EVENT_MEMORY)
+                    await checkpoint(sessionmaker.kw["bind"])
+                except (SQLAlchemyError, OSError) as exc:
+                    # The database restarted or the network blinked: keep running and try again next
+                    # tick. Rows claimed before the fault come round again when their claim expires.
+                    log.warning("clock: database unavailable (%s); will retry", type(exc).__name__)
+                else:
+                    if planned.queued or sent.claimed:
+                        click.echo(
+                            f"queued {planned.queued}, sent {sent.sent}, retry {sent.retried}, failed {sent.failed}"
+                        )
+                    if planned.deadlines >= 2000:
+                        continue  # more are due: plan again straight away
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+        finally:
+            await close_senders(senders)
         click.echo("svbot clock: stopped.", err=True)
 
-    with_db(work, settings)
+    with_app(work, settings)
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def build_senders(settings: Settings) -> dict[str, Any]:
-    """The channels that can send unprompted, from the composition root (svbot.app)."""
-    from svbot.app import build_senders as build
-
-    return build(settings)
 
 
 def parse_when(text: str, timezone: str) -> datetime:

@@ -15,13 +15,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.channels.base import Outbound, PermanentFailure, RetryLater, outbound_from_dict
+from svbot.channels.base import PermanentFailure, RetryLater, Sender, outbound_from_dict
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.ratelimit import RateLimiter
 from svbot.models import Identity, utcnow
@@ -29,10 +29,6 @@ from svbot.models import Identity, utcnow
 log = logging.getLogger(__name__)
 
 MARK_RETRY_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # about a minute in all
-
-
-class Sender(Protocol):
-    async def send(self, chat_id: str, message: Outbound) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +60,7 @@ class Dispatcher:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         senders: Mapping[str, Sender],
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter,
         *,
         claim_timeout: timedelta = timedelta(minutes=5),
         batch_size: int = 100,
@@ -73,7 +69,7 @@ class Dispatcher:
     ) -> None:
         self.sessionmaker = sessionmaker
         self.senders = dict(senders)
-        self.limiter = limiter or RateLimiter()
+        self.limiter = limiter
         self.claim_timeout = claim_timeout
         self.batch_size = batch_size
         self.max_attempts = max_attempts

@@ -1,8 +1,9 @@
-"""Per-platform send limits, shared by reminders and broadcasts.
+"""Per-platform send limits, shared by reminders, broadcasts and digests.
 
-Telegram allows about 30 messages a second overall, one a second to the same chat and 20 a minute
-to the same group; Slack about one a second per channel. `acquire` reserves the next free slot
-before it sleeps, so concurrent senders queue up fairly instead of all waking together.
+Each channel declares its `Limits` once (`svbot/channels/*/__init__.py`); the composition root gathers
+them (`svbot.app.send_limits`). `acquire` reserves the next free slot before it sleeps, so concurrent
+senders queue up fairly instead of all waking together. `SlidingWindow` is a second guard a channel
+can put round its sender, for a platform that counts over a sliding second.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from svbot.channels.base import Sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,24 +37,16 @@ def telegram_group(chat_id: str) -> bool:
     return chat_id.startswith("-")
 
 
-DEFAULT_LIMITS: dict[str, Limits] = {
-    "telegram": Limits(
-        per_second=30.0, per_chat_interval=1.0, group_limit=20, group_window=60.0, is_group=telegram_group
-    ),
-    "slack": Limits(per_second=None, per_chat_interval=1.0),
-}
-
-
 class RateLimiter:
     """Waits as needed before each send. Clock and sleep are injectable, for tests without waiting."""
 
     def __init__(
         self,
-        limits: Mapping[str, Limits] | None = None,
+        limits: Mapping[str, Limits],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._limits = dict(DEFAULT_LIMITS if limits is None else limits)
+        self._limits = dict(limits)  # each channel's own (svbot.app.send_limits); others go unpaced
         self._clock = clock
         self._sleep = sleep
         self._tokens: dict[str, float] = {}
@@ -127,3 +124,46 @@ class RateLimiter:
 
     def _forget_old_chats(self, now: float) -> None:
         self._chat_free = {k: v for k, v in self._chat_free.items() if v > now}
+
+
+class SlidingWindow:
+    """A sender that lets at most `limit` messages start in any `window` seconds. A message counts
+    from when it was let through, or, if its answer took longer than `grace` seconds to come back
+    (it was held up on its way), from that answer less `grace`."""
+
+    def __init__(
+        self,
+        inner: Sender,
+        limit: int,
+        window: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        grace: float = 0.0,
+    ) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.window = window
+        self.grace = grace
+        self._clock = clock
+        self._sleep = sleep
+        self._sends: list[list[float]] = []  # one [time] per recent or in-flight message
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # close(), tg, platform: the wrapped sender's own
+
+    async def send(self, chat_id: str, message: Any) -> str | None:
+        entry = await self._slot()
+        try:
+            return await self.inner.send(chat_id, message)
+        finally:
+            entry[0] = max(entry[0], self._clock() - self.grace)
+
+    async def _slot(self) -> list[float]:
+        while True:
+            now = self._clock()
+            self._sends = [e for e in self._sends if e[0] > now - self.window]
+            if len(self._sends) < self.limit:
+                entry = [now]
+                self._sends.append(entry)
+                return entry
+            await self._sleep(min(e[0] for e in self._sends) + self.window - now)

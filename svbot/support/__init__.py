@@ -1,6 +1,6 @@
 """Support organisations: roles and access checks, join codes, broadcasts, the weekly digest of
-overdue reports and the annual social value report. `install(bot)` adds the chat side;
-`clock_pass` is the support side's share of a clock tick."""
+overdue reports and the annual social value report. `svbot.support.chat.install` adds the chat side
+(the composition root calls it); `clock_pass` is the support side's share of a clock tick."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-    from svbot.turns import Bot
-
-
-def install(bot: Bot) -> None:
-    from svbot.support.chat import install as install_chat
-
-    install_chat(bot)
 
 
 async def clock_pass(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from svbot.channels.base import Button, FileOut
 from svbot.deadlines.service import format_due_list, upcoming_for_org
-from svbot.evidence import CHUNK_LIMITS, DEFAULT_CHUNK, StatementRecord, build_statement, latest_statement
+from svbot.evidence import StatementRecord, build_statement, latest_statement
 from svbot.models import Organisation
 from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
 from svbot.support import access, broadcasts, invites
@@ -35,28 +35,33 @@ DIALOGUE = "broadcast"
 MAX_BUTTONS = 24
 NOT_FOUND = "Sorry, I can't find that, or it isn't yours to see."
 SUPPORT_ONLY = "Only a support organisation's admins can do that."
+ADMINS = (ORG_ADMIN, SUPPORT_ADMIN)
 
 
 def install(bot: Bot) -> None:
     bot.context_providers.append(_framework_context)
 
-    @bot.intent("join", "join", "/join", takes_args=True)
+    @bot.intent("join", "join", "/join", takes_args=True, menu="Join your organisation with a code")
     async def join(turn: Turn) -> None:
         await _join(turn)
 
-    @bot.intent("invite", "invite", "/invite", takes_args=True)
+    @bot.intent("invite", "invite", "/invite", takes_args=True, menu="Invite someone to your organisation",
+                roles=ADMINS)  # fmt: skip
     async def invite(turn: Turn) -> None:
         await _invite(turn)
 
-    @bot.intent("organisations", "organisations", "my organisations", "orgs", "/orgs", "switch organisation")
+    @bot.intent("organisations", "organisations", "my organisations", "orgs", "/orgs", "switch organisation",
+                menu="Your organisations; switch between them")  # fmt: skip
     async def organisations(turn: Turn) -> None:
         await _organisations(turn)
 
-    @bot.intent("members", "members", "/members", "member status", "our members")
+    @bot.intent("members", "members", "/members", "member status", "our members",
+                menu="Your members and their reports", roles=ADMINS)  # fmt: skip
     async def members(turn: Turn) -> None:
         await _members(turn)
 
-    @bot.intent("broadcast", "broadcast", "/broadcast", "send a broadcast")
+    @bot.intent("broadcast", "broadcast", "/broadcast", "send a broadcast", menu="Send a message to your members",
+                roles=(SUPPORT_ADMIN,))  # fmt: skip
     async def broadcast(turn: Turn) -> None:
         await _broadcast_start(turn)
 
@@ -132,8 +137,12 @@ async def _join(turn: Turn) -> None:
     if joined.already:
         turn.say(f"You're already {role} of {joined.organisation_name}. I'll work with that organisation now.")
         return
-    turn.say(f"Welcome! You're now {role} of {joined.organisation_name}.")
-    turn.say(_next_steps(joined.role))
+    welcome = f"Welcome! You're now {role} of {joined.organisation_name}."
+    if _in_dialogue(turn):  # they joined mid walk-through: carry on where they were
+        turn.say(welcome + " Let's carry on.")
+        turn.apply(turn.bot.engine.resume(turn.state, turn.context(), turn.now))
+        return
+    turn.say(f"{welcome} {_next_steps(joined.role)}")
 
 
 _INVITE_WORDS = {"admin", "admins", "org_admin", "support_admin", "member"}
@@ -280,7 +289,7 @@ async def _member_detail(turn: Turn, organisation_id: int) -> None:
 def _send_statement(turn: Turn, record: StatementRecord) -> None:
     statement = build_statement(record, turn.bot.knowledge)
     turn.say(f"The social value statement of {statement.org_name}:")
-    for chunk in chat_chunks(statement, CHUNK_LIMITS.get(turn.inbound.platform, DEFAULT_CHUNK)):
+    for chunk in chat_chunks(statement, turn.bot.message_size(turn.inbound.platform)):
         turn.say(chunk, markdown=True)
     docx = render(statement, "docx")
     assert isinstance(docx, bytes)

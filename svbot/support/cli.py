@@ -7,17 +7,20 @@ import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.clitools import FriendlyCommand, FriendlyCommands, with_db
-from svbot.config import Settings, get_settings
+from svbot.clitools import FriendlyCommand, FriendlyCommands, with_app, with_db
+from svbot.config import get_settings
 from svbot.errors import UserError
 from svbot.models import Organisation, utcnow
+
+if TYPE_CHECKING:
+    from svbot.app import App
 
 T = TypeVar("T")
 
@@ -157,15 +160,16 @@ def broadcast(audience_text: str, message: str, support_org: int | None, send_no
                 raise UserError(str(exc)) from None
             return row.id, count, await broadcasts.describe(session, sid, audience)
 
-    async def queue_and_maybe_send(db: async_sessionmaker[AsyncSession]) -> tuple[int, int, str]:
+    async def queue_and_maybe_send(app: App) -> tuple[int, int, str]:
+        db = app.bot.sessionmaker
         queued = await work(db)
         click.echo(f"Broadcast {queued[0]}: queued for {queued[1]:,} people ({queued[2]}).")
         if send_now and queued[1]:
-            await _send_all(db, settings, workers=8, telegram_rate=None, slack_interval=1.0)
+            await _send_all(app, workers=8)
             await _print_status(db, queued[0])
         return queued
 
-    _, count, _ = with_db(queue_and_maybe_send, settings)
+    _, count, _ = with_app(queue_and_maybe_send, settings)
     if count and not send_now:
         click.echo("svbot clock (or svbot broadcasts send) delivers it.", err=True)
 
@@ -188,18 +192,22 @@ def broadcasts_send(workers: int, telegram_rate: float | None, slack_interval: f
     digest; a process restarted after a crash picks up the dead one's messages when its claims expire."""
     settings = get_settings()
 
-    async def work(db: async_sessionmaker[AsyncSession]) -> None:
+    changes: dict[str, dict[str, Any]] = {"slack": {"per_chat_interval": slack_interval}}
+    if telegram_rate is not None:
+        changes["telegram"] = {"per_second": telegram_rate}
+
+    async def work(app: App) -> None:
         from svbot.support import clock_pass
 
         while True:
-            await clock_pass(db, utcnow(), settings.timezone)
-            await _send_all(db, settings, workers=workers, telegram_rate=telegram_rate, slack_interval=slack_interval)
+            await clock_pass(app.bot.sessionmaker, utcnow(), settings.timezone)
+            await _send_all(app, workers=workers, limits=changes)
             if watch is None:
                 return
             await asyncio.sleep(watch)
 
     try:
-        with_db(work, settings)
+        with_app(work, settings)
     except KeyboardInterrupt:
         click.echo("svbot broadcasts send: stopped.", err=True)
 
@@ -215,22 +223,16 @@ def broadcasts_status(broadcast_id: int) -> None:
     with_db(work)
 
 
-async def _send_all(
-    db: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    *,
-    workers: int,
-    telegram_rate: float | None,
-    slack_interval: float,
-) -> None:
-    from svbot.delivery.ratelimit import RateLimiter
+async def _send_all(app: App, *, workers: int, limits: dict[str, dict[str, Any]] | None = None) -> None:
+    from svbot.app import close_senders
     from svbot.support.broadcasts import follow_up
-    from svbot.support.sending import TELEGRAM_RATE, broadcast_limits, broadcast_senders, close_senders, send_outbox
+    from svbot.support.sending import send_outbox
 
-    senders = broadcast_senders(settings, workers)
+    db = app.bot.sessionmaker
+    senders = app.senders(workers=workers)
     if not senders:
         raise UserError("no chat platform is set up (TELEGRAM_BOT_TOKEN, SLACK_BOT_TOKEN): nothing can be sent")
-    limiter = RateLimiter(broadcast_limits(telegram_rate or TELEGRAM_RATE, slack_interval))
+    limiter = app.limiter(**(limits or {}))
 
     async def progress(total: Any) -> None:
         await follow_up(db)
@@ -275,21 +277,22 @@ def digest_run(now_text: str | None, send: bool) -> None:
     settings = get_settings()
     now = _parse_when(now_text, settings.timezone) if now_text else utcnow()
 
-    async def work(db: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    async def work(app: App) -> tuple[int, int]:
+        from svbot.app import close_senders
         from svbot.delivery.dispatcher import Dispatcher
         from svbot.support.digest import plan_digests
-        from svbot.support.sending import broadcast_senders, close_senders
 
+        db = app.bot.sessionmaker
         queued = await plan_digests(db, now, settings.timezone)
         if not send:
             return queued, 0
-        senders = broadcast_senders(settings)
+        senders = app.senders()
         try:
-            return queued, (await Dispatcher(db, senders).drain(now)).sent
+            return queued, (await Dispatcher(db, senders, app.limiter()).drain(now)).sent
         finally:
             await close_senders(senders)
 
-    queued, sent = with_db(work, settings)
+    queued, sent = with_app(work, settings)
     click.echo(f"Queued {queued} digests; sent {sent} messages.")
 
 

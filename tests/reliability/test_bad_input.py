@@ -17,11 +17,10 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from svbot.app import close_bot, create_bot
+from svbot.app import build_app
 from svbot.channels.base import Inbound
 from svbot.config import Settings
 from svbot.turns import SORRY
-from svbot.web import create_web_app
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.reliability.support import ROOT
@@ -72,8 +71,9 @@ class World:
             TELEGRAM_WEBHOOK_SECRET=TG_SECRET, SLACK_BOT_TOKEN="xoxb-bad-input", SLACK_SIGNING_SECRET=SLACK_SECRET,
             SLACK_API_URL=self.slack.api_url,
         )  # fmt: skip
-        self.bot = await create_bot(self.settings, migrate=False)
-        app = create_web_app(self.bot, self.settings)
+        self.app = await build_app(self.settings, migrate=False)
+        self.bot = self.app.bot
+        app = self.app.web_app()
         self.lifespan = app.router.lifespan_context(app)  # start-up and shut-down, as uvicorn would run them
         await self.lifespan.__aenter__()
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svbot", timeout=30)
@@ -82,7 +82,7 @@ class World:
         await asyncio.sleep(0.2)  # Slack turns run after the ack
         await self.http.aclose()
         await self.lifespan.__aexit__(None, None, None)
-        await close_bot(self.bot)
+        await self.app.close()
         await self.slack.stop()
         await self.telegram.stop()
 

@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import func, select
 from telegram.request import HTTPXRequest
 
-from svbot.channels.slack import SlackSender
-from svbot.channels.telegram import TelegramSender
+from svbot.app import send_limits
+from svbot.channels.slack.adapter import SlackSender
+from svbot.channels.telegram.adapter import TelegramSender
 from svbot.config import Settings
 from svbot.db import make_engine, make_sessionmaker
 from svbot.deadlines.planner import plan_reminders
@@ -94,7 +95,8 @@ async def test_telegram_storms_resets_and_timeouts_still_deliver_each_reminder_o
     try:
         sessions = make_sessionmaker(engine)
         await plan_reminders(sessions, utcnow())
-        dispatcher = Dispatcher(sessions, {"telegram": sender}, RateLimiter(clock=time.clock, sleep=time.sleep))
+        limiter = RateLimiter(send_limits(), clock=time.clock, sleep=time.sleep)
+        dispatcher = Dispatcher(sessions, {"telegram": sender}, limiter)
         await drain_until_done(dispatcher, engine)
         assert await outbox_status(engine) == {"sent": seeded.deadlines}
     finally:
@@ -126,7 +128,8 @@ async def test_slack_storms_errors_and_resets_still_deliver_each_reminder_once(d
             sessions = make_sessionmaker(engine)
             await plan_reminders(sessions, utcnow())
             sender = SlackSender(settings)
-            dispatcher = Dispatcher(sessions, {"slack": sender}, RateLimiter(clock=time.clock, sleep=time.sleep))
+            limiter = RateLimiter(send_limits(), clock=time.clock, sleep=time.sleep)
+            dispatcher = Dispatcher(sessions, {"slack": sender}, limiter)
             await drain_until_done(dispatcher, engine)
             assert await outbox_status(engine) == {"sent": seeded.deadlines}
         finally:

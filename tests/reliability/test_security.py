@@ -16,16 +16,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from svbot.app import close_bot, create_bot
+from svbot.app import build_app, close_bot, create_bot
 from svbot.channels.base import Inbound
 from svbot.config import Settings
-from svbot.db import make_engine, make_sessionmaker
+from svbot.db import make_engine
 from svbot.deadlines.chat import NOT_FOUND
 from svbot.deadlines.models import Deadline, Snooze
-from svbot.dialogue.spec import load_dialogues
 from svbot.models import InboundEvent
-from svbot.turns import Bot
-from svbot.web import create_web_app
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.reliability.support import ROOT, Proc, free_port, seed_due_reminders, svbot_env, wait_healthy, wait_until
@@ -168,24 +165,23 @@ async def test_healthz_answers_503_when_the_database_is_down_and_hides_how_to_re
         url = f"postgresql+asyncpg://svbot:hidden-password@127.0.0.1:{free_port()}/svbot"  # nothing listens
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'no-such-folder' / 'svbot.db'}"
-    engine = make_engine(url)
-    bot = Bot(make_sessionmaker(engine), load_dialogues(TEST_DIALOGUES))
-    app = create_web_app(bot, Settings(DATABASE_URL=url))
+    svbot = await build_app(Settings(DATABASE_URL=url, SVBOT_DIALOGUES_DIR=TEST_DIALOGUES), migrate=False)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svbot") as http:
+        transport = httpx.ASGITransport(app=svbot.web_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://svbot") as http:
             response = await http.get("/healthz")
     finally:
-        await engine.dispose()
+        await svbot.close()
     assert response.status_code == 503
     assert response.json() == {"status": "error", "database": "unreachable"}
 
 
 async def test_healthz_answers_200_when_the_database_answers(db_url: str) -> None:
-    bot = await create_bot(Settings(DATABASE_URL=db_url, SVBOT_DIALOGUES_DIR=TEST_DIALOGUES), migrate=False)
+    svbot = await build_app(Settings(DATABASE_URL=db_url, SVBOT_DIALOGUES_DIR=TEST_DIALOGUES), migrate=False)
     try:
-        app = create_web_app(bot, Settings(DATABASE_URL=db_url))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svbot") as http:
+        transport = httpx.ASGITransport(app=svbot.web_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://svbot") as http:
             response = await wait_until(lambda: http.get("/healthz"), 10)
     finally:
-        await close_bot(bot)
+        await svbot.close()
     assert response.status_code == 200 and response.json()["database"] == "ok"

@@ -12,9 +12,11 @@ import httpx
 from sqlalchemy import event, func, select
 from sqlalchemy.dialects import postgresql
 
+from svbot.app import send_limits
 from svbot.db import make_engine, make_sessionmaker
 from svbot.deadlines.planner import plan_reminders
 from svbot.delivery.dispatcher import Dispatcher
+from svbot.delivery.ratelimit import RateLimiter
 from svbot.models import Answer, Conversation, utcnow
 from svbot.turn_sql import LOAD
 from tests.fakes.telegram_api import FakeTelegram
@@ -47,7 +49,7 @@ async def test_claims_and_planning_skip_rows_another_worker_holds(pg_url: str) -
     try:
         sessions = make_sessionmaker(engine)
         await plan_reminders(sessions, utcnow())
-        claimed = await Dispatcher(sessions, {"telegram": object()}).claim(utcnow())  # type: ignore[dict-item]
+        claimed = await Dispatcher(sessions, {"telegram": object()}, RateLimiter(send_limits())).claim(utcnow())  # type: ignore[dict-item]
     finally:
         await engine.dispose()
     assert len(claimed) == 3

@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import signal
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
@@ -45,9 +44,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
-import click
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import SecretStr
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
@@ -65,7 +62,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from svbot.channels.base import Inbound, Outbound, PermanentFailure, RetryLater, WebMount
-from svbot.channels.slack_render import (
+from svbot.channels.slack.render import (
     ACTION_PREFIX,
     DATE_ACTION,
     button_label,
@@ -84,7 +81,6 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,files:write,im:history,im:write"
 RATE_LIMIT_RETRIES = 3  # tries after the first 429, each after Slack's Retry-After
 # Turns acknowledged but not yet run. When it is full, acks wait for room: Slack then sees a slow app
 # and retries later, which is better than holding an unbounded backlog in memory.
@@ -139,29 +135,14 @@ class TurnHandler(Protocol):
     async def handle(self, inbound: Inbound) -> list[Outbound]: ...
 
 
-class SlackOAuthEnv(BaseSettings):
-    """Settings only the multi-workspace mode needs (not in svbot.config.Settings yet)."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
-
-    client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
-    client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
-    scopes: str = Field(default=DEFAULT_SCOPES, alias="SLACK_SCOPES")
-    redirect_uri: str | None = Field(default=None, alias="SLACK_REDIRECT_URI")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.client_id and self.client_secret)
-
-
 # -- composition ---------------------------------------------------------------------------------------
 
 
-def slack_mount(bot: TurnHandler, settings: Settings, oauth: SlackOAuthEnv | None = None) -> WebMount:
+def slack_mount(bot: TurnHandler, settings: Settings) -> WebMount:
     """The routes Slack needs in the web process; an empty mount when Slack is not configured."""
-    if settings.slack_signing_secret is None or not (settings.slack_bot_token or _oauth(oauth).enabled):
+    if settings.slack_signing_secret is None or not (settings.slack_bot_token or settings.slack_oauth_enabled):
         return WebMount()
-    return SlackChannel(bot, settings, oauth=oauth).mount()
+    return SlackChannel(bot, settings).mount()
 
 
 async def run_socket_mode(bot: TurnHandler, settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -186,30 +167,19 @@ async def run_socket_mode(bot: TurnHandler, settings: Settings, stop: asyncio.Ev
         await channel.close()
 
 
-def slack_socket_main() -> None:
-    """The `svbot slack-socket` command: talk to Slack over Socket Mode until stopped."""
-    from svbot.app import close_bot, create_bot  # the composition root imports the channels: import late
-    from svbot.cli import UserError
-    from svbot.config import get_settings
-
-    settings = get_settings()
+def socket_mode_worker(bot: TurnHandler, settings: Settings) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The `svbot slack-socket` worker: Socket Mode until the stop event is set."""
     if settings.slack_app_token is None or settings.slack_bot_token is None:
-        raise UserError("set SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN to use Socket Mode")
+        raise SlackSetupError("set SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN to use Socket Mode")
 
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):  # a service manager stops us with SIGTERM: end cleanly
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(signum, stop.set)
-        bot = await create_bot(settings)
-        try:
-            await run_socket_mode(bot, settings, stop)
-        finally:
-            await close_bot(bot)
+    async def work(stop: asyncio.Event) -> None:
+        await run_socket_mode(bot, settings, stop)
 
-    click.echo("svbot is listening to Slack over Socket Mode. Press Ctrl+C to stop.")
-    asyncio.run(serve())
+    return work
+
+
+class SlackSetupError(ValueError):
+    """Something the operator can fix in the settings; one line, no secrets."""
 
 
 def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -251,7 +221,6 @@ class SlackChannel:
         bot: TurnHandler,
         settings: Settings,
         *,
-        oauth: SlackOAuthEnv | None = None,
         installation_store: AsyncInstallationStore | None = None,
         socket_mode: bool = False,
         max_turns: int | None = None,
@@ -274,13 +243,13 @@ class SlackChannel:
         self._session: aiohttp.ClientSession | None = None
         self._auth_test: asyncio.Task[None] | None = None
         self._engine: AsyncEngine | None = None
-        oauth = _oauth(oauth)
-        self.multi_workspace = settings.slack_bot_token is None and oauth.enabled
-        self.app = self._build_app(oauth, installation_store, socket_mode)
+        self.multi_workspace = settings.slack_bot_token is None and settings.slack_oauth_enabled
+        self.app = self._build_app(installation_store, socket_mode)
         self._register()
 
-    def _build_app(self, oauth: SlackOAuthEnv, store: AsyncInstallationStore | None, socket_mode: bool) -> AsyncApp:
-        secret = _secret(self.settings.slack_signing_secret)
+    def _build_app(self, store: AsyncInstallationStore | None, socket_mode: bool) -> AsyncApp:
+        settings = self.settings
+        secret = _secret(settings.slack_signing_secret)
         if not self.multi_workspace:
             token = _secret(self.settings.slack_bot_token)
             return AsyncApp(
@@ -291,16 +260,16 @@ class SlackChannel:
                 process_before_response=True,  # our listeners only queue the work: answer when they return
                 before_authorize=self._one_auth_test,
             )
-        assert oauth.client_id is not None and oauth.client_secret is not None
+        assert settings.slack_client_id is not None and settings.slack_client_secret is not None
         state_store = None
         if store is None:
-            store, state_store = installation_stores(self.settings, oauth.client_id)
+            store, state_store = installation_stores(settings, settings.slack_client_id)
             self._engine = store.engine
         oauth_settings = AsyncOAuthSettings(
-            client_id=oauth.client_id,
-            client_secret=oauth.client_secret.get_secret_value(),
-            scopes=[s.strip() for s in oauth.scopes.split(",") if s.strip()],
-            redirect_uri=oauth.redirect_uri,
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret.get_secret_value(),
+            scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()],
+            redirect_uri=settings.slack_redirect_uri,
             install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH,
             installation_store=store,
@@ -681,16 +650,14 @@ class SlackSender:
         settings: Settings,
         *,
         installation_store: AsyncInstallationStore | None = None,
-        oauth: SlackOAuthEnv | None = None,
     ) -> None:
         self.settings = settings
         self._token = _secret(settings.slack_bot_token)
         self._store = installation_store
         self._engine: AsyncEngine | None = None
-        oauth = _oauth(oauth)
-        if self._store is None and self._token is None and oauth.enabled:
-            assert oauth.client_id is not None
-            self._store, _ = installation_stores(settings, oauth.client_id)
+        if self._store is None and self._token is None and settings.slack_oauth_enabled:
+            assert settings.slack_client_id is not None
+            self._store, _ = installation_stores(settings, settings.slack_client_id)
             self._engine = self._store.engine
         self._clients: dict[str | None, AsyncWebClient] = {}
 
@@ -756,10 +723,6 @@ class _RecentIds:
         self._ids.pop(key, None)
 
 
-def _oauth(oauth: SlackOAuthEnv | None) -> SlackOAuthEnv:
-    return oauth if oauth is not None else SlackOAuthEnv()
-
-
 def _team_id(body: dict) -> str:
     team = body.get("team_id") or (body.get("team") or {}).get("id")
     return str(team or (body.get("user") or {}).get("team_id") or "")
@@ -814,7 +777,7 @@ async def _quietly(call: Awaitable[Any]) -> None:
 
 __all__ = [
     "SlackChannel",
-    "SlackOAuthEnv",
+    "SlackSetupError",
     "SlackSender",
     "delivery_error",
     "installation_stores",
@@ -822,5 +785,5 @@ __all__ = [
     "post_outbound",
     "run_socket_mode",
     "slack_mount",
-    "slack_socket_main",
+    "socket_mode_worker",
 ]

@@ -5,9 +5,9 @@ PTB parses updates and talks HTTP; it keeps no state of ours. Each update become
 :class:`~svbot.channels.base.Outbound` messages inside one committed transaction, and we render them as
 Telegram HTML with inline keyboards.
 
-    svbot telegram-poll                    -> run_polling_forever(settings)
+    svbot telegram-poll                    -> polling_worker(bot, settings)(stop)
     svbot serve  (POST /telegram/webhook)  -> telegram_mount(bot, settings)
-    svbot telegram set-webhook URL         -> set_webhook(settings, url, sessionmaker)
+    svbot telegram set-webhook URL         -> set_webhook(settings, url, bot)
     reminders and broadcasts               -> TelegramSender(settings).send(chat_id, outbound)
 """
 
@@ -19,14 +19,11 @@ import hmac
 import io
 import json
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import telegram
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -52,8 +49,8 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from svbot.channels.base import DeliveryError, Inbound, Outbound, PermanentFailure, RetryLater, WebMount
-from svbot.channels.telegram_render import (
+from svbot.channels.base import ChatCore, DeliveryError, Inbound, Outbound, PermanentFailure, RetryLater, WebMount
+from svbot.channels.telegram.render import (
     CAPTION_LIMIT,
     TICK,
     CallbackTable,
@@ -63,7 +60,6 @@ from svbot.channels.telegram_render import (
     strip_mention,
     utf16_len,
 )
-from svbot.models import Identity, Membership
 
 if TYPE_CHECKING:
     from svbot.config import Settings
@@ -72,17 +68,6 @@ PLATFORM = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Start, or start again"),
-    ("status", "Where you are and what is left"),
-    ("due", "Monitoring reports coming up"),
-    ("statement", "Your draft evidence statement"),
-    ("help", "What I can do"),
-    ("cancel", "Stop what we are doing"),
-)
-ADMIN_COMMANDS = COMMANDS + (("broadcast", "Send a message to your members"),)
-COMMAND_NAMES = frozenset(name for name, _ in ADMIN_COMMANDS)
-ADMIN_ROLES = ("support_admin",)
 CHOOSE = "Please choose:"  # Telegram refuses a message with buttons and no text
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
 ONLY_TEXT = "Sorry, I can only read typed messages and button presses."
@@ -96,14 +81,6 @@ Sleep = Callable[[float], Awaitable[None]]
 
 class TelegramSetupError(ValueError):
     """Something the operator can fix (no token, a rejected token, no webhook secret); one line, no secrets."""
-
-
-class TurnHandler(Protocol):
-    """What the adapter needs from the core (`svbot.turns.Bot`)."""
-
-    sessionmaker: async_sessionmaker[AsyncSession]
-
-    async def handle(self, inbound: Inbound) -> list[Outbound]: ...
 
 
 # --- Sending: one place for rendering, retries and error mapping -----------------------------------------
@@ -307,9 +284,11 @@ def _chat(chat_id: str | int) -> int | str:
 class TelegramAdapter:
     """The PTB callbacks. Holds no conversation state: everything lives in the database via `bot`."""
 
-    def __init__(self, bot: TurnHandler, sender: TelegramSender) -> None:
+    def __init__(self, bot: ChatCore, sender: TelegramSender) -> None:
         self.bot = bot
         self.sender = sender
+        # Commands we answer in groups; other bots' commands are theirs.
+        self.commands = frozenset(entry.command for entry in bot.menu)
 
     def add_handlers(self, application: Application) -> None:
         new_message = filters.UpdateType.MESSAGE  # edits of old messages are not new answers
@@ -339,7 +318,7 @@ class TelegramAdapter:
         username = context.bot.username
         if message.text.startswith("/"):
             text = command_text(message.text, username)
-            if text is None or text.split()[0] not in COMMAND_NAMES:
+            if text is None or text.split()[0] not in self.commands:
                 return  # another bot's command, or none of ours
         elif _mentions(message, username) or _replies_to(message, context.bot.id):
             text = strip_mention(message.text, username) or "help"  # "@svbot" alone: what do we do?
@@ -367,7 +346,7 @@ class TelegramAdapter:
             return
         status = change.new_chat_member.status
         if status in ("kicked", "member"):
-            await set_identity_active(self.bot.sessionmaker, str(change.from_user.id), status == "member")
+            await self.bot.set_reachable(PLATFORM, str(change.from_user.id), status == "member")
 
     async def _turn(
         self,
@@ -409,7 +388,7 @@ class TelegramAdapter:
             )
         except PermanentFailure as exc:
             if str(exc) == "blocked" and not inbound.is_group:
-                await set_identity_active(self.bot.sessionmaker, inbound.user_id, False)
+                await self.bot.set_reachable(PLATFORM, inbound.user_id, False)
             log.warning("Telegram reply to chat %s not delivered: %s", inbound.chat_id, exc)
         except RetryLater as exc:
             log.warning("Telegram reply to chat %s not delivered (%s); the person can ask again", inbound.chat_id, exc)
@@ -466,7 +445,7 @@ def make_tg_bot(settings: Settings, *, request: BaseRequest | None = None) -> te
 
 
 def build_application(
-    bot: TurnHandler,
+    bot: ChatCore,
     settings: Settings,
     *,
     request: BaseRequest | None = None,
@@ -491,22 +470,20 @@ def build_application(
     return application
 
 
-async def run_polling_forever(settings: Settings) -> None:
-    """`svbot telegram-poll`: long polling until SIGINT/SIGTERM."""
-    from svbot.app import close_bot, create_bot  # the composition root: imported late, it sits above us
-
-    _quiet_http_logs()
+def polling_worker(bot: ChatCore, settings: Settings) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The `svbot telegram-poll` worker: long polling until the stop event is set."""
     _token(settings)
-    bot = await create_bot(settings)
-    try:
-        await poll(build_application(bot, settings), bot.sessionmaker, _stop_on_signals())
-    finally:
-        await close_bot(bot)
+    _quiet_http_logs()
+
+    async def work(stop: asyncio.Event) -> None:
+        await poll(build_application(bot, settings), bot, stop)
+
+    return work
 
 
 async def poll(
     application: Application,
-    sessionmaker: async_sessionmaker[AsyncSession] | None,
+    bot: ChatCore | None,
     stop: asyncio.Event,
     *,
     timeout: int = 30,
@@ -520,7 +497,8 @@ async def poll(
     except InvalidToken:
         raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
     try:
-        await publish_commands(application.bot, sessionmaker)
+        if bot is not None:
+            await publish_commands(application.bot, bot)
         await application.start()
         await application.updater.start_polling(timeout=timeout, allowed_updates=ALLOWED_UPDATES)
         await stop.wait()
@@ -532,7 +510,7 @@ async def poll(
         await application.shutdown()
 
 
-def telegram_mount(bot: TurnHandler, settings: Settings, **options: Any) -> WebMount:
+def telegram_mount(bot: ChatCore, settings: Settings, **options: Any) -> WebMount:
     """`POST /telegram/webhook` for the web process. Requests without the right secret header get 403
     and are not read; with no TELEGRAM_WEBHOOK_SECRET configured, every request is refused.
     `options` go to :func:`build_application` (tests pass `configure=` to add an error handler)."""
@@ -597,23 +575,7 @@ class _Startup:
             await self.application.shutdown()
 
 
-async def set_webhook_main(settings: Settings, url: str) -> None:
-    """`svbot telegram set-webhook URL`, with the database for the admins' command menus."""
-    from svbot.app import close_bot, create_bot
-
-    _quiet_http_logs()
-    _token(settings)
-    _webhook_secret(settings)
-    bot = await create_bot(settings)
-    try:
-        await set_webhook(settings, url, bot.sessionmaker)
-    finally:
-        await close_bot(bot)
-
-
-async def set_webhook(
-    settings: Settings, url: str, sessionmaker: async_sessionmaker[AsyncSession] | None = None
-) -> None:
+async def set_webhook(settings: Settings, url: str, bot: ChatCore | None = None) -> None:
     """`svbot telegram set-webhook URL`: register the webhook with our secret, and the commands menu.
     Raises TelegramSetupError with a one-line reason a person can act on."""
     secret = _webhook_secret(settings)
@@ -621,7 +583,8 @@ async def set_webhook(
     try:
         await tg.initialize()
         await tg.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        await publish_commands(tg, sessionmaker)
+        if bot is not None:
+            await publish_commands(tg, bot)
     except InvalidToken:
         raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
     except BadRequest as exc:
@@ -632,44 +595,20 @@ async def set_webhook(
         await tg.shutdown()
 
 
-async def publish_commands(tg: telegram.Bot, sessionmaker: async_sessionmaker[AsyncSession] | None) -> None:
-    """The "/" menu: everyone sees the member commands; support admins' own chats also show /broadcast."""
-    await tg.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
-    if sessionmaker is None:
-        return
-    for chat_id in await _admin_chat_ids(sessionmaker):
+async def publish_commands(tg: telegram.Bot, bot: ChatCore) -> None:
+    """The "/" menu, made from the core's registered intents: everyone sees the general commands, and
+    people whose roles add commands (support admins: /broadcast) see theirs in their own chat."""
+    for chat_id, entries in (await bot.chat_menus(PLATFORM)).items():
+        commands = [BotCommand(entry.command, entry.description) for entry in entries]
+        if chat_id is None:
+            await tg.set_my_commands(commands)
+            continue
+        if not chat_id.lstrip("-").isdigit():
+            continue
         try:
-            await tg.set_my_commands(
-                [BotCommand(name, about) for name, about in ADMIN_COMMANDS],
-                scope=BotCommandScopeChat(chat_id),
-            )
+            await tg.set_my_commands(commands, scope=BotCommandScopeChat(int(chat_id)))
         except BadRequest as exc:  # that chat is gone: the others still get their menu
             log.info("no admin menu for chat %s: %s", chat_id, exc.message)
-
-
-async def _admin_chat_ids(sessionmaker: async_sessionmaker[AsyncSession]) -> list[int]:
-    query = (
-        select(Identity.chat_id)
-        .join(Membership, Membership.person_id == Identity.person_id)
-        .where(Identity.platform == PLATFORM, Identity.active.is_(True), Membership.role.in_(ADMIN_ROLES))
-        .distinct()
-    )
-    async with sessionmaker() as session:
-        rows = (await session.execute(query)).scalars().all()
-    return [int(chat_id) for chat_id in rows if chat_id and chat_id.lstrip("-").isdigit()]
-
-
-async def set_identity_active(
-    sessionmaker: async_sessionmaker[AsyncSession], telegram_user_id: str, active: bool
-) -> None:
-    """Blocked (or unblocked) by the user: reminders skip inactive identities."""
-    statement = (
-        update(Identity)
-        .where(Identity.platform == PLATFORM, Identity.platform_user_id == telegram_user_id)
-        .values(active=active)
-    )
-    async with sessionmaker() as session, session.begin():
-        await session.execute(statement)
 
 
 def file_url(api_url: str) -> str:
@@ -698,17 +637,6 @@ def _token(settings: Settings) -> str:
         raise TelegramSetupError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set it")
     assert settings.telegram_bot_token is not None
     return settings.telegram_bot_token.get_secret_value()
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
-            pass
-    return stop
 
 
 def _quiet_http_logs() -> None:

@@ -79,9 +79,70 @@ def test_tokens_secrets_and_passwords_are_never_written(restore_logging: None) -
     except ValueError:
         log.exception("failed")
     written = stream.getvalue()
-    for secret in ("AAH-abcdefghijklmnopqrstuvwxyz0123", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef12", "xoxp-12345",
-                   "xapp-1-A1", "db-pass-word-1", "0123456789abcdef-signing", "hook-secret-xyz", "xoxb-1-2"):
+    for secret in (
+        "AAH-abcdefghijklmnopqrstuvwxyz0123",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef12",
+        "xoxp-12345",
+        "xapp-1-A1",
+        "db-pass-word-1",
+        "0123456789abcdef-signing",
+        "hook-secret-xyz",
+        "xoxb-1-2",
+    ):
         assert secret not in written, secret  # fmt: skip
     assert written.count(REDACTED) >= 8
     assert "svbot:[redacted]@db.internal" in written, "the rest of a URL stays, to be useful"
     assert all(json.loads(line) for line in lines(stream))
+
+
+def secret_fields() -> dict[str, str]:
+    """Every setting typed as a secret, by its environment name."""
+    return {
+        field.alias or name: name
+        for name, field in Settings.model_fields.items()
+        if SecretStr in (getattr(field.annotation, "__args__", None) or (field.annotation,))
+    }
+
+
+def test_every_secret_setting_is_redacted_in_every_part_of_a_log_line(restore_logging: None) -> None:
+    """Each secret field of Settings, written plainly (no token shape a pattern would catch), in a
+    message, an argument, an extra field and a traceback: none of it reaches the log."""
+    fields = secret_fields()
+    assert {"SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN", "TELEGRAM_BOT_TOKEN", "SLACK_SIGNING_SECRET"} <= set(fields)
+    values = {env: f"plain{index}value{index * 7919}" for index, env in enumerate(fields)}
+    settings = Settings(**values)
+    stream = io.StringIO()
+    setup_logging(stream=stream, secrets=secrets_from_settings(settings))
+    log = logging.getLogger("svbot.test")
+    for env, value in values.items():
+        log.warning(f"{env} is {value}")
+        log.warning("%s is %s", env, value)
+        log.warning("extra", extra={"setting": value})
+        try:
+            raise RuntimeError(f"refused {value}")
+        except RuntimeError:
+            log.exception("failed")
+    written = stream.getvalue()
+    assert [env for env, value in values.items() if value in written] == []
+    assert written.count(REDACTED) >= 4 * len(values)
+
+
+def test_settings_live_in_one_class() -> None:
+    """A second settings class is how a secret escaped redaction once (Slack OAuth's client secret)."""
+    import importlib
+    import pkgutil
+
+    from pydantic_settings import BaseSettings
+
+    import svbot
+
+    for module in pkgutil.walk_packages(svbot.__path__, "svbot."):
+        if ".migrations" not in module.name and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+
+    def subclasses(cls: type) -> set[type]:
+        return {sub for direct in cls.__subclasses__() for sub in {direct, *subclasses(direct)}}
+
+    assert {
+        c.__module__ + "." + c.__qualname__ for c in subclasses(BaseSettings) if c.__module__.startswith("svbot")
+    } == {"svbot.config.Settings"}

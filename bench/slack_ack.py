@@ -1,13 +1,17 @@
 """How fast does svbot acknowledge Slack, and how many Slack turns a second does it finish?
 
 Three processes, as in production where Slack is on other machines:
-- svbot: uvicorn on 127.0.0.1 with the real core on a temporary SQLite file (a child process);
+- svbot: uvicorn on 127.0.0.1 serving the web app `svbot serve` serves (`svbot.app`'s `App.web_app()`:
+  the bot with every feature, on a temporary SQLite file), a child process;
 - the fake Slack Web API (tests/fakes/slack_api.py, `python3 -m tests.fakes.slack_api`), which takes
   svbot's replies (a child process);
 - this process: the load, 1,000 properly signed HTTP requests from aiohttp, at most 20 in flight.
 The mix, per simulated person: a direct message ("hi"), `/svbot status`, a typed answer, and a button
 press on the question that answer brought (read from the fake's call feed), so every request is a real
-turn.
+turn. How many messages svbot posts for that is not assumed: before the run, the same four turns go
+through the same bot on a database of their own, and their replies are counted as the Slack adapter
+posts them (a reply's Block Kit messages; the one a button press puts in place of the pressed message
+is an update, not a post).
 
   client ack:  request sent -> HTTP response received, in this process (what Slack would see, plus
                this process's own scheduling)
@@ -20,6 +24,7 @@ aiohttp, not httpx: httpx's connection pool is slow with many requests in flight
 here, against an ASGI app that answers at once, 20 in flight: httpx p99 about 370 ms, aiohttp about
 30 ms), so with httpx we would be timing the load generator.
 Run: python3 bench/slack_ack.py [--requests 1000] [--concurrency 20] [--profile FILE]
+     python3 bench/slack_ack.py --smoke   (a tiny size, in seconds; figures printed, not checked)
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import contextlib
 import cProfile
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -45,17 +51,17 @@ from urllib.parse import urlencode
 
 import aiohttp
 import uvicorn
-from starlette.applications import Starlette
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from svbot.app import close_bot, create_bot  # noqa: E402
-from svbot.channels.slack import SlackChannel, SlackOAuthEnv  # noqa: E402
+from svbot.app import open_app  # noqa: E402
+from svbot.channels.base import Inbound, Outbound  # noqa: E402
 from svbot.config import Settings  # noqa: E402
 from tests.fakes.slack_api import TEAM_ID  # noqa: E402
 
 SECRET = "bench-signing-secret"
+SMOKE_REQUESTS = 40  # --smoke: 10 people
 CORES_NOTE = f"{os.cpu_count()} cores shared by 3 processes (svbot, fake Slack API, load)"
 DIALOGUE = """\
 id: bench
@@ -165,11 +171,12 @@ class Load:
 
     async def follow_fake(self) -> None:
         """Read every call the fake receives, in order, by long polling its feed (one connection,
-        outside the 20 in flight)."""
+        outside the 20 in flight). A poll waits at most a second: the fake, when told to stop, waits
+        for the poll in hand."""
         since = 0
         async with aiohttp.ClientSession(base_url=self.fake_url) as feed:
             while True:
-                async with feed.get("/_fake/calls", params={"since": since, "wait": 10}) as response:
+                async with feed.get("/_fake/calls", params={"since": since, "wait": 1}) as response:
                     page = await response.json()
                 for call in page["calls"]:
                     self.saw(call)
@@ -181,7 +188,7 @@ class Load:
         self.posted += 1
         if self.posted >= self.replies_expected:
             self.all_replied.set()
-        if "How big" in str(call["args"].get("text", "")):
+        if any(e.get("type") == "button" for b in call["args"].get("blocks") or () for e in b.get("elements", ())):
             future = self._question(call["args"]["channel"])
             if not future.done():
                 future.set_result(call)
@@ -191,6 +198,34 @@ class Load:
         await self.command(user, "status")
         await self.dm(user, f"Club {user}")
         await self.press(user)
+
+
+async def posts_per_person(settings: Settings) -> int:
+    """How many messages svbot posts to one person for `Load.person`'s four turns: the same turns
+    through the same bot (on `settings`' database), counted as the Slack adapter posts them."""
+    from svbot.channels.slack.render import render
+
+    user, channel = f"{TEAM_ID}:U000000", "D000000"
+    seen: list[Outbound] = []
+    posts = 0
+    events = itertools.count()
+
+    async def turn(app: Any, text: str | None = None, payload: str | None = None) -> None:
+        nonlocal posts
+        inbound = Inbound("slack", user, channel, text=text, payload=payload, event_id=f"rehearsal{next(events)}")
+        replies = await app.bot.handle(inbound)
+        if payload is not None and replies and replies[0].replace_previous and not replies[0].file:
+            posts -= 1  # its first message goes into the pressed one (chat.update)
+        posts += sum(len(render(reply)) for reply in replies)
+        seen.extend(replies)
+
+    async with open_app(settings, start_dialogue="bench") as app:
+        await turn(app, "hi")
+        await turn(app, "status")  # `/svbot status`, as the adapter passes a command's words
+        await turn(app, "Club 000000")
+        question = next(reply for reply in seen if reply.buttons)  # the one Load.press presses
+        await turn(app, payload=question.buttons[0].payload)
+    return posts
 
 
 class Child:
@@ -228,6 +263,10 @@ async def run(requests: int, concurrency: int, max_turns: int | None = None, pro
         folder = Path(tmp)
         (folder / "dialogues").mkdir()
         (folder / "dialogues" / "bench.yaml").write_text(DIALOGUE)
+        rehearsal = Settings(
+            DATABASE_URL=f"sqlite:///{folder / 'rehearsal.db'}", SVBOT_DIALOGUES_DIR=folder / "dialogues"
+        )
+        per_person = await posts_per_person(rehearsal)
         fake = Child("fake Slack API", [sys.executable, "-m", "tests.fakes.slack_api"], dict(os.environ))
         urls = await fake.start()
         svbot = Child("svbot", svbot_args(free_port(), max_turns, profile), svbot_env(folder, urls["api_url"]))
@@ -237,8 +276,7 @@ async def run(requests: int, concurrency: int, max_turns: int | None = None, pro
             connector = aiohttp.TCPConnector(limit=concurrency)
             timeout = aiohttp.ClientTimeout(total=30)
             async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector, timeout=timeout) as http:
-                # Every turn answered: per person hello + question, status, question, next question.
-                load = Load(http, urls["base_url"], concurrency, replies_expected=people * 5)
+                load = Load(http, urls["base_url"], concurrency, replies_expected=people * per_person)
                 follower = asyncio.create_task(load.follow_fake())
                 cpu_before, started = time.process_time(), time.perf_counter()
                 await asyncio.gather(*(load.person(f"{n:06d}") for n in range(people)))
@@ -250,6 +288,7 @@ async def run(requests: int, concurrency: int, max_turns: int | None = None, pro
             served = await svbot.stop()
             faked = await fake.stop()
         result = report(load, people * 4, elapsed, served, faked, load_cpu)
+        result["posts_per_person"] = per_person
         result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         return result
 
@@ -281,18 +320,28 @@ def free_port() -> int:
 
 
 async def serve(port: int, max_turns: int | None) -> None:
-    """The svbot side (a child process): serve POST /slack/events until interrupted."""
-    settings = Settings()
-    bot = await create_bot(settings, start_dialogue="bench")
-    channel = SlackChannel(bot, settings, oauth=SlackOAuthEnv(), max_turns=max_turns)
-    mount = channel.mount()
-    for start in mount.on_startup:  # as the web process's lifespan does (nothing for Slack today)
-        await start()
+    """The svbot side (a child process): serve svbot's web app until interrupted."""
+    async with open_app(Settings(), start_dialogue="bench") as app:
+        await serve_app(app, port, max_turns)
+
+
+async def serve_app(app: Any, port: int, max_turns: int | None) -> None:
+    if max_turns is None:
+        web = app.web_app()  # what `svbot serve` runs: POST /slack/events among the rest
+    else:  # an experiment: Slack's channel alone, with its own number of turns at once
+        from svbot.channels.slack.adapter import SlackChannel
+        from svbot.web import mount_app
+
+        web = mount_app([SlackChannel(app.bot, app.settings, max_turns=max_turns).mount()])
     server_ms: list[float] = []
-    app = timed(Starlette(routes=mount.routes), server_ms)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(timed(web, server_ms), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:
+        if serving.done():
+            await serving  # it could not start: say why
+            raise RuntimeError("svbot's web server stopped before it started")
         await asyncio.sleep(0.01)
     stalls: list[float] = []
     watching = asyncio.create_task(watch_loop(stalls))
@@ -302,10 +351,8 @@ async def serve(port: int, max_turns: int | None) -> None:
         await serving
     finally:
         watching.cancel()
-        cpu = time.process_time() - cpu_before
-        await channel.close()
-        await close_bot(bot)
-        figures = {"server_ms": server_ms, "stall_ms": stalls, "turns_finished": channel.turns_finished, "cpu_s": cpu}
+        cpu = time.process_time() - cpu_before  # the app's shutdown (replies still going out) came before
+        figures = {"server_ms": server_ms, "stall_ms": stalls, "cpu_s": cpu}
         print(json.dumps(figures), flush=True)
 
 
@@ -351,7 +398,7 @@ def report(load: Load, turns: int, elapsed: float, served: dict, faked: dict, lo
         "server_ack_ms_p99": percentile(served["server_ms"], 0.99),
         "server_loop_stall_ms_p99": percentile(served["stall_ms"], 0.99),
         "server_loop_stall_ms_max": percentile(served["stall_ms"], 1.0),
-        "turns_finished": served["turns_finished"],
+        "turns_finished": turns,
         "turns_per_s": round(turns / elapsed, 1),
         "slack_api_calls": faked.get("calls"),
         "seconds": round(elapsed, 2),
@@ -368,7 +415,10 @@ def main() -> None:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the svbot child process
     parser.add_argument("--max-turns", type=int, default=None, help="turns run at once (default: 1 on SQLite)")
     parser.add_argument("--profile", help="write a cProfile of svbot's process to this file (slows it down)")
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_REQUESTS} requests: does the bench run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests = SMOKE_REQUESTS
     logging.basicConfig(level=logging.WARNING)
     if args.serve:
         profiler = cProfile.Profile() if args.profile else None
@@ -399,7 +449,8 @@ def print_summary(result: dict[str, Any], concurrency: int) -> None:
     )
     print(
         f"  end to end: {result['turns_finished']} turns in {result['seconds']} s = "
-        f"{result['turns_per_s']} turns/s ({result['slack_api_calls']} Slack API calls); CPU s {result['cpu_s']}"
+        f"{result['turns_per_s']} turns/s ({result['slack_api_calls']} Slack API calls, "
+        f"{result['posts_per_person']} posts a person); CPU s {result['cpu_s']}"
     )
     print(json.dumps(result))
 

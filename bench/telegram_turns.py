@@ -17,7 +17,11 @@ three set-ups measured in the same run:
 
 Each set-up runs `--rounds` times, interleaved, and the median counts: this machine is noisy.
 
+svbot is built as every svbot process builds it (`svbot.app.open_app`: the bot with every feature, on
+the settings' database); only the Telegram transport is swapped for the in-memory one.
+
 Run: python3 bench/telegram_turns.py [--chats 667] [--rounds 5]
+     python3 bench/telegram_turns.py --smoke   (a tiny size, in seconds; figures printed, not checked)
 Targets: a/b >= 1.0 (durable, yet as fast as PTB's non-durable default) and a/c >= 4.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sqlite3
 import statistics
@@ -32,6 +37,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +57,16 @@ from telegram.request import BaseRequest, RequestData
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from svbot.app import close_bot, create_bot  # noqa: E402
+from svbot.app import open_app  # noqa: E402
 from svbot.channels.base import Inbound, Outbound  # noqa: E402
-from svbot.channels.telegram import build_application  # noqa: E402
+from svbot.channels.telegram.adapter import build_application  # noqa: E402
 from svbot.config import Settings  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "svbot", "username": "svbot_bench_bot"}
 QUESTION = "What is your group called?"
 DONE = "Thanks"
+SMOKE = (30, 1)  # --smoke: chats, rounds
 
 DIALOGUE = """\
 id: bench
@@ -148,10 +155,10 @@ def svbot_settings(workdir: Path) -> Settings:
     )
 
 
-async def svbot_application(workdir: Path, request: MemoryRequest) -> tuple[Application, Any]:
-    settings = svbot_settings(workdir)
-    bot = await create_bot(settings)
-    return build_application(bot, settings, request=request, with_updater=False), bot
+@contextlib.asynccontextmanager
+async def svbot_application(workdir: Path, request: MemoryRequest) -> AsyncIterator[Application]:
+    async with open_app(svbot_settings(workdir)) as app:
+        yield build_application(app.bot, app.settings, request=request, with_updater=False)
 
 
 def step_of(inbound: Inbound) -> str:
@@ -163,8 +170,10 @@ class Recorder:
 
     def __init__(self, core: Any) -> None:
         self.core = core
-        self.sessionmaker = core.sessionmaker
         self.replies: dict[str, list[Outbound]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.core, name)  # the menu, the database: the real core's
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         replies = await self.core.handle(inbound)
@@ -175,27 +184,31 @@ class Recorder:
 class Canned:
     """A core that costs nothing: the recorded replies, at once."""
 
-    def __init__(self, replies: dict[str, list[Outbound]]) -> None:
+    def __init__(self, replies: dict[str, list[Outbound]], menu: list[Any]) -> None:
         self.sessionmaker = None
         self.replies = replies
+        self.menu = menu
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
         return self.replies[step_of(inbound)]
 
 
-async def canned_application(workdir: Path, request: MemoryRequest) -> Application:
-    settings = svbot_settings(workdir)
-    core = await create_bot(settings)
-    recorder = Recorder(core)
-    try:
+@contextlib.asynccontextmanager
+async def canned_application(workdir: Path, request: MemoryRequest) -> AsyncIterator[Application]:
+    async with open_app(svbot_settings(workdir)) as app:
+        recorder = Recorder(app.bot)
         rehearsal_request = MemoryRequest()
-        rehearsal = build_application(recorder, settings, request=rehearsal_request, with_updater=False)
+        rehearsal = build_application(recorder, app.settings, request=rehearsal_request, with_updater=False)
         await rehearsal.initialize()
         await drive(rehearsal, rehearsal_request, 1, flush_every_update=False)
         await rehearsal.shutdown()
-    finally:
-        await close_bot(core)
-    return build_application(Canned(recorder.replies), settings, request=request, with_updater=False)
+        canned = Canned(recorder.replies, app.bot.menu)
+        yield build_application(canned, app.settings, request=request, with_updater=False)
+
+
+@contextlib.asynccontextmanager
+async def ptb_setup(workdir: Path, request: MemoryRequest) -> AsyncIterator[Application]:
+    yield ptb_application(workdir, request)
 
 
 NAME, SIZE = range(2)
@@ -327,23 +340,16 @@ async def run_setup(label: str, chats: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         request = MemoryRequest()
-        core = None
-        if label == "a":
-            application, core = await svbot_application(workdir, request)
-        elif label == "z":
-            application = await canned_application(workdir, request)
-        else:
-            application = ptb_application(workdir, request)
-        await application.initialize()
-        store = bare_store(workdir / "bare.db") if label == "d" else None
-        try:
-            seconds = await drive(application, request, chats, flush_every_update=label == "c", store=store)
-        finally:
-            if store is not None:
-                store.close()
-            await application.shutdown()
-            if core is not None:
-                await close_bot(core)
+        setup = {"a": svbot_application, "z": canned_application}.get(label, ptb_setup)
+        async with setup(workdir, request) as application:
+            await application.initialize()
+            store = bare_store(workdir / "bare.db") if label == "d" else None
+            try:
+                seconds = await drive(application, request, chats, flush_every_update=label == "c", store=store)
+            finally:
+                if store is not None:
+                    store.close()
+                await application.shutdown()
         return chats * 3 / seconds
 
 
@@ -351,7 +357,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=667)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE[0]} chats, {SMOKE[1]} round")
     args = parser.parse_args()
+    if args.smoke:
+        args.chats, args.rounds = SMOKE
     names = {
         "a": "svbot, durable SQLite commit every turn",
         "b": "PTB ConversationHandler + PicklePersistence (60 s)",

@@ -2,13 +2,16 @@
 and losses.
 
 N due reminders (one organisation, member and deadline each) are written straight into a fresh
-database; then K real `svbot clock` processes plan and send them to a fake platform API served by
-this process, which counts every message. Slack is the default platform: its limit is per channel,
-so with one reminder per channel the figure is svbot's own throughput. With `--platform telegram`
-each clock holds itself to Telegram's 30 messages a second, so the figure is that limit times K.
+database (migrated by building the app on it, `svbot.app.open_app`); then K real `svbot clock`
+processes (each built by the same composition root) plan and send them to a fake platform API
+served by this process, which counts every message. Slack is the default platform: its limit is per
+channel, so with one reminder per channel the figure is svbot's own throughput. With `--platform
+telegram` each clock holds itself to Telegram's 30 messages a second, so the figure is that limit
+times K. Duplicates or losses make it exit 1.
 
     python bench/workers.py                       # 2 clocks x 20,000 reminders, own PostgreSQL
     python bench/workers.py --clocks 3 --reminders 5000
+    python bench/workers.py --smoke               # 2 clocks x 200 reminders, in seconds
     SVBOT_BENCH_DATABASE_URL=postgresql+asyncpg://user:pass@host/db python bench/workers.py
 
 Without SVBOT_BENCH_DATABASE_URL it starts a throw-away server with .ci/postgres (its own folder and
@@ -33,12 +36,14 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
-from svbot.db import make_engine, upgrade_async  # noqa: E402
+from svbot.app import App, open_app  # noqa: E402
+from svbot.config import Settings  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.reliability.support import Proc, outbox_status, seed_due_reminders, svbot_env  # noqa: E402
 
 PG_ENV = {"SVBOT_PG_DIR": "/tmp/svbot-bench-pg", "SVBOT_PG_PORT": "54339"}
+SMOKE = (2, 200)  # --smoke: clocks, reminders
 
 
 def main() -> None:
@@ -46,7 +51,10 @@ def main() -> None:
     parser.add_argument("--clocks", type=int, default=2)
     parser.add_argument("--reminders", type=int, default=20_000)
     parser.add_argument("--platform", choices=["slack", "telegram"], default="slack")
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE[0]} clocks, {SMOKE[1]} reminders")
     args = parser.parse_args()
+    if args.smoke:
+        args.clocks, args.reminders = SMOKE
     server_url = os.environ.get("SVBOT_BENCH_DATABASE_URL")
     own_server = not server_url
     if own_server:
@@ -60,7 +68,15 @@ def main() -> None:
 
 async def run(server_url: str, clocks: int, reminders: int, platform: str) -> None:
     url = await _fresh_database(server_url)
-    await upgrade_async(url)
+    try:
+        # The app migrates the database as `svbot db upgrade` would; its engine reads the outbox at the end.
+        async with open_app(Settings(DATABASE_URL=url), migrate=True) as app:
+            await clocks_drain(app, url, clocks, reminders, platform)
+    finally:
+        await _drop(server_url, make_url(url).database or "")
+
+
+async def clocks_drain(app: App, url: str, clocks: int, reminders: int, platform: str) -> None:
     started = time.perf_counter()
     seeded = await seed_due_reminders(url, reminders, platform=platform)
     print(f"{reminders:,} due reminders written in {time.perf_counter() - started:.1f} s; "
@@ -99,11 +115,7 @@ async def run(server_url: str, clocks: int, reminders: int, platform: str) -> No
             outputs.append(proc.output)
     chats = received if platform == "slack" else [str(c) for c in _telegram_sent(fake)]  # type: ignore[arg-type]
     await fake.stop()
-    engine = make_engine(url)
-    try:
-        statuses = await outbox_status(engine)
-    finally:
-        await engine.dispose()
+    statuses = await outbox_status(app.bot.db_engine)
     counts = Counter(chats)
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     losses = len(set(seeded.chat_ids) - set(counts))
@@ -117,7 +129,6 @@ async def run(server_url: str, clocks: int, reminders: int, platform: str) -> No
     print(f"per clock: {per_clock}; outbox: {dict(statuses)}")
     print(f"duplicates: {duplicates}")
     print(f"losses: {losses}")
-    await _drop(server_url, make_url(url).database or "")
     if duplicates or losses:
         raise SystemExit(1)
 

@@ -324,10 +324,22 @@ class Bot:
         if COMMAND_WORDS.get(said) in ("back", "skip", "unknown"):
             turn.say("You're not in the middle of a walk-through at the moment. Say start to begin.")
             return
-        if said == "help" or (turn.state.mode == "done" and said and said not in _GREETINGS):
-            turn.say(_HOME_HELP)
+        # A first message of any kind starts the walk-through (people open with all sorts); later,
+        # words we don't know get the list of what we do, rather than a walk-through they didn't ask for.
+        known = turn.conversation.version > 0 or turn.state.mode == "done"
+        if said == "help" or (known and said and said not in _GREETINGS):
+            turn.say(self.home_help())
             return
         await self._start(turn)
+
+    def home_help(self) -> str:
+        """What svbot can do, from the registered intents: the list never claims a word nobody handles."""
+        everyone = [f"• {entry.command}: {entry.description}" for entry in self.menu if not entry.roles]
+        admins = [entry.command for entry in self.menu if entry.roles]
+        lines = ["Here's what I can do (type the word):", *everyone]
+        if admins:
+            lines.append("For admins: " + ", ".join(admins) + ".")
+        return "\n".join([*lines, _IN_A_WALK_THROUGH])
 
     async def _start(self, turn: Turn) -> None:
         state = turn.state
@@ -377,7 +389,7 @@ class Bot:
 
         @self.intent("help_home", "commands", "what can you do", "/help", menu="What I can do")
         async def help_home(turn: Turn) -> None:
-            turn.say(_HOME_HELP)
+            turn.say(self.home_help())
 
         async def restart(turn: Turn) -> None:  # the button on "my notes are damaged"
             turn.state = ConvState()
@@ -500,14 +512,7 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 _GREETINGS = {"start", "hi", "hello", "hey", "menu", "begin"}
-_HOME_HELP = (
-    "Here's what I can do:\n"
-    "• start: describe your group's social value, one question at a time\n"
-    "• statement: see your draft evidence statement\n"
-    "• due: what monitoring reports are due\n"
-    "• help: this list\n"
-    "In a walk-through you can always say back, skip, help, status, cancel or restart."
-)
+_IN_A_WALK_THROUGH = "In a walk-through you can always say back, skip, help, status, cancel or restart."
 
 
 DEFAULT_MESSAGE_SIZE = 3900

@@ -286,3 +286,17 @@ def test_every_button_payload_the_code_emits_has_a_handler_in_the_shipped_bot(sh
     handlers = shipped.bot.payload_handlers
     assert {p: where for p, where in emitted.items() if p not in handlers} == {}
     assert set(handlers) - set(emitted) == set(), "a handler for buttons nothing makes"
+
+
+async def test_later_words_we_do_not_know_get_the_list_of_what_we_do(shipped: App) -> None:
+    """A first message of any kind starts the walk-through; later, stray words (a broadcast typed after
+    "nothing to send") get the help list, made from what the shipped bot can really do."""
+    newcomer = Person_(shipped, "new")
+    assert FIRST_QUESTION in await newcomer.say("Good morning!")
+    known = Person_(shipped, "kim")
+    await known.say(f"join {await new_code(shipped, 'Brighton CVS', 'support_admin')}")
+    said = await known.say("Reports are due Friday. Ask us if you need help!")
+    assert FIRST_QUESTION not in said and "Here's what I can do" in said
+    for entry in shipped.bot.menu:
+        assert (f"• {entry.command}: {entry.description}" in said) or (entry.roles and entry.command in said)
+    assert FIRST_QUESTION in await known.say("start")

@@ -265,7 +265,7 @@ async def _members(turn: Turn) -> None:
         ]
         buttons = tuple(Button(s.name[:60], f"sv:org:{s.organisation_id}") for s in statuses[:MAX_BUTTONS])
         turn.say(
-            f"{support.name}: {len(statuses)} members, {late} with overdue reports.\n" + "\n".join(lines),
+            f"{support.name}: {_count(len(statuses), 'member')}, {late} with overdue reports.\n" + "\n".join(lines),
             buttons=buttons,
         )
 
@@ -507,3 +507,7 @@ async def _broadcast_status(turn: Turn) -> None:
 
 def _people(count: int) -> str:
     return f"{count:,} {'person' if count == 1 else 'people'}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -61,11 +61,16 @@ class Organisation(Base):
 
 class Membership(Base):
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("person_id", "organisation_id"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "organisation_id"),
+        # An organisation's members without reading the table: reminders and broadcasts start here
+        # (svbot.delivery.recipients). It serves every lookup by organisation_id alone as well.
+        Index("ix_memberships_org_person", "organisation_id", "person_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     role: Mapped[str] = mapped_column(String(20), default="member")  # member | org_admin | support_admin
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Join
 
 from svbot.models import Identity, Membership
 
@@ -22,9 +26,24 @@ class Recipient:
 async def reachable_members(session: AsyncSession, organisation_ids: Iterable[int]) -> list[Recipient]:
     """Each chat identity of each member, where we can write to them first: active (they have not
     blocked us) and with a known chat. One row per organisation and identity, by identity id."""
-    rows = await session.execute(
+    rows = await session.execute(reachable_query(organisation_ids))
+    return [Recipient(identity_id, platform, chat_id, org_id) for identity_id, platform, chat_id, org_id in rows]
+
+
+def reachable_query(organisation_ids: Iterable[int]) -> Select[Any]:
+    """The query of `reachable_members`: from the memberships of these organisations (the index on
+    organisation_id, person_id answers it alone) to each member's identities (by person_id).
+
+    In that order on every database. Left to itself, SQLite (with ANALYZE's statistics, or without
+    them once a few thousand organisations are asked for) read every identity instead and looked
+    each one up in the list of organisations: 1.4 s for 2,000 of 12,500 organisations, inside the
+    clock's write transaction, against 4 ms this way. The clock's planner and broadcasts both ask.
+    """
+    return (
         select(Identity.id, Identity.platform, Identity.chat_id, Membership.organisation_id)
-        .join(Membership, Membership.person_id == Identity.person_id)
+        .select_from(
+            _MembershipsFirst(Membership.__table__, Identity.__table__, Membership.person_id == Identity.person_id)
+        )
         .where(
             Membership.organisation_id.in_(list(organisation_ids)),
             Identity.active.is_(True),
@@ -32,4 +51,17 @@ async def reachable_members(session: AsyncSession, organisation_ids: Iterable[in
         )
         .order_by(Identity.id, Membership.organisation_id)
     )
-    return [Recipient(identity_id, platform, chat_id, org_id) for identity_id, platform, chat_id, org_id in rows]
+
+
+class _MembershipsFirst(Join):
+    """An inner join whose left table SQLite must read first (other databases choose freely)."""
+
+    inherit_cache = True
+
+
+@compiles(_MembershipsFirst, "sqlite")
+def _cross_join_on_sqlite(join: _MembershipsFirst, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite never reorders the tables of a CROSS JOIN: its documented way to fix the loop order
+    # (https://sqlite.org/optoverview.html#crossjoin). Both sides are plain tables, so the first
+    # " JOIN " is the join's own.
+    return compiler.visit_join(join, **kw).replace(" JOIN ", " CROSS JOIN ", 1)

@@ -56,8 +56,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from svbot.app import open_app  # noqa: E402
-from svbot.channels.base import Inbound, Outbound  # noqa: E402
 from svbot.config import Settings  # noqa: E402
+from svbot.messages import Inbound, Outbound  # noqa: E402
 from tests.fakes.slack_api import TEAM_ID  # noqa: E402
 
 SECRET = "bench-signing-secret"

@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from svbot.app import open_app  # noqa: E402
-from svbot.channels.base import Inbound  # noqa: E402
 from svbot.config import Settings  # noqa: E402
+from svbot.messages import Inbound  # noqa: E402
 from svbot.turns import Bot  # noqa: E402
 
 # The start of the real social value walk-through: a greeting, then typed answers.

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from svbot import evidence
 from svbot.channels import console, slack, telegram
-from svbot.channels.base import Channel, Sender, WebMount
+from svbot.channels.base import Channel, WebMount
 from svbot.config import Settings, get_settings
 from svbot.db import make_engine, make_sessionmaker, upgrade_async
 from svbot.deadlines import chat as deadlines_chat
 from svbot.delivery.ratelimit import Limits, RateLimiter
 from svbot.dialogue.spec import load_dialogues
 from svbot.knowledge import load_knowledge
+from svbot.messages import Sender
 from svbot.paths import dialogues_dir, knowledge_dir
 from svbot.support import chat as support_chat
 from svbot.turns import Bot

@@ -16,8 +16,8 @@ from sqlalchemy import JSON, Boolean, ForeignKey, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from svbot.channels.base import FileOut
 from svbot.dialogue.spec import slug
+from svbot.messages import FileOut
 from svbot.models import Answer, Base, Membership, Organisation, utcnow
 from svbot.statements.compose import StatementError, compose
 from svbot.statements.model import Commitment, Numbers, ObjectiveEvidence, OwnValue, Statement, StatementInput

@@ -22,11 +22,11 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from svbot.channels.base import Button, Inbound, MenuEntry, Outbound
 from svbot.dialogue.answers import clean
 from svbot.dialogue.engine import ANY_ITEM, COMMAND_WORDS, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
+from svbot.messages import Button, Inbound, MenuEntry, Outbound
 from svbot.models import Identity, InboundEvent, Membership
 from svbot.turn_sql import TurnQueries, transaction
 

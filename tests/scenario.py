@@ -16,9 +16,9 @@ from itertools import count
 from pathlib import Path
 
 from svbot.app import create_bot
-from svbot.channels.base import Button, Inbound, Outbound
 from svbot.config import Settings
 from svbot.db import upgrade_async
+from svbot.messages import Button, Inbound, Outbound
 from svbot.turns import Bot
 
 TEST_DIALOGUES = Path(__file__).parent / "data" / "dialogues"

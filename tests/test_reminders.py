@@ -14,7 +14,6 @@ from icalendar import Calendar
 from sqlalchemy import func, select, text
 
 from svbot.app import send_limits
-from svbot.channels.base import Outbound, PermanentFailure, RetryLater
 from svbot.db import make_engine, make_sessionmaker
 from svbot.deadlines.ics import deadlines_ics
 from svbot.deadlines.models import SUBMITTED, UPCOMING, Deadline, Grant, ReminderPolicy
@@ -32,6 +31,7 @@ from svbot.deadlines.service import (
 from svbot.delivery.dispatcher import Dispatcher
 from svbot.delivery.models import CANCELLED, CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.ratelimit import Limits, RateLimiter
+from svbot.messages import Outbound, PermanentFailure, RetryLater
 from svbot.models import Identity, Membership, Organisation, Person
 from tests.scenario import NoWait, RecordingSender
 

@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import select
 
 from svbot.app import App, open_app
-from svbot.channels.base import Inbound, Outbound
 from svbot.channels.telegram.adapter import SECRET_HEADER
 from svbot.config import Settings
 from svbot.deadlines.models import Deadline, Grant
 from svbot.delivery.models import OutboxMessage
+from svbot.messages import Inbound, Outbound
 from svbot.models import Answer, Identity, Membership, Organisation, Person
 from svbot.support.chat import SUPPORT_ONLY
 from svbot.support.digest import plan_digests

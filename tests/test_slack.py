@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
 from svbot.app import App, build_app, close_bot, create_bot, open_app
-from svbot.channels.base import Button, FileOut, Outbound, PermanentFailure, RetryLater
 from svbot.channels.slack.adapter import SEE_DM, SORRY_OLD_BUTTON, SlackChannel, SlackSender
 from svbot.channels.slack.render import (
     SECTION_LIMIT,
@@ -37,6 +36,7 @@ from svbot.channels.slack.render import (
     unescape_mrkdwn,
 )
 from svbot.config import Settings
+from svbot.messages import Button, FileOut, Outbound, PermanentFailure, RetryLater
 from svbot.models import Answer, InboundEvent
 from svbot.web import mount_app
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlack, check_blocks

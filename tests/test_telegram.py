@@ -19,7 +19,6 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from svbot.app import App, close_bot, create_bot, open_app
-from svbot.channels.base import Button, FileOut, Outbound, PermanentFailure, RetryLater
 from svbot.channels.telegram.adapter import (
     SECRET_HEADER,
     TelegramSender,
@@ -38,6 +37,7 @@ from svbot.channels.telegram.render import (
     strip_mention,
 )
 from svbot.config import Settings
+from svbot.messages import Button, FileOut, Outbound, PermanentFailure, RetryLater
 from svbot.models import Conversation, Identity, InboundEvent, Membership, Organisation, Person
 from svbot.turns import Bot
 from svbot.web import mount_app

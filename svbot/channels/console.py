@@ -15,9 +15,10 @@ from typing import TextIO
 
 from rich.console import Console
 
-from svbot.channels.base import ChatCore, Inbound, Outbound, Sender, WebMount, Worker
+from svbot.channels.base import ChatCore, WebMount, Worker
 from svbot.config import Settings
 from svbot.delivery.ratelimit import Limits
+from svbot.messages import Inbound, Outbound, Sender
 from svbot.turns import Bot
 
 PLATFORM = "console"

@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from svbot.channels.base import Button
 from svbot.deadlines.service import (
     DueItem,
     format_day,
@@ -22,6 +21,7 @@ from svbot.deadlines.service import (
     upcoming_for_org,
 )
 from svbot.delivery.models import OutboxMessage
+from svbot.messages import Button
 from svbot.models import Membership, Organisation
 from svbot.turns import Bot, Turn
 

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.channels.base import Button, Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
 from svbot.deadlines.schedules import ReminderRules, next_allowed, reminder_times
 from svbot.deadlines.service import DEFAULT_TIMEZONE, RulesCache, deadline_ref, format_day, relative_day
 from svbot.delivery.models import PENDING
 from svbot.delivery.outbox import insert_outbox
 from svbot.delivery.recipients import Recipient, reachable_members
+from svbot.messages import Button, Outbound, outbound_to_dict
 from svbot.models import utcnow
 
 BATCH = 2000  # deadlines per pass; the clock runs again straight away if there were more

@@ -21,9 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.channels.base import PermanentFailure, RetryLater, Sender, outbound_from_dict
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.ratelimit import RateLimiter
+from svbot.messages import PermanentFailure, RetryLater, Sender, outbound_from_dict
 from svbot.models import Identity, utcnow
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from svbot.channels.base import Sender
+    from svbot.messages import Sender
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from svbot.channels.base import Button, Outbound
 from svbot.dialogue import answers as parse
 from svbot.dialogue.answers import Choice, Invalid, Parsed
 from svbot.dialogue.spec import Dialogue, Step, expression, names_used, slug, template
 from svbot.dialogue.state import ConvState
+from svbot.messages import Button, Outbound
 
 MAX_TRIES = 3
 DEFAULT_IDLE = timedelta(hours=24)

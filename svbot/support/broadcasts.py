@@ -20,12 +20,12 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.channels.base import Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.outbox import insert_outbox
 from svbot.delivery.recipients import Recipient, reachable_members
 from svbot.dialogue.spec import slug
+from svbot.messages import Outbound, outbound_to_dict
 from svbot.models import Identity, Membership, Organisation, Person, utcnow
 from svbot.support.models import DONE, DRAFT, QUEUED, Broadcast
 

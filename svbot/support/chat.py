@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from svbot.channels.base import Button, FileOut
 from svbot.deadlines.service import format_due_list, upcoming_for_org
 from svbot.evidence import StatementRecord, build_statement, latest_statement
+from svbot.messages import Button, FileOut
 from svbot.models import Organisation
 from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
 from svbot.support import access, broadcasts, invites

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.channels.base import Button, Outbound, outbound_to_dict
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.deadlines.service import format_day, relative_day
 from svbot.delivery.models import PENDING, OutboxMessage
 from svbot.delivery.outbox import insert_outbox
+from svbot.messages import Button, Outbound, outbound_to_dict
 from svbot.models import Identity, Membership, Organisation
 from svbot.support.models import SUPPORT_ADMIN
 

@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.channels.base import Sender
 from svbot.delivery.dispatcher import Claimed, Dispatcher, DispatchResult
 from svbot.delivery.models import CLAIMED, PENDING, OutboxMessage
 from svbot.delivery.ratelimit import RateLimiter
+from svbot.messages import Sender
 from svbot.models import utcnow
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from svbot.app import build_app
-from svbot.channels.base import Inbound
 from svbot.config import Settings
+from svbot.messages import Inbound
 from svbot.turns import SORRY
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.fakes.telegram_api import FakeTelegram

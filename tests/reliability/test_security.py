@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from svbot.app import build_app, close_bot, create_bot
-from svbot.channels.base import Inbound
 from svbot.config import Settings
 from svbot.db import make_engine
 from svbot.deadlines.chat import NOT_FOUND
 from svbot.deadlines.models import Deadline, Snooze
+from svbot.messages import Inbound
 from svbot.models import InboundEvent
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.fakes.telegram_api import FakeTelegram

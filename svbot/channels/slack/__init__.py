@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from svbot.delivery.ratelimit import Limits
 
 if TYPE_CHECKING:
-    from svbot.channels.base import ChatCore, Sender, WebMount, Worker
+    from svbot.channels.base import ChatCore, WebMount, Worker
     from svbot.config import Settings
+    from svbot.messages import Sender
 
 
 class SlackChannel:

@@ -61,7 +61,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from svbot.channels.base import Inbound, Outbound, PermanentFailure, RetryLater, WebMount
+from svbot.channels.base import WebMount
 from svbot.channels.slack.render import (
     ACTION_PREFIX,
     DATE_ACTION,
@@ -70,6 +70,7 @@ from svbot.channels.slack.render import (
     render_choice_made,
 )
 from svbot.config import Settings
+from svbot.messages import Inbound, Outbound, PermanentFailure, RetryLater
 
 if TYPE_CHECKING:
     from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore

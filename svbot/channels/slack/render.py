@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from svbot.channels.base import Button, Outbound
+from svbot.messages import Button, Outbound
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 SECTIONS_PER_MESSAGE = 12  # keeps a message well under Slack's 50 blocks and 40,000 characters

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from svbot.delivery.ratelimit import Limits, telegram_group
 
 if TYPE_CHECKING:
-    from svbot.channels.base import ChatCore, Sender, WebMount, Worker
+    from svbot.channels.base import ChatCore, WebMount, Worker
     from svbot.config import Settings
+    from svbot.messages import Sender
 
 # Telegram counts about 30 messages a second overall over a sliding second, so we pace evenly just
 # under it (no burst); one a second per chat and 20 a minute per group.

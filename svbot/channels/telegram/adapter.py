@@ -49,7 +49,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from svbot.channels.base import ChatCore, DeliveryError, Inbound, Outbound, PermanentFailure, RetryLater, WebMount
+from svbot.channels.base import ChatCore, WebMount
 from svbot.channels.telegram.render import (
     CAPTION_LIMIT,
     TICK,
@@ -60,6 +60,7 @@ from svbot.channels.telegram.render import (
     strip_mention,
     utf16_len,
 )
+from svbot.messages import DeliveryError, Inbound, Outbound, PermanentFailure, RetryLater
 
 if TYPE_CHECKING:
     from svbot.config import Settings

@@ -14,7 +14,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from svbot.channels.base import Button, Outbound
+from svbot.messages import Button, Outbound
 
 MESSAGE_LIMIT = 4096  # characters (UTF-16 code units) after entity parsing
 CAPTION_LIMIT = 1024

@@ -1,13 +1,19 @@
-"""The `svbot` command. Each feature adds its sub-commands here with `main.add_command`."""
+"""The `svbot` command: every sub-command and process entry point lives in this package.
+
+Here: the group, `db upgrade`, and the commands that run a conversation or a process (chat, serve, the
+Slack and Telegram workers, statement export). `deadlines` and `support` hold the grant, reminder and
+support-organisation commands. Each builds the app through `svbot.app` (see `common.with_app`).
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from svbot.clitools import stop_on_signals, with_app
+from svbot.cli import deadlines as deadline_commands
+from svbot.cli import support as support_commands
+from svbot.cli.common import stop_on_signals, with_app
 from svbot.config import get_settings
 from svbot.errors import UserError
 
@@ -178,31 +184,5 @@ def telegram_set_webhook(url: str) -> None:
     click.echo(f"Telegram will send updates to {url}")
 
 
-def _register_deadlines() -> None:
-    from svbot.deadlines import cli as deadlines_cli
-
-    main.add_command(deadlines_cli.grants)
-    main.add_command(deadlines_cli.deadlines)
-    main.add_command(deadlines_cli.reminders)
-    main.add_command(deadlines_cli.clock)
-
-
-_register_deadlines()
-
-
-def _register_support() -> None:
-    from svbot.support import cli as support_cli
-
-    for command in support_cli.COMMANDS:
-        main.add_command(command)
-
-
-_register_support()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    # Run the imported module's `main`, not this copy's: under `python -m svbot.cli` this file is
-    # loaded twice, and errors raised by feature modules belong to the imported copy.
-    from svbot import cli as _cli
-
-    sys.exit(_cli.main())
+for command in (*deadline_commands.COMMANDS, *support_commands.COMMANDS):
+    main.add_command(command)

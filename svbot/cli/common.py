@@ -60,9 +60,7 @@ def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = No
         raise UserError(f"a knowledge file is wrong: {exc}") from None
 
 
-def with_db(
-    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], settings: Settings | None = None
-) -> T:
+def with_db(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run `work` with the app's database session maker, then close the database."""
 
     async def on_db(app: App) -> T:

@@ -14,7 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.clitools import FriendlyCommand, FriendlyCommands, with_app, with_db
+from svbot.cli.common import FriendlyCommand, FriendlyCommands, with_app, with_db
 from svbot.config import get_settings
 from svbot.errors import UserError
 from svbot.models import Organisation, utcnow

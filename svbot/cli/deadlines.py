@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.clitools import FriendlyCommands, stop_on_signals, with_app, with_db
+from svbot.cli.common import FriendlyCommands, stop_on_signals, with_app, with_db
 from svbot.config import get_settings
 from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
 from svbot.deadlines.schedules import Schedule
@@ -43,22 +43,16 @@ def grants() -> None:
 
 @grants.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--support-org", type=int, default=None, help="Id of the support organisation these grants belong to."
-)
+@click.option("--support-org", type=int, default=None, help="Id of the support organisation these grants belong to.")
 @click.option(
     "--schedule",
     type=click.Choice(FREQUENCIES[:-1]),
     default=None,
     help="Reporting frequency for programmes without their own schedule (default: quarterly).",
 )
-@click.option(
-    "--lenient", is_flag=True, help="Also import grants whose only problems are in fields svbot ignores."
-)
+@click.option("--lenient", is_flag=True, help="Also import grants whose only problems are in fields svbot ignores.")
 @click.option("--verbose", is_flag=True, help="List every warning, not just the count.")
-@click.option(
-    "--now", "now_text", default=None, hidden=True, help="Pretend it is this time (ISO), for tests."
-)
+@click.option("--now", "now_text", default=None, hidden=True, help="Pretend it is this time (ISO), for tests.")
 def grants_import(
     file: Path,
     support_org: int | None,
@@ -180,12 +174,8 @@ def grants_add(
 @click.argument("frequency", type=click.Choice(FREQUENCIES))
 @click.option("--support-org", type=int, default=None, help="Support organisation (default: everyone).")
 @click.option("--programme", default="", help="Grant programme title (default: all programmes).")
-@click.option(
-    "--days-after", type=int, default=30, show_default=True, help="Report due this long after a period."
-)
-@click.option(
-    "--months-after-start", type=int, default=3, show_default=True, help="one_off: when the report is due."
-)
+@click.option("--days-after", type=int, default=30, show_default=True, help="Report due this long after a period.")
+@click.option("--months-after-start", type=int, default=3, show_default=True, help="one_off: when the report is due.")
 @click.option("--dates", default="", help="For 'dates': comma-separated YYYY-MM-DD.")
 def grants_schedule(
     frequency: str,
@@ -250,15 +240,9 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> N
 
     items = with_db(work, settings)
     if not show_all:
-        items = [
-            i for i in items if i.status == UPCOMING and (i.due_date - today).days >= -RECENT_OVERDUE_DAYS
-        ]
+        items = [i for i in items if i.status == UPCOMING and (i.due_date - today).days >= -RECENT_OVERDUE_DAYS]
     if not items:
-        click.echo(
-            "Nothing is due."
-            if not show_all
-            else "No deadlines yet: import grants with `svbot grants import`."
-        )
+        click.echo("Nothing is due." if not show_all else "No deadlines yet: import grants with `svbot grants import`.")
         return
     for item in items:
         status = item.display_status(today)
@@ -270,9 +254,7 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> N
 
 @deadlines.command("ics")
 @click.option("--org", type=int, required=True, help="The organisation whose deadlines to export.")
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=None, help="Write to this file (default: stdout)."
-)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to this file (default: stdout).")
 def deadlines_ics(org: int, out: Path | None) -> None:
     """An iCalendar (.ics) feed of the organisation's deadlines, with alarms."""
     from svbot.deadlines.ics import deadlines_ics as make_ics
@@ -353,9 +335,7 @@ def reminders_failures(support_org: int | None) -> None:
 
 
 @click.command()
-@click.option(
-    "--interval", type=float, default=60.0, show_default=True, help="Seconds between planning passes."
-)
+@click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between planning passes.")
 def clock(interval: float) -> None:
     """Plan due reminders and send the outbox, until stopped (Ctrl-C or SIGTERM)."""
     settings = get_settings()
@@ -414,9 +394,7 @@ def parse_when(text: str, timezone: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(
-            f"{text!r} is not a time; write it like 2027-01-28T09:00 or 2027-01-28T09:00+00:00"
-        ) from None
+        raise UserError(f"{text!r} is not a time; write it like 2027-01-28T09:00 or 2027-01-28T09:00+00:00") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
@@ -446,3 +424,6 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+COMMANDS = (grants, deadlines, reminders, clock)

@@ -58,7 +58,7 @@ from telegram.request import BaseRequest, RequestData
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from svbot.app import open_app  # noqa: E402
-from svbot.channels.telegram.adapter import build_application  # noqa: E402
+from svbot.channels.telegram.setup import build_application  # noqa: E402
 from svbot.config import Settings  # noqa: E402
 from svbot.messages import Inbound, Outbound  # noqa: E402
 

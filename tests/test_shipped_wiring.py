@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from svbot.app import App, open_app
-from svbot.channels.telegram.adapter import SECRET_HEADER
+from svbot.channels.telegram.setup import SECRET_HEADER
 from svbot.config import Settings
 from svbot.deadlines.models import Deadline, Grant
 from svbot.delivery.models import OutboxMessage

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
 from svbot.app import App, build_app, close_bot, create_bot, open_app
-from svbot.channels.slack.adapter import SEE_DM, SORRY_OLD_BUTTON, SlackChannel, SlackSender
+from svbot.channels.slack.adapter import SEE_DM, SORRY_OLD_BUTTON, SlackChannel
 from svbot.channels.slack.render import (
     SECTION_LIMIT,
     TICK,
@@ -35,6 +35,7 @@ from svbot.channels.slack.render import (
     to_mrkdwn,
     unescape_mrkdwn,
 )
+from svbot.channels.slack.sender import SlackSender
 from svbot.config import Settings
 from svbot.messages import Button, FileOut, Outbound, PermanentFailure, RetryLater
 from svbot.models import Answer, InboundEvent

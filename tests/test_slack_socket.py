@@ -23,8 +23,9 @@ import pytest
 from pydantic import SecretStr
 
 from svbot.app import close_bot, create_bot
-from svbot.channels.slack.adapter import SEE_DM, run_socket_mode
+from svbot.channels.slack.adapter import SEE_DM
 from svbot.channels.slack.render import TICK
+from svbot.channels.slack.setup import run_socket_mode
 from svbot.config import Settings
 from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, Call, FakeSlack
 from tests.test_slack import labels, shown

@@ -19,15 +19,6 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from svbot.app import App, close_bot, create_bot, open_app
-from svbot.channels.telegram.adapter import (
-    SECRET_HEADER,
-    TelegramSender,
-    build_application,
-    file_url,
-    poll,
-    set_webhook,
-    telegram_mount,
-)
 from svbot.channels.telegram.render import (
     TICK,
     CallbackTable,
@@ -36,6 +27,8 @@ from svbot.channels.telegram.render import (
     split_text,
     strip_mention,
 )
+from svbot.channels.telegram.sender import TelegramSender, file_url
+from svbot.channels.telegram.setup import SECRET_HEADER, build_application, poll, set_webhook, telegram_mount
 from svbot.config import Settings
 from svbot.messages import Button, FileOut, Outbound, PermanentFailure, RetryLater
 from svbot.models import Conversation, Identity, InboundEvent, Membership, Organisation, Person

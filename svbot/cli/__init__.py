@@ -173,7 +173,7 @@ def telegram_set_webhook(url: str) -> None:
     """Tell Telegram to send updates to URL (https://.../telegram/webhook), with TELEGRAM_WEBHOOK_SECRET."""
 
     async def work(app: App) -> None:
-        from svbot.channels.telegram.adapter import TelegramSetupError, set_webhook
+        from svbot.channels.telegram.setup import TelegramSetupError, set_webhook
 
         try:
             await set_webhook(app.settings, url, app.bot)

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from telegram.request import HTTPXRequest
 
 from svbot.app import send_limits
-from svbot.channels.slack.adapter import SlackSender
-from svbot.channels.telegram.adapter import TelegramSender
+from svbot.channels.slack.sender import SlackSender
+from svbot.channels.telegram.sender import TelegramSender
 from svbot.config import Settings
 from svbot.db import make_engine, make_sessionmaker
 from svbot.deadlines.planner import plan_reminders

@@ -28,19 +28,19 @@ class SlackChannel:
     def web_mount(self, bot: ChatCore, settings: Settings) -> WebMount | None:
         if settings.slack_signing_secret is None:
             return None  # Socket Mode only: Slack never calls us over HTTP
-        from svbot.channels.slack.adapter import slack_mount
+        from svbot.channels.slack.setup import slack_mount
 
         return slack_mount(bot, settings)
 
     def sender(self, settings: Settings, *, workers: int = 1) -> Sender | None:
-        from svbot.channels.slack.adapter import SlackSender
+        from svbot.channels.slack.sender import SlackSender
 
         return SlackSender(settings)
 
     def worker(self, bot: ChatCore, settings: Settings) -> Worker | None:
         if settings.slack_app_token is None:
             return None
-        from svbot.channels.slack.adapter import socket_mode_worker
+        from svbot.channels.slack.setup import socket_mode_worker
 
         return socket_mode_worker(bot, settings)
 

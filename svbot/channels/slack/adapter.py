@@ -7,17 +7,13 @@ also drop other bots' messages.
 
 Ack first, work after. Slack wants an answer within 3 seconds, and on SQLite a turn runs on the event
 loop's thread (svbot/sqlite_inloop.py), so a turn holds up every request behind it. So a listener only
-acknowledges and puts the turn in a queue (Bolt runs with `process_before_response=True` and answers
-as soon as the listener returns, instead of polling every 10 ms for the ack); worker tasks take turns
-from the queue one at a time and let waiting requests run between turns; and the replies go to Slack
-in a task of their own (in order per person), so the next turn need not wait for Slack. All Web API
-calls share one aiohttp session, so they reuse connections instead of opening one per call.
+acknowledges and puts the turn in the shared turn queue (svbot/channels/turnqueue.py; Bolt runs with
+`process_before_response=True` and answers as soon as the listener returns); the queue runs the turns
+and hands their replies back here, in order per person. All Web API calls share one aiohttp session,
+so they reuse connections instead of opening one per call.
 
-Two ways to run it:
-- HTTP: :func:`slack_mount` gives the web process `POST /slack/events` (and, in OAuth mode,
-  `GET /slack/install` and `GET /slack/oauth_redirect`).
-- Socket Mode: :func:`run_socket_mode` (the `svbot slack-socket` command) for installs without a
-  public URL.
+The package's other modules: `setup` (the web mount and the Socket Mode worker), `sender` (reminders
+and broadcasts, and the posting this adapter uses) and `render` (Block Kit).
 
 Two ways to authorise:
 - Single workspace: `SLACK_BOT_TOKEN` + `SLACK_SIGNING_SECRET`.
@@ -25,35 +21,24 @@ Two ways to authorise:
   `SLACK_SCOPES`, `SLACK_REDIRECT_URI`): Bolt's OAuth flow stores each installation with slack_sdk's
   async SQLAlchemy installation store, in svbot's own database (tables from migration 0003_slack).
   Chat ids are then `TEAM:CHANNEL`, so a reminder can find the workspace's token.
-
-:class:`SlackSender` sends reminders and broadcasts, mapping Slack's errors to RetryLater /
-PermanentFailure.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
-import weakref
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from pydantic import SecretStr
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -61,7 +46,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from svbot.channels.base import WebMount
+from svbot.channels.base import ChatCore, WebMount
 from svbot.channels.slack.render import (
     ACTION_PREFIX,
     DATE_ACTION,
@@ -69,12 +54,13 @@ from svbot.channels.slack.render import (
     render,
     render_choice_made,
 )
+from svbot.channels.slack.sender import _error_code, _secret, installation_stores, make_web_client, post_outbound
+from svbot.channels.turnqueue import TurnQueue
 from svbot.config import Settings
-from svbot.messages import Inbound, Outbound, PermanentFailure, RetryLater
+from svbot.messages import Inbound, Outbound
 
 if TYPE_CHECKING:
-    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-    from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -82,133 +68,28 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-RATE_LIMIT_RETRIES = 3  # tries after the first 429, each after Slack's Retry-After
-# Turns acknowledged but not yet run. When it is full, acks wait for room: Slack then sees a slow app
-# and retries later, which is better than holding an unbounded backlog in memory.
-TURN_QUEUE_SIZE = 5_000
 
 SORRY_BROKEN = "Sorry, something went wrong on our side. Please try again in a minute."
 SORRY_OLD_BUTTON = "Sorry, that button no longer works. Type help to see what you can do."
 SEE_DM = "I've answered you in our direct messages."
 
-# Slack errors that will never go away by trying again: tell an admin, stop sending to that chat.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "account_inactive",
-        "not_in_channel",
-        "user_not_found",
-        "user_disabled",
-        "cannot_dm_bot",
-        "restricted_action",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "no_permission",
-        "missing_scope",
-        "ekm_access_denied",
-        "team_access_not_granted",
-        "msg_too_long",
-        "invalid_blocks",
-        "invalid_arguments",
-        "too_many_attachments",
-        "no_text",
-    }
-)
-# Slack's side had a passing fault.
-TRANSIENT_ERRORS = frozenset(
-    {
-        "ratelimited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "team_added_to_org",
-    }
-)
 
 
-class TurnHandler(Protocol):
-    """What the channel needs from the core: svbot.turns.Bot fits."""
-
-    async def handle(self, inbound: Inbound) -> list[Outbound]: ...
 
 
 # -- composition ---------------------------------------------------------------------------------------
 
 
-def slack_mount(bot: TurnHandler, settings: Settings) -> WebMount:
-    """The routes Slack needs in the web process; an empty mount when Slack is not configured."""
-    if settings.slack_signing_secret is None or not (settings.slack_bot_token or settings.slack_oauth_enabled):
-        return WebMount()
-    return SlackChannel(bot, settings).mount()
 
 
-async def run_socket_mode(bot: TurnHandler, settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Serve Slack over Socket Mode until `stop` is set or the task is cancelled (the `svbot slack-socket`
-    worker). Either way, turns already acknowledged finish first: Slack will not send them again."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    if settings.slack_app_token is None or settings.slack_bot_token is None:
-        raise ValueError("Socket Mode needs SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN.")
-    channel = SlackChannel(bot, settings, socket_mode=True)
-    channel.share_session()
-    handler = AsyncSocketModeHandler(channel.app, settings.slack_app_token.get_secret_value())
-    # Until Slack takes the app token, slack_sdk keeps trying to connect (and logs why it cannot): connect
-    # alongside the wait, so a worker that never got through still stops when told.
-    connecting = asyncio.create_task(handler.connect_async())
-    try:
-        await (stop or asyncio.Event()).wait()
-    finally:
-        connecting.cancel()
-        await asyncio.wait([connecting])
-        await handler.close_async()
-        await channel.close()
 
 
-def socket_mode_worker(bot: TurnHandler, settings: Settings) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """The `svbot slack-socket` worker: Socket Mode until the stop event is set."""
-    if settings.slack_app_token is None or settings.slack_bot_token is None:
-        raise SlackSetupError("set SLACK_APP_TOKEN (xapp-...) and SLACK_BOT_TOKEN to use Socket Mode")
-
-    async def work(stop: asyncio.Event) -> None:
-        await run_socket_mode(bot, settings, stop)
-
-    return work
 
 
-class SlackSetupError(ValueError):
-    """Something the operator can fix in the settings; one line, no secrets."""
 
 
-def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    """A client for SLACK_API_URL that waits out rate limits (Retry-After) instead of failing."""
-    base_url = settings.slack_api_url.rstrip("/") + "/"
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url,  # slack_sdk joins URLs with urljoin: without the "/" it drops "/api"
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
-def installation_stores(
-    settings: Settings, client_id: str, engine: AsyncEngine | None = None
-) -> tuple[AsyncSQLAlchemyInstallationStore, AsyncSQLAlchemyOAuthStateStore]:
-    """slack_sdk's own async SQLAlchemy stores, on svbot's database (tables: migration 0003_slack)."""
-    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-    from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-
-    from svbot.db import make_engine
-
-    engine = engine or make_engine(settings.database_url)
-    store = AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine)
-    states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
-    return store, states
 
 
 # -- the channel -----------------------------------------------------------------------------------------
@@ -219,7 +100,7 @@ class SlackChannel:
 
     def __init__(
         self,
-        bot: TurnHandler,
+        bot: ChatCore,
         settings: Settings,
         *,
         installation_store: AsyncInstallationStore | None = None,
@@ -228,19 +109,12 @@ class SlackChannel:
     ) -> None:
         self.bot = bot
         self.settings = settings
-        self.turns_handled = 0  # turns the core has answered
-        self.turns_finished = 0  # turns answered and their replies posted (or given up on)
-        self._recent = _RecentIds(20_000)
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._tasks: set[asyncio.Task[Any]] = set()  # replies and courtesy messages under way
-        self._replying: dict[str, asyncio.Task[Any]] = {}  # per person: the replies going out last
         # SQLite takes one writer at a time: turns racing for its lock only add waiting (its busy
         # handler sleeps), so run them one by one there. The ack never waits for this.
         if max_turns is None:
             max_turns = 1 if settings.async_database_url.startswith("sqlite") else 8
         self.max_turns = max_turns
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue(TURN_QUEUE_SIZE)
-        self._workers: list[asyncio.Task[None]] = []
+        self.queue: TurnQueue[_Job] = TurnQueue(bot, self._deliver, workers=max_turns)
         self._session: aiohttp.ClientSession | None = None
         self._auth_test: asyncio.Task[None] | None = None
         self._engine: AsyncEngine | None = None
@@ -350,17 +224,17 @@ class SlackChannel:
                     self._auth_test = None  # so the next request tries again
                     log.warning("slack auth.test failed: %s", type(exc).__name__)
 
+    @property
+    def turns_handled(self) -> int:
+        return self.queue.turns_handled
+
+    @property
+    def turns_finished(self) -> int:
+        return self.queue.turns_finished
+
     async def close(self) -> None:
         """Let turns already acknowledged finish (Slack will not send them again), then let go."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(10):
-                if self._workers:
-                    await self._queue.join()
-                while self._tasks:
-                    await asyncio.wait(list(self._tasks))
-        for worker in self._workers:
-            worker.cancel()
-        self._workers = []
+        await self.queue.close()
         if self._session is not None:
             await self._session.close()
         if self._engine is not None:
@@ -380,7 +254,7 @@ class SlackChannel:
             text=event.get("text") or "",
             event_id=body.get("event_id"),
         )
-        await self._enqueue(_Job(inbound, client, event["channel"]))
+        await self.queue.put(_Job(inbound, client, event["channel"]))
 
     async def _on_mention(self, event: dict, body: dict, client: AsyncWebClient, context: Any) -> None:
         if _from_a_bot(event, context):
@@ -396,7 +270,7 @@ class SlackChannel:
             thread_id=thread_ts,
             is_group=True,
         )
-        await self._enqueue(_Job(inbound, client, event["channel"], thread_ts))
+        await self.queue.put(_Job(inbound, client, event["channel"], thread_ts))
 
     async def _on_command(
         self,
@@ -408,18 +282,18 @@ class SlackChannel:
         await ack()
         channel = body.get("channel_id", "")
         if channel.startswith("D"):
-            await self._enqueue(self._command_job(body, client, channel))
+            await self.queue.put(self._command_job(body, client, channel))
         else:
             # Answers may hold the organisation's data: keep them out of shared channels. Finding
             # the direct message takes a call to Slack, so it happens after the ack.
-            self._background(self._command_elsewhere(body, client, respond))
+            self.queue.background(self._command_elsewhere(body, client, respond))
 
     async def _command_elsewhere(
         self, body: dict, client: AsyncWebClient, respond: Callable[..., Awaitable[Any]]
     ) -> None:
         opened = await client.conversations_open(users=body["user_id"])
         await respond(text=SEE_DM, response_type="ephemeral")
-        await self._enqueue(self._command_job(body, client, opened["channel"]["id"]))
+        await self.queue.put(self._command_job(body, client, opened["channel"]["id"]))
 
     def _command_job(self, body: dict, client: AsyncWebClient, channel: str) -> _Job:
         words = " ".join((body.get("text") or "").split()) or "help"
@@ -460,7 +334,7 @@ class SlackChannel:
             is_group=not channel.startswith("D"),
         )
         pressed = (message, label) if message.get("ts") else None
-        await self._enqueue(_Job(inbound, client, channel, thread_ts, pressed))
+        await self.queue.put(_Job(inbound, client, channel, thread_ts, pressed))
 
     async def _on_unknown_action(self, ack: Callable[..., Awaitable[Any]], body: dict, client: AsyncWebClient) -> None:
         await ack()
@@ -473,7 +347,7 @@ class SlackChannel:
                 text=SORRY_OLD_BUTTON,
                 thread_ts=(body.get("message") or {}).get("thread_ts"),
             )
-            self._background(_quietly(sorry))
+            self.queue.background(_quietly(sorry))
 
     async def _ignore(self) -> None:
         return None
@@ -505,60 +379,11 @@ class SlackChannel:
             is_group=is_group,
         )
 
-    # -- after the ack: the turn queue ------------------------------------------------------------
+    # -- after the ack: the replies ------------------------------------------------------------------
 
-    async def _enqueue(self, job: _Job) -> None:
-        key = job.inbound.event_id or ""
-        if key and not self._recent.add(key):
-            return  # a retry of something this process is handling or has handled
-        if not self._workers:
-            self._workers = [asyncio.create_task(self._work()) for _ in range(self.max_turns)]
-        await self._queue.put(job)
-
-    async def _work(self) -> None:
-        """One worker: take turns from the queue, one at a time."""
-        while True:
-            job = await self._queue.get()
-            try:
-                await self._take_turn(job)
-            except Exception:
-                log.exception("slack turn failed (event %s)", job.inbound.event_id)
-            finally:
-                self._queue.task_done()
-            # A turn on SQLite runs on this thread without pausing. A queue that is not empty hands
-            # over the next job without pausing either, so step aside: requests waiting for their
-            # ack run now, not after the whole backlog.
-            await asyncio.sleep(0)
-
-    async def _take_turn(self, job: _Job) -> None:
-        """Hand the inbound to the core, then send the replies in a task of their own."""
-        person = job.inbound.chat_id + "|" + job.inbound.user_id
-        lock = self._locks.get(person)
-        if lock is None:
-            lock = self._locks[person] = asyncio.Lock()
-        async with lock:  # with several workers: one person's turns in one chat, one at a time, in order
-            replies: list[Outbound] | None
-            try:
-                replies = await self.bot.handle(job.inbound)
-                self.turns_handled += 1
-            except Exception:
-                self._recent.discard(job.inbound.event_id or "")  # let Slack's retry have another go
-                log.exception("slack turn failed (event %s)", job.inbound.event_id)
-                replies = None
-            previous = self._replying.get(person)
-            sending = self._background(self._reply(job, replies, previous))
-            self._replying[person] = sending
-            sending.add_done_callback(lambda done: self._forget_replying(person, done))
-
-    def _forget_replying(self, person: str, done: asyncio.Task[Any]) -> None:
-        if self._replying.get(person) is done:
-            del self._replying[person]
-
-    async def _reply(self, job: _Job, replies: list[Outbound] | None, previous: asyncio.Task[Any] | None) -> None:
-        """Post a turn's replies after the person's previous replies, so they read in order."""
+    async def _deliver(self, job: _Job, replies: list[Outbound] | None) -> None:
+        """Post a turn's replies (the queue calls this in order, per person)."""
         try:
-            if previous is not None:
-                await asyncio.wait([previous])
             if replies is None:
                 sorry = job.client.chat_postMessage(channel=job.channel, text=SORRY_BROKEN, thread_ts=job.thread_ts)
                 await _quietly(sorry)
@@ -571,15 +396,6 @@ class SlackChannel:
                 await post_outbound(job.client, job.channel, reply, thread_ts=job.thread_ts)
         except SlackApiError as exc:
             log.warning("slack could not take our reply (event %s): %s", job.inbound.event_id, _error_code(exc))
-        finally:
-            self.turns_finished += 1
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run after the ack; kept so close() can wait for it, and failures are logged."""
-        task = asyncio.create_task(_logged(work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     async def _update_pressed(
         self, client: AsyncWebClient, channel: str, pressed: tuple[dict, str], replies: list[Outbound]
@@ -614,114 +430,13 @@ class _Job:
 # -- sending -------------------------------------------------------------------------------------------
 
 
-async def post_outbound(
-    client: AsyncWebClient, channel: str, message: Outbound, thread_ts: str | None = None
-) -> str | None:
-    """Post one Outbound (several Slack messages when it is long, then its file); return the last ts."""
-    last_ts: str | None = None
-    for part in render(message):
-        response = await client.chat_postMessage(
-            channel=channel,
-            text=part.text,
-            blocks=part.blocks,
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        last_ts = response.get("ts") or last_ts
-    if message.file is not None:
-        await client.files_upload_v2(
-            channel=channel,
-            content=message.file.content,
-            filename=message.file.filename,
-            title=message.file.title or message.file.filename,
-            thread_ts=thread_ts,
-        )
-    return last_ts
 
 
-class SlackSender:
-    """Sends reminders and broadcasts to Slack. `chat_id` is a channel id (single workspace) or
-    `TEAM:CHANNEL` (multi-workspace: the team's bot token comes from the installation store)."""
-
-    platform = PLATFORM
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        installation_store: AsyncInstallationStore | None = None,
-    ) -> None:
-        self.settings = settings
-        self._token = _secret(settings.slack_bot_token)
-        self._store = installation_store
-        self._engine: AsyncEngine | None = None
-        if self._store is None and self._token is None and settings.slack_oauth_enabled:
-            assert settings.slack_client_id is not None
-            self._store, _ = installation_stores(settings, settings.slack_client_id)
-            self._engine = self._store.engine
-        self._clients: dict[str | None, AsyncWebClient] = {}
-
-    async def send(self, chat_id: str, message: Outbound) -> str | None:
-        team, _, channel = chat_id.rpartition(":")
-        client = await self._client(team or None)
-        try:
-            return await post_outbound(client, channel, message)
-        except SlackApiError as exc:
-            raise delivery_error(exc) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RetryLater(f"network: {type(exc).__name__}", retry_after=5.0) from None
-
-    async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-
-    async def _client(self, team: str | None) -> AsyncWebClient:
-        key = team if self._token is None else None
-        if key in self._clients:
-            return self._clients[key]
-        token = self._token
-        if token is None:
-            bot = await self._store.async_find_bot(enterprise_id=None, team_id=team) if self._store else None
-            if bot is None:
-                raise PermanentFailure(f"svbot is not installed in Slack workspace {team}")
-            token = bot.bot_token
-        client = self._clients[key] = make_web_client(self.settings, token)
-        return client
 
 
-def delivery_error(exc: SlackApiError) -> RetryLater | PermanentFailure:
-    """Which kind of failure a Slack error is. Never includes the token or the request."""
-    code = _error_code(exc)
-    status = getattr(exc.response, "status_code", 200)
-    if status == 429 or code == "ratelimited":
-        return RetryLater("ratelimited", retry_after=_retry_after(exc))
-    if code in TRANSIENT_ERRORS or status >= 500:
-        return RetryLater(code or f"http {status}", retry_after=5.0)
-    return PermanentFailure(code or f"http {status}")
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-
-
-class _RecentIds:
-    """The event ids seen lately, bounded. Catches Slack's retries that arrive while the first
-    delivery is still being handled; the core's inbound_events table is the lasting record."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, key: str) -> bool:
-        if key in self._ids:
-            return False
-        self._ids[key] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
-        return True
-
-    def discard(self, key: str) -> None:
-        self._ids.pop(key, None)
 
 
 def _team_id(body: dict) -> str:
@@ -729,8 +444,6 @@ def _team_id(body: dict) -> str:
     return str(team or (body.get("user") or {}).get("team_id") or "")
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def _from_a_bot(event: dict, context: Any) -> bool:
@@ -741,31 +454,8 @@ def _from_a_bot(event: dict, context: Any) -> bool:
     )
 
 
-def _error_code(exc: SlackApiError) -> str:
-    try:
-        return str(exc.response.get("error") or "")
-    except Exception:  # a body that was not JSON
-        return ""
 
 
-def _retry_after(exc: SlackApiError) -> float:
-    headers = getattr(exc.response, "headers", {}) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(1.0, float(raw))
-            except ValueError:
-                break
-    return 1.0
-
-
-async def _logged(work: Awaitable[None]) -> None:
-    """Background work has nobody to raise to: log what goes wrong, with its stack."""
-    try:
-        await work
-    except Exception:
-        log.exception("slack background work failed")
 
 
 async def _quietly(call: Awaitable[Any]) -> None:
@@ -774,17 +464,3 @@ async def _quietly(call: Awaitable[Any]) -> None:
         await call
     except SlackApiError as exc:
         log.warning("slack courtesy message not sent: %s", _error_code(exc))
-
-
-__all__ = [
-    "SlackChannel",
-    "SlackSetupError",
-    "SlackSender",
-    "delivery_error",
-    "installation_stores",
-    "make_web_client",
-    "post_outbound",
-    "run_socket_mode",
-    "slack_mount",
-    "socket_mode_worker",
-]

@@ -35,14 +35,14 @@ class TelegramChannel:
         return bool(settings.telegram_bot_token and settings.telegram_bot_token.get_secret_value())
 
     def web_mount(self, bot: ChatCore, settings: Settings) -> WebMount | None:
-        from svbot.channels.telegram.adapter import telegram_mount
+        from svbot.channels.telegram.setup import telegram_mount
 
         return telegram_mount(bot, settings)
 
     def sender(self, settings: Settings, *, workers: int = 1) -> Sender | None:
         from telegram.request import HTTPXRequest
 
-        from svbot.channels.telegram.adapter import TelegramSender
+        from svbot.channels.telegram.sender import TelegramSender
         from svbot.delivery.ratelimit import SlidingWindow
 
         request = HTTPXRequest(connection_pool_size=workers + 2, pool_timeout=30.0)
@@ -53,7 +53,7 @@ class TelegramChannel:
         return SlidingWindow(sender, WINDOW, grace=WINDOW_GRACE)
 
     def worker(self, bot: ChatCore, settings: Settings) -> Worker | None:
-        from svbot.channels.telegram.adapter import polling_worker
+        from svbot.channels.telegram.setup import polling_worker
 
         return polling_worker(bot, settings)
 

@@ -1,0 +1,228 @@
+"""Telegram in the web process (the webhook), the polling worker, `svbot telegram set-webhook` and the
+"/" menu: the parts the channel's package hands the composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import telegram
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import BotCommand, BotCommandScopeChat
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from svbot.channels.base import ChatCore, WebMount
+from svbot.channels.telegram.adapter import TelegramAdapter
+from svbot.channels.telegram.sender import (
+    PLATFORM,
+    TelegramSender,
+    TelegramSetupError,
+    _token,
+    file_url,
+    make_tg_bot,
+    telegram_enabled,
+)
+
+if TYPE_CHECKING:
+    from svbot.config import Settings
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+log = logging.getLogger("svbot.telegram")
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+def build_application(
+    bot: ChatCore,
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    with_updater: bool = True,
+    sender_options: dict[str, Any] | None = None,
+) -> Application:
+    """A PTB Application wired to svbot's core. `request` lets tests and benchmarks swap the transport."""
+    builder = (
+        ApplicationBuilder()
+        .token(_token(settings))
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    if not with_updater:
+        builder = builder.updater(None)
+    application = builder.build()
+    sender = TelegramSender(tg_bot=application.bot, **(sender_options or {}))
+    TelegramAdapter(bot, sender).add_handlers(application)
+    return application
+
+
+def polling_worker(bot: ChatCore, settings: Settings) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """The `svbot telegram-poll` worker: long polling until the stop event is set."""
+    _token(settings)
+    _quiet_http_logs()
+
+    async def work(stop: asyncio.Event) -> None:
+        await poll(build_application(bot, settings), bot, stop)
+
+    return work
+
+
+async def poll(
+    application: Application,
+    bot: ChatCore | None,
+    stop: asyncio.Event,
+    *,
+    timeout: int = 30,
+) -> None:
+    """Long-poll `getUpdates` and handle each update until `stop` is set. Telegram holds each request
+    open up to `timeout` seconds, so an idle bot makes about two requests a minute."""
+    if application.updater is None:
+        raise ValueError("poll needs an Application built with an updater")
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+    try:
+        if bot is not None:
+            await publish_commands(application.bot, bot)
+        await application.start()
+        await application.updater.start_polling(timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+        await stop.wait()
+    finally:
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+
+def telegram_mount(bot: ChatCore, settings: Settings, **options: Any) -> WebMount:
+    """`POST /telegram/webhook` for the web process. Requests without the right secret header get 403
+    and are not read; with no TELEGRAM_WEBHOOK_SECRET configured, every request is refused.
+    `options` go to :func:`build_application` (tests pass `configure=` to add an error handler)."""
+    if not telegram_enabled(settings):
+        return WebMount()
+    _quiet_http_logs()
+    configure = options.pop("configure", None)
+    application = build_application(bot, settings, with_updater=False, **options)
+    if configure is not None:
+        configure(application)
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
+    ready = _Startup(application)
+
+    async def webhook(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return PlainTextResponse("Forbidden", status_code=403)
+        try:
+            data = json.loads(await request.body())
+            update = telegram.Update.de_json(data, application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return PlainTextResponse("Not a Telegram update", status_code=400)
+        if not await ready.ensure():
+            return PlainTextResponse("Telegram is not reachable yet", status_code=503)  # Telegram retries
+        await application.process_update(update)
+        return Response(status_code=200)
+
+    return WebMount(
+        routes=[Route(WEBHOOK_PATH, webhook, methods=["POST"])],
+        on_startup=[ready.start],
+        on_shutdown=[ready.stop],
+    )
+
+
+class _Startup:
+    """Initialise PTB (it calls getMe) at web start-up, or at the first webhook if Telegram was down."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        self._lock = asyncio.Lock()
+        self._ready = False
+
+    async def start(self) -> None:
+        if not await self.ensure():
+            log.warning("Telegram not reachable at start-up; will try again at the first webhook")
+
+    async def ensure(self) -> bool:
+        async with self._lock:
+            if self._ready:
+                return True
+            try:
+                await self.application.initialize()
+            except TelegramError as exc:
+                log.warning("could not initialise Telegram: %s", type(exc).__name__)
+                return False
+            self._ready = True
+            return True
+
+    async def stop(self) -> None:
+        if self._ready:
+            self._ready = False
+            await self.application.shutdown()
+
+
+async def set_webhook(settings: Settings, url: str, bot: ChatCore | None = None) -> None:
+    """`svbot telegram set-webhook URL`: register the webhook with our secret, and the commands menu.
+    Raises TelegramSetupError with a one-line reason a person can act on."""
+    secret = _webhook_secret(settings)
+    tg = make_tg_bot(settings)
+    try:
+        await tg.initialize()
+        await tg.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        if bot is not None:
+            await publish_commands(tg, bot)
+    except InvalidToken:
+        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+    except BadRequest as exc:
+        raise TelegramSetupError(f"Telegram refused the webhook: {exc.message}") from None
+    except NetworkError as exc:
+        raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
+    finally:
+        await tg.shutdown()
+
+
+async def publish_commands(tg: telegram.Bot, bot: ChatCore) -> None:
+    """The "/" menu, made from the core's registered intents: everyone sees the general commands, and
+    people whose roles add commands (support admins: /broadcast) see theirs in their own chat."""
+    for chat_id, entries in (await bot.chat_menus(PLATFORM)).items():
+        commands = [BotCommand(entry.command, entry.description) for entry in entries]
+        if chat_id is None:
+            await tg.set_my_commands(commands)
+            continue
+        if not chat_id.lstrip("-").isdigit():
+            continue
+        try:
+            await tg.set_my_commands(commands, scope=BotCommandScopeChat(int(chat_id)))
+        except BadRequest as exc:  # that chat is gone: the others still get their menu
+            log.info("no admin menu for chat %s: %s", chat_id, exc.message)
+
+
+def _webhook_secret(settings: Settings) -> str:
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
+    if not secret:
+        raise TelegramSetupError("set TELEGRAM_WEBHOOK_SECRET first (1-256 letters, digits, _ or -)")
+    if len(secret) > 256 or not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in secret):
+        raise TelegramSetupError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
+    return secret
+
+
+def _quiet_http_logs() -> None:
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -23,9 +23,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.dialogue.answers import clean
-from svbot.dialogue.engine import ANY_ITEM, COMMAND_WORDS, Engine, Result
+from svbot.dialogue.engine import ANY_ITEM, Engine, Result
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
+from svbot.dialogue.words import COMMAND_WORDS
+from svbot.dialogue.words import simplify as _simplify
 from svbot.messages import Button, Inbound, MenuEntry, Outbound
 from svbot.models import Identity, InboundEvent, Membership
 from svbot.turn_sql import TurnQueries, transaction
@@ -528,10 +530,6 @@ def _is_engine_payload(payload: str) -> bool:
 
 def _clean(text: str | None) -> str:
     return clean(text or "")
-
-
-def _simplify(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[?!.]+$", "", text.casefold().replace("’", "'"))).strip()
 
 
 def _default_dialogue(dialogues: dict[str, Dialogue]) -> str:

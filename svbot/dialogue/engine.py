@@ -22,23 +22,12 @@ from svbot.dialogue import answers as parse
 from svbot.dialogue.answers import Choice, Invalid, Parsed
 from svbot.dialogue.spec import Dialogue, Step, expression, names_used, slug, template
 from svbot.dialogue.state import ConvState
+from svbot.dialogue.words import COMMAND_WORDS, simplify
 from svbot.messages import Button, Outbound
 
 MAX_TRIES = 3
 DEFAULT_IDLE = timedelta(hours=24)
 
-# Typed words that work at every question, as well as their buttons.
-COMMAND_WORDS = {
-    "back": "back", "go back": "back", "previous": "back", "undo": "back",
-    "skip": "skip", "pass": "skip", "skip this": "skip", "next": "skip",
-    "help": "help", "?": "help", "explain": "help", "what does this mean": "help", "what do you mean": "help",
-    "cancel": "cancel", "stop": "cancel", "quit": "cancel", "exit": "cancel", "pause": "cancel",
-    "restart": "restart", "start again": "restart", "start over": "restart", "begin again": "restart",
-    "status": "status", "where am i": "status", "progress": "status",
-    "i don't know": "unknown", "i dont know": "unknown", "don't know": "unknown", "dont know": "unknown",
-    "not sure": "unknown", "i'm not sure": "unknown", "im not sure": "unknown", "unknown": "unknown",
-    "idk": "unknown", "no idea": "unknown", "dunno": "unknown",
-}  # fmt: skip
 _PAYLOAD = re.compile(r"^(\d+):([a-z]+)(\d*)$")
 _REVIEW_OK = {"ok", "okay", "yes", "y", "done", "confirm", "looks right", "all correct", "correct", "finish",
               "looks good", "that's right", "thats right", "good"}  # fmt: skip
@@ -447,7 +436,7 @@ class _Run:
             if self._idle_too_long():
                 self.welcome_back()
                 return
-        word = COMMAND_WORDS.get(_simplify(text)) if text is not None else _BUTTON_COMMANDS.get(action or "")
+        word = COMMAND_WORDS.get(simplify(text)) if text is not None else _BUTTON_COMMANDS.get(action or "")
         mode = self.state.mode
         if word == "status":
             self.status()
@@ -502,7 +491,7 @@ class _Run:
         )
 
     def on_resume(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
-        said = _simplify(text or "")
+        said = simplify(text or "")
         if action == "new" or said in ("start again", "new", "restart"):
             self.restart()
             return
@@ -756,7 +745,7 @@ class _Run:
         )
 
     def on_review(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
-        said = _simplify(text or "")
+        said = simplify(text or "")
         if action == "ok" or said in _REVIEW_OK:
             review = self.slot(self.state.cursor)
             self.state.back_to_review = False
@@ -788,7 +777,7 @@ class _Run:
     def on_review_pick(
         self, text: str | None, action: str | None, index: int | None, word: str | None
     ) -> None:
-        said = _simplify(text or "")
+        said = simplify(text or "")
         if said.isdigit():
             self.edit(int(said))
             return
@@ -938,10 +927,6 @@ def _copy(state: ConvState) -> ConvState:
 
 def _is_question(step: Step) -> bool:
     return step.type not in ("review", "message")
-
-
-def _simplify(text: str) -> str:
-    return re.sub(r"\s+", " ", text.casefold().replace("’", "'")).strip(" .!")
 
 
 def _yes_no(text: str) -> bool | None:

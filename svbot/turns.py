@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from svbot.dialogue.answers import clean
 from svbot.dialogue.engine import ANY_ITEM, Engine, Result
+from svbot.dialogue.payloads import is_engine_payload as _is_engine_payload
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState
 from svbot.dialogue.words import COMMAND_WORDS
@@ -522,10 +522,6 @@ DEFAULT_MESSAGE_SIZE = 3900
 
 def _in_dialogue(state: ConvState) -> bool:
     return state.dialogue is not None and state.mode not in ("idle", "done")
-
-
-def _is_engine_payload(payload: str) -> bool:
-    return bool(re.match(r"^\d+:", payload))
 
 
 def _clean(text: str | None) -> str:

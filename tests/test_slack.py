@@ -495,7 +495,7 @@ async def test_unknown_button_and_expired_conversation_are_answered_politely(sla
                         {
                             "type": "button",
                             "action_id": "svbot:0",
-                            "value": "99:o1",
+                            "value": "99:choose:1",
                             "text": {"type": "plain_text", "text": "Old choice"},
                         },
                         {
@@ -632,24 +632,24 @@ def test_split_prefers_paragraphs_then_words() -> None:
 def test_render_buttons_multi_select_and_date() -> None:
     message = Outbound(
         text="Who benefits?",
-        buttons=(Button("Older people", "8:t0", selected=True), Button("Carers", "8:t1")),
+        buttons=(Button("Older people", "8:toggle:0", selected=True), Button("Carers", "8:toggle:1")),
         multi_select=True,
-        controls=(Button("Done", "8:d"), Button("Back", "8:b")),
+        controls=(Button("Done", "8:done"), Button("Back", "8:back")),
         input_hint="date",
     )
     [slack_message] = render(message)
     assert check_blocks({"text": slack_message.text, "blocks": slack_message.blocks}) is None
     choices, controls = [b for b in slack_message.blocks if b["type"] == "actions"]
     assert [e["text"]["text"] for e in choices["elements"]] == [TICK + "Older people", "Carers"]
-    assert [e["value"] for e in choices["elements"]] == ["8:t0", "8:t1"]
+    assert [e["value"] for e in choices["elements"]] == ["8:toggle:0", "8:toggle:1"]
     assert choices["elements"][0]["style"] == "primary" and "style" not in choices["elements"][1]
     assert [e["type"] for e in controls["elements"]] == ["datepicker", "button", "button"]
-    assert [e.get("value") for e in controls["elements"][1:]] == ["8:d", "8:b"]
+    assert [e.get("value") for e in controls["elements"][1:]] == ["8:done", "8:back"]
 
 
 def test_render_long_labels_and_many_sections() -> None:
     long_label = "Improving health and wellbeing of older residents through weekly shared meals " * 2
-    [one] = render(Outbound(text="Pick one", buttons=(Button(long_label, "1:o0"), Button("Short", "1:o1"))))
+    [one] = render(Outbound(text="Pick one", buttons=(Button(long_label, "1:choose:0"), Button("Short", "1:choose:1"))))
     assert check_blocks({"text": one.text, "blocks": one.blocks}) is None
     assert unescape_mrkdwn(one.blocks[1]["text"]["text"]) == long_label  # shown in full beside its button
     parts = render(Outbound(text=("lorem ipsum " * 300 + "\n\n") * 15))

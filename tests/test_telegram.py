@@ -646,7 +646,7 @@ def test_callback_table_round_trip_and_bounds():
     keys = [table.encode(p) for p in payloads]
     assert all(len(k.encode()) <= 64 for k in keys)
     assert table.decode(keys[2]) == payloads[2] and table.decode(keys[0]) is None
-    assert table.encode("2:t1") == "2:t1" and table.decode("2:t1") == "2:t1"
+    assert table.encode("2:toggle:1") == "2:toggle:1" and table.decode("2:toggle:1") == "2:toggle:1"
     assert table.encode("~looks-like-a-key") != "~looks-like-a-key"
 
 

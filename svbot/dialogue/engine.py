@@ -20,15 +20,15 @@ from typing import Any
 
 from svbot.dialogue import answers as parse
 from svbot.dialogue.answers import Choice, Invalid, Parsed
+from svbot.dialogue.payloads import Action, decode, encode
 from svbot.dialogue.spec import Dialogue, Step, expression, names_used, slug, template
 from svbot.dialogue.state import ConvState
-from svbot.dialogue.words import COMMAND_WORDS, simplify
+from svbot.dialogue.words import COMMAND_WORDS, Command, simplify
 from svbot.messages import Button, Outbound
 
 MAX_TRIES = 3
 DEFAULT_IDLE = timedelta(hours=24)
 
-_PAYLOAD = re.compile(r"^(\d+):([a-z]+)(\d*)$")
 _REVIEW_OK = {"ok", "okay", "yes", "y", "done", "confirm", "looks right", "all correct", "correct", "finish",
               "looks good", "that's right", "thats right", "good"}  # fmt: skip
 
@@ -422,21 +422,24 @@ class _Run:
     def handle(self, text: str | None, payload: str | None) -> None:
         action, index = None, None
         if payload:
-            parsed = _PAYLOAD.match(payload)
-            if not parsed:
+            press = decode(payload)
+            if press is None:
                 self.repeat(prefix="Sorry, I didn't recognise that button.")
                 return
-            if int(parsed.group(1)) != self.state.turn:
+            if press.turn != self.state.turn:
                 self.repeat(prefix="That button belongs to an earlier question. Here's where we are now:")
                 return
-            action, index = parsed.group(2), int(parsed.group(3)) if parsed.group(3) else None
+            action, index = press.action, press.index
             text = None
         else:
             text = parse.clean(text or "")
             if self._idle_too_long():
                 self.welcome_back()
                 return
-        word = COMMAND_WORDS.get(simplify(text)) if text is not None else _BUTTON_COMMANDS.get(action or "")
+        if text is not None:
+            word = COMMAND_WORDS.get(simplify(text))
+        else:
+            word = _BUTTON_COMMANDS.get(action) if action else None
         mode = self.state.mode
         if word == "status":
             self.status()
@@ -486,16 +489,17 @@ class _Run:
         t = self.state.turn
         self.say(
             f"Welcome back!{where} Would you like to carry on, or start again?",
-            buttons=(Button("Carry on", f"{t}:cont", style="primary"), Button("Start again", f"{t}:new")),
+            buttons=(Button("Carry on", encode(t, Action.CARRY_ON), style="primary"),
+                     Button("Start again", encode(t, Action.START_AGAIN))),
             kind="question",
         )
 
-    def on_resume(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
+    def on_resume(self, text: str | None, action: Action | None, index: int | None, word: str | None) -> None:
         said = simplify(text or "")
-        if action == "new" or said in ("start again", "new", "restart"):
+        if action == Action.START_AGAIN or said in ("start again", "new", "restart"):
             self.restart()
             return
-        if action == "cont" or said in ("carry on", "continue", "yes", "ok", "resume", "go on", "y"):
+        if action == Action.CARRY_ON or said in ("carry on", "continue", "yes", "ok", "resume", "go on", "y"):
             self.state.mode = self.state.resume_mode or "ask"
             self.state.resume_mode = None
             self.repeat(new_turn=True)
@@ -505,9 +509,9 @@ class _Run:
         self.handle(text, None)  # they just answered the question: take it
 
     def on_confirm_restart(
-        self, text: str | None, action: str | None, index: int | None, word: str | None
+        self, text: str | None, action: Action | None, index: int | None, word: str | None
     ) -> None:
-        yes = action == "y" or (text is not None and _yes_no(text) is True) or word == "restart"
+        yes = action == Action.YES or (text is not None and _yes_no(text) is True) or word == "restart"
         if yes:
             self.restart()
             return
@@ -527,12 +531,12 @@ class _Run:
         self.say("Starting again.")
         self.go_to(self.first_slot())
 
-    def on_confirm(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
+    def on_confirm(self, text: str | None, action: Action | None, index: int | None, word: str | None) -> None:
         slot = self.slot(self.state.cursor)
         if slot is None:
             self.repeat()
             return
-        answer = True if action == "y" else False if action == "n" else _yes_no(text) if text else None
+        answer = True if action == Action.YES else False if action == Action.NO else _yes_no(text) if text else None
         if answer is True:
             self.store(slot, self.state.pending)
             self.advance_from(slot)
@@ -553,7 +557,7 @@ class _Run:
 
     # ---- answering a question -----------------------------------------------------------------
 
-    def on_answer(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
+    def on_answer(self, text: str | None, action: Action | None, index: int | None, word: str | None) -> None:
         slot = self.slot(self.state.cursor)
         if slot is None:
             self.repeat()
@@ -565,7 +569,7 @@ class _Run:
         if word == "help":
             self.messages.append(self.question(slot, self.help_text(slot), more=True))
             return
-        if action == "k" and slot.key in self.state.answers:  # "Keep" the answer already given
+        if action == Action.KEEP and slot.key in self.state.answers:  # "Keep" the answer already given
             self.advance_from(slot)
             return
         if word in ("skip", "unknown"):
@@ -598,15 +602,15 @@ class _Run:
         self.advance_from(slot)
 
     def parse_answer(
-        self, slot: Slot, text: str | None, action: str | None, index: int | None
+        self, slot: Slot, text: str | None, action: Action | None, index: int | None
     ) -> Parsed | None:
         step = slot.step
         kind = step.type
         if kind in ("choice", "multi_choice"):
             return self._parse_choice(slot, text, action, index)
         if kind == "yes_no":
-            if action in ("y", "n"):
-                return Parsed(action == "y")
+            if action in (Action.YES, Action.NO):
+                return Parsed(action == Action.YES)
             return parse.parse_yes_no(text or "")
         if text is None:
             raise Invalid("Please type your answer.", step.example)
@@ -628,23 +632,23 @@ class _Run:
         raise Invalid("I wasn't expecting an answer here.")
 
     def _parse_choice(
-        self, slot: Slot, text: str | None, action: str | None, index: int | None
+        self, slot: Slot, text: str | None, action: Action | None, index: int | None
     ) -> Parsed | None:
         choices = self.choices(slot)
         if slot.step.type == "choice":
-            if action == "o" and index is not None and index < len(choices):
+            if action == Action.CHOOSE and index is not None and index < len(choices):
                 return Parsed(choices[index].value)
             if text is None:
                 raise Invalid("That option isn't available any more.")
             return Parsed(parse.match_choice(text, choices).value)
         selected: list[str] = list(self.state.pending or [])
-        if action == "t" and index is not None and index < len(choices):
+        if action == Action.TOGGLE and index is not None and index < len(choices):
             value = choices[index].value
             selected = [v for v in selected if v != value] if value in selected else selected + [value]
             self.state.pending = [c.value for c in choices if c.value in selected]  # keep the options' order
             self.messages.append(self.question(slot, replace=True))
             return None
-        if action == "d":
+        if action == Action.DONE:
             picked = [c.value for c in choices if c.value in selected]
         elif text is not None:
             picked = [c.value for c in parse.match_choices(text, choices)]
@@ -736,17 +740,17 @@ class _Run:
             Outbound(
                 text=text,
                 buttons=(
-                    Button("All correct", f"{t}:ok", style="primary"),
-                    Button("Change an answer", f"{t}:chg"),
+                    Button("All correct", encode(t, Action.REVIEW_OK), style="primary"),
+                    Button("Change an answer", encode(t, Action.CHANGE)),
                 ),
-                controls=(Button("Back", f"{t}:b"),),
+                controls=(Button("Back", encode(t, Action.BACK)),),
                 kind="question",
             )
         )
 
-    def on_review(self, text: str | None, action: str | None, index: int | None, word: str | None) -> None:
+    def on_review(self, text: str | None, action: Action | None, index: int | None, word: str | None) -> None:
         said = simplify(text or "")
-        if action == "ok" or said in _REVIEW_OK:
+        if action == Action.REVIEW_OK or said in _REVIEW_OK:
             review = self.slot(self.state.cursor)
             self.state.back_to_review = False
             if review is not None:
@@ -766,7 +770,7 @@ class _Run:
         if number:
             self.edit(int(number.group(1)))
             return
-        if action == "chg" or said in ("change", "edit", "change an answer", "no"):
+        if action == Action.CHANGE or said in ("change", "edit", "change an answer", "no"):
             self.state.mode = "review_pick"
             self.say("Which one? Type its number from the list.", kind="question")
             return
@@ -775,7 +779,7 @@ class _Run:
         )
 
     def on_review_pick(
-        self, text: str | None, action: str | None, index: int | None, word: str | None
+        self, text: str | None, action: Action | None, index: int | None, word: str | None
     ) -> None:
         said = simplify(text or "")
         if said.isdigit():
@@ -853,29 +857,30 @@ class _Run:
         buttons: list[Button] = []
         controls: list[Button] = []
         if step.type == "choice":
-            buttons = [Button(c.label, f"{t}:o{i}") for i, c in enumerate(self.choices(slot))]
+            buttons = [Button(c.label, encode(t, Action.CHOOSE, i)) for i, c in enumerate(self.choices(slot))]
         elif step.type == "multi_choice":
             chosen = set(self.state.pending or [])
             buttons = [
-                Button(c.label, f"{t}:t{i}", selected=c.value in chosen)
+                Button(c.label, encode(t, Action.TOGGLE, i), selected=c.value in chosen)
                 for i, c in enumerate(self.choices(slot))
             ]
-            controls.append(Button("Done", f"{t}:d", style="primary"))
+            controls.append(Button("Done", encode(t, Action.DONE), style="primary"))
             text += "\n(Choose all that apply, then Done. Or type the numbers, like 1, 3.)"
         elif step.type == "yes_no":
-            buttons = [Button("Yes", f"{t}:y"), Button("No", f"{t}:n")]
+            buttons = [Button("Yes", encode(t, Action.YES)), Button("No", encode(t, Action.NO))]
         if slot.key in self.state.answers and step.type != "multi_choice":
             text += f"\n(Your answer now: {self.display(slot, current)})"
-            controls.append(Button("Keep this answer", f"{t}:k"))
+            controls.append(Button("Keep this answer", encode(t, Action.KEEP)))
         if self.previous_slot() is not None:
-            controls.append(Button("Back", f"{t}:b"))
+            controls.append(Button("Back", encode(t, Action.BACK)))
         if step.optional:
-            controls.append(Button("Skip / I don't know", f"{t}:s"))
+            controls.append(Button("Skip / I don't know", encode(t, Action.SKIP)))
         if more:  # after "help": every control as a button, not just the everyday three
-            controls += [Button("Where am I?", f"{t}:st"), Button("Stop for now", f"{t}:c"),
-                         Button("Start again", f"{t}:r")]  # fmt: skip
+            controls += [Button("Where am I?", encode(t, Action.STATUS)),
+                         Button("Stop for now", encode(t, Action.CANCEL)),
+                         Button("Start again", encode(t, Action.RESTART))]  # fmt: skip
         else:
-            controls.append(Button("Help", f"{t}:h"))
+            controls.append(Button("Help", encode(t, Action.HELP)))
         return Outbound(
             text=_join(prefix, text),
             buttons=tuple(buttons),
@@ -894,7 +899,7 @@ class _Run:
         about = {"key": self.state.cursor or "", "confirm": "yes"} if checking else {}
         return Outbound(
             text=text,
-            buttons=(Button("Yes", f"{t}:y", style="primary"), Button("No", f"{t}:n")),
+            buttons=(Button("Yes", encode(t, Action.YES), style="primary"), Button("No", encode(t, Action.NO))),
             input_hint="yes_no",
             kind="question",
             meta=about,
@@ -909,7 +914,10 @@ _INPUT_HINTS = {
     "long_text": "long_text", "date": "date", "integer": "number", "number": "number", "money": "number",
     "choice": "choice", "multi_choice": "multi_choice", "yes_no": "yes_no",
 }  # fmt: skip
-_BUTTON_COMMANDS = {"b": "back", "s": "skip", "h": "help", "c": "cancel", "r": "restart", "st": "status"}
+_BUTTON_COMMANDS = {
+    Action.BACK: Command.BACK, Action.SKIP: Command.SKIP, Action.HELP: Command.HELP,
+    Action.CANCEL: Command.CANCEL, Action.RESTART: Command.RESTART, Action.STATUS: Command.STATUS,
+}  # fmt: skip
 
 
 def _copy(state: ConvState) -> ConvState:

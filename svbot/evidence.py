@@ -22,6 +22,7 @@ from svbot.models import Answer, Base, Membership, Organisation, utcnow
 from svbot.statements.compose import StatementError, compose
 from svbot.statements.model import Commitment, Numbers, ObjectiveEvidence, OwnValue, Statement, StatementInput
 from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
+from svbot.text import text
 from svbot.turns import Bot, Turn
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,13 @@ def install(bot: Bot) -> None:
     bot.context_providers.append(_context)
 
     @bot.intent("statement", "statement", "my statement", "draft", "show statement", "/statement",
-                menu="Your draft evidence statement")  # fmt: skip
+                menu=text("evidence.statement.menu"))  # fmt: skip
     async def show(turn: Turn) -> None:
         record = await latest_statement(turn.session, turn.conversation.organisation_id)
         if record is None:
-            turn.say("You haven't got a statement yet. Say start and I'll walk you through it.")
+            turn.say(text("evidence.statement.none"))
             return
-        _send_statement(turn, record, intro="Here's your latest draft evidence statement.")
+        _send_statement(turn, record, intro=text("evidence.statement.latest"))
 
 
 def _context(turn: Turn, context: dict[str, Any]) -> None:
@@ -103,7 +104,7 @@ def statement_input(answers: dict[str, Any], framework_id: str, period: str | No
             )
         )
     return StatementInput(
-        org_name=get("org.name") or "Our organisation",
+        org_name=get("org.name") or text("evidence.our_organisation"),
         org_what=get("org.what"),
         org_where=get("org.where"),
         size_band=_size_label(get("org.size")),
@@ -118,19 +119,14 @@ def _own_value(amount: float | None, source: str | None) -> OwnValue | None:
     """A value the organisation worked out itself; it is only shown with its source."""
     if amount is None or not source:
         return None
-    return OwnValue(amount=amount, description="Value worked out by the organisation", source=source)
+    return OwnValue(amount=amount, description=text("evidence.own_value"), source=source)
 
 
-_SIZE_LABELS = {
-    "under_10k": "Under £10,000 a year",
-    "10k_100k": "£10,000 to £100,000 a year",
-    "100k_1m": "£100,000 to £1 million a year",
-    "over_1m": "Over £1 million a year",
-}
+_SIZES = frozenset({"under_10k", "10k_100k", "100k_1m", "over_1m"})  # the walk-through's org.size options
 
 
 def _size_label(value: str | None) -> str | None:
-    return _SIZE_LABELS.get(value or "", value)
+    return text(f"evidence.size.{value}") if value in _SIZES else value
 
 
 def current_period(now: datetime) -> str:
@@ -146,17 +142,13 @@ async def _finished(turn: Turn) -> None:
     answers = turn.state.answers
     context = turn.context()
     framework_id = context.get("support_framework") or answers.get("framework")
-    organisation = await ensure_organisation(turn, answers.get("org.name") or "My organisation")
+    organisation = await ensure_organisation(turn, answers.get("org.name") or text("evidence.my_organisation"))
     try:
         data = statement_input(answers, framework_id, current_period(turn.now))
         compose(data, turn.bot.knowledge)  # check it composes before we store it
     except (StatementError, ValueError) as exc:
         log.warning("statement could not be composed: %s", exc)
-        turn.say(
-            "Sorry, I couldn't put your statement together: the framework may have changed since you "
-            "started. Say restart to go through it again; your answers will be offered back.",
-            kind="error",
-        )
+        turn.say(text("evidence.statement.failed"), kind="error")
         return
     record = StatementRecord(
         organisation_id=organisation.id,
@@ -167,15 +159,8 @@ async def _finished(turn: Turn) -> None:
     )
     turn.session.add(record)
     await turn.session.flush()
-    _send_statement(
-        turn,
-        record,
-        intro=(
-            "Here's your draft evidence statement. Each claim shows how well it is evidenced, and the "
-            "gaps list says what would make it stronger. Check it, then make it your own."
-        ),
-    )
-    turn.say("Say statement to see it again, or start to do another one.")
+    _send_statement(turn, record, intro=text("evidence.statement.ready"))
+    turn.say(text("evidence.statement.again"))
 
 
 async def ensure_organisation(turn: Turn, name: str) -> Organisation:
@@ -212,12 +197,12 @@ def _send_statement(turn: Turn, record: StatementRecord, intro: str) -> None:
     docx = render(statement, "docx")
     assert isinstance(docx, bytes)
     turn.say(
-        "The same statement as a Word document:",
+        text("evidence.statement.as_word"),
         file=FileOut(
             filename=f"{_file_stem(statement.org_name)}-social-value.docx",
             content=docx,
             mime_type=MEDIA_TYPES["docx"],
-            title="Draft evidence statement",
+            title=text("evidence.statement.file_title"),
         ),
     )
 

@@ -23,6 +23,7 @@ from svbot.deadlines.service import (
 from svbot.delivery.models import OutboxMessage
 from svbot.messages import Button
 from svbot.models import Membership, Organisation
+from svbot.text import text
 from svbot.turns import Bot, Turn
 
 log = logging.getLogger(__name__)
@@ -30,25 +31,22 @@ SNOOZE_DEFAULT = timedelta(days=3)
 REMIND_AT = time(9, 0)  # a snoozed reminder comes back in the morning, not at the minute it was pressed
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 _SNOOZE = re.compile(r"^(?:for\s+)?(\d+|a|an|one|two|three|four|five|six|seven)\s*(day|days|week|weeks)$")
-NOT_FOUND = "Sorry, I can't find that report for your organisation. Say due to see what's coming up."
+NOT_FOUND = text("deadlines.not_found")
 
 
 def install(bot: Bot) -> None:
     bot.payload_handlers["dl"] = _button
 
     @bot.intent("due", "due", "what's due", "whats due", "what is due", "deadlines", "my deadlines", "/due",
-                "reports due", "what's next", "monitoring", menu="Monitoring reports coming up")  # fmt: skip
+                "reports due", "what's next", "monitoring", menu=text("deadlines.due.menu"))  # fmt: skip
     async def due(turn: Turn) -> None:
         items = await _open_items(turn)
         today = turn.now.date()
         if not items:
-            turn.say(
-                "I don't have any monitoring reports due for you. If you have a grant I don't know about, "
-                "ask your support organisation to add it."
-            )
+            turn.say(text("deadlines.due.none"))
             return
         turn.say(
-            "Your next monitoring reports:\n" + format_due_list(items, today),
+            text("deadlines.due.list", due_list=format_due_list(items, today)),
             buttons=_submitted_buttons(items, today),
         )
 
@@ -63,7 +61,7 @@ def install(bot: Bot) -> None:
     async def snooze_typed(turn: Turn) -> None:
         delta = _snooze_length(turn.args)
         if delta is None:
-            turn.say('How long for? For example: "snooze 3 days" or "snooze 1 week".')
+            turn.say(text("deadlines.snooze.how_long"))
             return
         item = await _the_deadline_meant(turn)
         if item is not None:
@@ -93,8 +91,7 @@ async def _mark_submitted(turn: Turn, deadline_id: int) -> None:
     if item is None:
         _refused(turn, deadline_id, "submitted")
         return
-    turn.say(f"Well done! I've marked the {item.title.lower()} for {item.grant_title} as submitted. "
-             "No more reminders for it.")  # fmt: skip
+    turn.say(text("deadlines.submitted.done", report=item.title.lower(), grant=item.grant_title))
 
 
 async def _snooze(turn: Turn, deadline_id: int, delta: timedelta) -> None:
@@ -103,10 +100,17 @@ async def _snooze(turn: Turn, deadline_id: int, delta: timedelta) -> None:
     if item is None:
         log.warning("deadline %s: snooze refused for identity %s (not theirs, or not open)",
                     deadline_id, turn.identity.id)  # fmt: skip
-        turn.say("That report isn't waiting on you any more, so there's nothing to snooze.")
+        turn.say(text("deadlines.snooze.refused"))
         return
-    turn.say(f"OK, I'll remind you about the {item.title.lower()} for {item.grant_title} on "
-             f"{format_day(until.date())}. It's due {format_day(item.due_date)}.")  # fmt: skip
+    turn.say(
+        text(
+            "deadlines.snooze.done",
+            report=item.title.lower(),
+            grant=item.grant_title,
+            until=format_day(until.date()),
+            due=format_day(item.due_date),
+        )
+    )
 
 
 async def _help_write(turn: Turn, deadline_id: int) -> None:
@@ -120,10 +124,7 @@ async def _help_write(turn: Turn, deadline_id: int) -> None:
     suggestions = await turn.bot.evidence_bank(turn, turn.bot.start_dialogue)
     turn.start_dialogue(
         turn.bot.start_dialogue,
-        intro=(
-            f"Let's draft your {item.title.lower()} for {item.grant_title}. I'll walk you through what your "
-            "group did and the difference it made, and offer back what you told me before."
-        ),
+        intro=text("deadlines.help.intro", report=item.title.lower(), grant=item.grant_title),
         suggestions=suggestions,
     )
 
@@ -171,17 +172,22 @@ async def _the_deadline_meant(turn: Turn) -> DueItem | None:
     if len(items) == 1:
         return items[0]
     if not items:
-        turn.say("You have no monitoring reports waiting, so there's nothing to mark.")
+        turn.say(text("deadlines.submitted.nothing"))
         return None
     today = turn.now.date()
-    turn.say("Which report do you mean?", buttons=_submitted_buttons(items, today, limit=6))
+    turn.say(text("deadlines.submitted.which"), buttons=_submitted_buttons(items, today, limit=6))
     return None
 
 
 def _submitted_buttons(items: list[DueItem], today: date, limit: int = 3) -> tuple[Button, ...]:
     soon = [i for i in items if i.display_status(today) in ("due", "overdue")][:limit]
-    return tuple(Button(f"Submitted: {_short(i.title)} ({format_day(i.due_date)})", f"dl:submitted:{i.deadline_id}")
-                 for i in soon)  # fmt: skip
+    return tuple(
+        Button(
+            text("deadlines.submitted.button", report=_short(i.title), due=format_day(i.due_date)),
+            f"dl:submitted:{i.deadline_id}",
+        )
+        for i in soon
+    )
 
 
 def _short(text: str, limit: int = 40) -> str:

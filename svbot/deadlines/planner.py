@@ -25,6 +25,7 @@ from svbot.delivery.outbox import insert_outbox
 from svbot.delivery.recipients import Recipient, reachable_members
 from svbot.messages import Button, Outbound, outbound_to_dict
 from svbot.models import utcnow
+from svbot.text import text
 
 BATCH = 2000  # deadlines per pass; the clock runs again straight away if there were more
 
@@ -194,21 +195,15 @@ def _row(
 
 def reminder_message(deadline_id: int, title: str, grant_title: str, due: date, today: date) -> Outbound:
     """The reminder with its three buttons (payloads are part of the chat contract)."""
-    what = f"{title} for {grant_title or 'your grant'}"
-    when = f"{format_day(due)} ({relative_day(due, today)})"
-    if due < today:
-        text = (
-            f"{what} was due {when}. "
-            f"If you've sent it, press Submitted. Need a hand? I can help you write it."
-        )
-    else:
-        text = f"Reminder: {what} is due {when}."
+    what = text("deadlines.reminder.what", report=title, grant=grant_title or text("deadlines.your_grant"))
+    when = text("deadlines.reminder.when", due=format_day(due), relative=relative_day(due, today))
+    said = text("deadlines.reminder.overdue" if due < today else "deadlines.reminder.due", what=what, when=when)
     buttons = (
-        Button("Submitted", f"dl:submitted:{deadline_id}", style="primary"),
-        Button("Remind me in 3 days", f"dl:snooze:{deadline_id}:3"),
-        Button("Help me write it", f"dl:help:{deadline_id}"),
+        Button(text("deadlines.reminder.submitted_button"), f"dl:submitted:{deadline_id}", style="primary"),
+        Button(text("deadlines.reminder.snooze_button"), f"dl:snooze:{deadline_id}:3"),
+        Button(text("deadlines.reminder.help_button"), f"dl:help:{deadline_id}"),
     )
-    return Outbound(text=text, buttons=buttons, kind="reminder", meta={"deadline_id": str(deadline_id)})
+    return Outbound(text=said, buttons=buttons, kind="reminder", meta={"deadline_id": str(deadline_id)})
 
 
 async def _grants(session: AsyncSession, ids: set[int]) -> dict[int, tuple[str, int | None]]:

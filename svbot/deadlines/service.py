@@ -34,6 +34,7 @@ from svbot.deadlines.schedules import (
 )
 from svbot.delivery.models import CANCELLED, FAILED, PENDING, OutboxMessage
 from svbot.models import Identity, Membership, Organisation
+from svbot.text import date_values, text
 
 DEFAULT_TIMEZONE = "Europe/London"
 # A reminder whose time passed more than this long ago when its deadline was created is not sent:
@@ -180,37 +181,37 @@ def format_due_list(deadlines: Sequence[DueItem], today: date) -> str:
     """Plain text for chat: one line per deadline, e.g.
     "Quarterly monitoring report for Youth Club — due Fri 31 Jan 2027 (in 3 days)"."""
     if not deadlines:
-        return "Nothing is due. I'll remind you before the next report."
+        return text("deadlines.due_list.nothing")
     lines = []
     for item in deadlines:
-        when = format_day(item.due_date)
+        said = {"report": item.title, "grant": item.grant_title, "due": format_day(item.due_date)}
         status = item.display_status(today)
-        if status in (SUBMITTED, WAIVED):
-            lines.append(f"{item.title} for {item.grant_title} — {status} (was due {when})")
+        if status == SUBMITTED:
+            lines.append(text("deadlines.due_list.submitted", **said))
+        elif status == WAIVED:
+            lines.append(text("deadlines.due_list.waived", **said))
         elif status == "overdue":
-            lines.append(
-                f"{item.title} for {item.grant_title} — was due {when} ({relative_day(item.due_date, today)})"
-            )
+            lines.append(text("deadlines.due_list.overdue", **said, relative=relative_day(item.due_date, today)))
         else:
-            lines.append(
-                f"{item.title} for {item.grant_title} — due {when} ({relative_day(item.due_date, today)})"
-            )
+            lines.append(text("deadlines.due_list.upcoming", **said, relative=relative_day(item.due_date, today)))
     return "\n".join(lines)
 
 
 def format_day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    """A day as people read it: "Fri 31 Jan 2027"."""
+    return text("dates.day", **date_values(day))
 
 
 def relative_day(day: date, today: date) -> str:
+    """A day seen from `today`: "today", "tomorrow", "in 3 days", "2 days ago"."""
     delta = (day - today).days
     if delta == 0:
-        return "today"
+        return text("dates.today")
     if delta == 1:
-        return "tomorrow"
+        return text("dates.tomorrow")
     if delta == -1:
-        return "yesterday"
-    return f"in {delta} days" if delta > 0 else f"{-delta} days ago"
+        return text("dates.yesterday")
+    return text("dates.in_days", count=delta) if delta > 0 else text("dates.days_ago", count=-delta)
 
 
 def deadline_ref(deadline_id: int) -> str:
@@ -385,7 +386,7 @@ def _item_query():  # type: ignore[no-untyped-def]
 
 def _item(row: Iterable) -> DueItem:  # type: ignore[type-arg]
     deadline_id, org_id, grant_id, grant_title, title, due, status = row
-    return DueItem(deadline_id, org_id, grant_id, grant_title or "your grant", title, due, status)
+    return DueItem(deadline_id, org_id, grant_id, grant_title or text("deadlines.your_grant"), title, due, status)
 
 
 async def _deadline_for_member(session: AsyncSession, deadline_id: int, identity_id: int) -> Deadline | None:

@@ -28,6 +28,7 @@ from svbot.dialogue.spec import slug
 from svbot.messages import Outbound, outbound_to_dict
 from svbot.models import Identity, Membership, Organisation, Person, utcnow
 from svbot.support.models import DONE, DRAFT, QUEUED, Broadcast
+from svbot.text import text
 
 KIND = "broadcast"
 ADMIN_KIND = "broadcast_report"
@@ -66,9 +67,9 @@ class DeliveryReport:
         return 100 if not self.total else (self.sent + len(self.failed)) * 100 // self.total
 
 
-def parse_audience(text: str) -> Audience:
+def parse_audience(given: str) -> Audience:
     """`all`, `overdue`, `programme:CODE` or `org:ID`."""
-    kind, _, value = text.strip().partition(":")
+    kind, _, value = given.strip().partition(":")
     kind = kind.strip().lower()
     value = value.strip()
     if kind in ("all", "overdue") and not value:
@@ -77,20 +78,20 @@ def parse_audience(text: str) -> Audience:
         return Audience(kind, slug(value))
     if kind in ("org", "organisation") and value.isdigit():
         return Audience("org", value)
-    raise BroadcastError(f"{text!r} is not an audience: use all, overdue, programme:CODE or org:ID")
+    raise BroadcastError(f"{given!r} is not an audience: use all, overdue, programme:CODE or org:ID")
 
 
 async def describe(session: AsyncSession, support_org_id: int, audience: Audience) -> str:
     """In words, for previews and reports: "all members", "members in the Youth Fund programme"."""
     if audience.kind == "all":
-        return "all members"
+        return text("support.audience.all")
     if audience.kind == "overdue":
-        return "members with an overdue monitoring report"
+        return text("support.audience.overdue")
     if audience.kind == "programme":
         titles = dict(await programmes(session, support_org_id))
-        return f"members in the {titles.get(audience.value or '', audience.value)} programme"
+        return text("support.audience.programme", programme=titles.get(audience.value or "", audience.value))
     organisation = await session.get(Organisation, int(audience.value or 0))
-    return organisation.name if organisation is not None else "one organisation"
+    return organisation.name if organisation is not None else text("support.audience.one_organisation")
 
 
 async def programmes(session: AsyncSession, support_org_id: int) -> list[tuple[str, str]]:
@@ -173,13 +174,14 @@ async def draft(
     return row
 
 
-def check_message(text: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise BroadcastError("the message is empty")
-    if len(text) > MAX_CHARS:
-        raise BroadcastError(f"the message is {len(text):,} characters; please keep it under {MAX_CHARS:,}")
-    return text
+def check_message(message: str) -> str:
+    """The message as it will be sent; BroadcastError (in words for the admin) if it is empty or too long."""
+    message = (message or "").strip()
+    if not message:
+        raise BroadcastError(text("support.broadcast.empty"))
+    if len(message) > MAX_CHARS:
+        raise BroadcastError(text("support.broadcast.too_long", length=len(message), limit=MAX_CHARS))
+    return message
 
 
 async def queue(session: AsyncSession, broadcast: Broadcast, now: datetime, today: date) -> int:
@@ -196,7 +198,8 @@ async def queue(session: AsyncSession, broadcast: Broadcast, now: datetime, toda
         return -1
     people = await recipients(session, broadcast.support_org_id, parse_audience(broadcast.audience), today)
     support = await session.get(Organisation, broadcast.support_org_id)
-    payload = outbound_to_dict(broadcast_message(support.name if support else "Your support organisation", message))
+    sender = support.name if support else text("support.broadcast.your_support_organisation")
+    payload = outbound_to_dict(broadcast_message(sender, message))
     rows = [
         {
             "dedupe_key": f"broadcast:{broadcast.id}:{person.identity_id}",
@@ -224,8 +227,10 @@ async def queue(session: AsyncSession, broadcast: Broadcast, now: datetime, toda
     return len(rows)
 
 
-def broadcast_message(support_name: str, text: str) -> Outbound:
-    return Outbound(text=f"Message from {support_name}:\n\n{text}", kind="info", meta={"kind": KIND})
+def broadcast_message(support_name: str, message: str) -> Outbound:
+    """The broadcast as members get it: who it is from, then the admin's words (a value, never a template)."""
+    said = text("support.broadcast.message", support=support_name, message=message)
+    return Outbound(text=said, kind="info", meta={"kind": KIND})
 
 
 def ref(broadcast_id: int) -> str:
@@ -258,7 +263,7 @@ async def delivery_report(session: AsyncSession, broadcast_id: int) -> DeliveryR
     orgs = await _organisation_names(session, {row.person_id for row in rows if row.person_id is not None})
     for platform, chat_id, error, person_id, name in rows:
         who = ", ".join(part for part in (name, orgs.get(person_id)) if part) or chat_id
-        report.failed.append((f"{who} ({platform})", _reason(error)))
+        report.failed.append((text("support.broadcast_report.who", who=who, platform=platform), _reason(error)))
     # Cancelled rows (none today) count in total only: they are neither delivered nor waiting.
     return report
 
@@ -282,25 +287,26 @@ async def _organisation_names(session: AsyncSession, person_ids: set[int]) -> di
 def format_report(report: DeliveryReport, what: str, *, final: bool, limit: int = 10) -> str:
     """The admin's progress or final message, plain text."""
     failed = len(report.failed)
-    head = f"Your broadcast to {what}"
+    counts = {"audience": what, "sent": report.sent, "failed": failed, "pending": report.pending}
     if final:
-        text = f"{head} is finished: {report.sent:,} of {report.total:,} delivered, {failed:,} failed."
+        said = text("support.broadcast_report.finished", **counts, total=report.total)
     else:
-        text = (
-            f"{head}: {report.percent}% done. {report.sent:,} delivered, {failed:,} failed, "
-            f"{report.pending:,} still to send."
-        )
+        said = text("support.broadcast_report.progress", **counts, percent=report.percent)
     if report.pending and final:
-        text += f" {report.pending:,} still pending."
+        said += " " + text("support.broadcast_report.still_pending", pending=report.pending)
     if report.failed:
         reasons = Counter(reason for _, reason in report.failed)
-        text += "\nWhy some failed: " + "; ".join(f"{reason} ({n})" for reason, n in reasons.most_common())
+        counted = "; ".join(
+            text("support.broadcast_report.reason_count", reason=reason, count=n) for reason, n in reasons.most_common()
+        )
+        said += "\n" + text("support.broadcast_report.why_failed", reasons=counted)
         if final:
-            lines = [f"• {who}: {reason}" for who, reason in report.failed[:limit]]
+            lines = [text("support.broadcast_report.failed_line", who=who, reason=reason)
+                     for who, reason in report.failed[:limit]]  # fmt: skip
             if failed > limit:
-                lines.append(f"• and {failed - limit:,} more (svbot broadcasts status {report.broadcast_id})")
-            text += "\n" + "\n".join(lines)
-    return text
+                lines.append(text("support.broadcast_report.more", count=failed - limit, broadcast=report.broadcast_id))
+            said += "\n" + "\n".join(lines)
+    return said
 
 
 async def follow_up(sessionmaker: async_sessionmaker[AsyncSession], now: datetime | None = None) -> int:
@@ -318,18 +324,18 @@ async def follow_up(sessionmaker: async_sessionmaker[AsyncSession], now: datetim
             what = await describe(session, broadcast.support_org_id, parse_audience(broadcast.audience))
             if report.finished:
                 broadcast.status, broadcast.finished_at = DONE, now
-                text, key = format_report(report, what, final=True), f"broadcast:{broadcast.id}:report"
+                said, key = format_report(report, what, final=True), f"broadcast:{broadcast.id}:report"
             else:
                 step = max((s for s in PROGRESS_STEPS if report.percent >= s), default=0)
                 if report.total < PROGRESS_MIN or step <= broadcast.progress_reported:
                     continue
                 broadcast.progress_reported = step
-                text, key = format_report(report, what, final=False), f"broadcast:{broadcast.id}:progress:{step}"
-            queued += await _tell_admin(session, broadcast, text, key, now)
+                said, key = format_report(report, what, final=False), f"broadcast:{broadcast.id}:progress:{step}"
+            queued += await _tell_admin(session, broadcast, said, key, now)
     return queued
 
 
-async def _tell_admin(session: AsyncSession, broadcast: Broadcast, text: str, key: str, now: datetime) -> int:
+async def _tell_admin(session: AsyncSession, broadcast: Broadcast, said: str, key: str, now: datetime) -> int:
     if broadcast.created_by_identity_id is None:
         return 0  # queued from the command line: `svbot broadcasts status` shows it
     identity = await session.get(Identity, broadcast.created_by_identity_id)
@@ -342,7 +348,7 @@ async def _tell_admin(session: AsyncSession, broadcast: Broadcast, text: str, ke
         "platform": identity.platform,
         "chat_id": identity.chat_id,
         "identity_id": identity.id,
-        "payload": outbound_to_dict(Outbound(text=text, kind="info")),
+        "payload": outbound_to_dict(Outbound(text=said, kind="info")),
         "status": PENDING,
         "attempts": 0,
         "next_attempt_at": now,
@@ -353,12 +359,12 @@ async def _tell_admin(session: AsyncSession, broadcast: Broadcast, text: str, ke
 
 def _reason(error: str | None) -> str:
     """Failure reasons as an admin can act on them."""
-    text = (error or "unknown").strip()
-    lowered = text.lower()
+    said = (error or text("support.broadcast_report.reason.unknown")).strip()
+    lowered = said.lower()
     if lowered.startswith("blocked"):
-        return "they blocked the bot"
+        return text("support.broadcast_report.reason.blocked")
     if "channel_not_found" in lowered or "chat not found" in lowered:
-        return "the chat no longer exists"
+        return text("support.broadcast_report.reason.chat_gone")
     if lowered.startswith("gave up"):
-        return "could not get through after several tries"
-    return text[:120]
+        return text("support.broadcast_report.reason.gave_up")
+    return said[:120]

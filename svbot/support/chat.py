@@ -27,40 +27,41 @@ from svbot.models import Organisation
 from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
 from svbot.support import access, broadcasts, invites
 from svbot.support.models import DRAFT, MEMBER, ORG_ADMIN, SUPPORT_ADMIN, Broadcast
+from svbot.text import date_values, text
 from svbot.turns import Bot, Turn
 
 log = logging.getLogger(__name__)
 
 DIALOGUE = "broadcast"
 MAX_BUTTONS = 24
-NOT_FOUND = "Sorry, I can't find that, or it isn't yours to see."
-SUPPORT_ONLY = "Only a support organisation's admins can do that."
+NOT_FOUND = text("support.not_found")
+SUPPORT_ONLY = text("support.support_only")
 ADMINS = (ORG_ADMIN, SUPPORT_ADMIN)
 
 
 def install(bot: Bot) -> None:
     bot.context_providers.append(_framework_context)
 
-    @bot.intent("join", "join", "/join", takes_args=True, menu="Join your organisation with a code")
+    @bot.intent("join", "join", "/join", takes_args=True, menu=text("support.join.menu"))
     async def join(turn: Turn) -> None:
         await _join(turn)
 
-    @bot.intent("invite", "invite", "/invite", takes_args=True, menu="Invite someone to your organisation",
+    @bot.intent("invite", "invite", "/invite", takes_args=True, menu=text("support.invite.menu"),
                 roles=ADMINS)  # fmt: skip
     async def invite(turn: Turn) -> None:
         await _invite(turn)
 
     @bot.intent("organisations", "organisations", "my organisations", "orgs", "/orgs", "switch organisation",
-                menu="Your organisations; switch between them")  # fmt: skip
+                menu=text("support.organisations.menu"))  # fmt: skip
     async def organisations(turn: Turn) -> None:
         await _organisations(turn)
 
     @bot.intent("members", "members", "/members", "member status", "our members",
-                menu="Your members and their reports", roles=ADMINS)  # fmt: skip
+                menu=text("support.members.menu"), roles=ADMINS)  # fmt: skip
     async def members(turn: Turn) -> None:
         await _members(turn)
 
-    @bot.intent("broadcast", "broadcast", "/broadcast", "send a broadcast", menu="Send a message to your members",
+    @bot.intent("broadcast", "broadcast", "/broadcast", "send a broadcast", menu=text("support.broadcast.menu"),
                 roles=(SUPPORT_ADMIN,))  # fmt: skip
     async def broadcast(turn: Turn) -> None:
         await _broadcast_start(turn)
@@ -121,28 +122,23 @@ async def _join(turn: Turn) -> None:
         _answer_instead(turn)  # "join us for lunch" is an answer to the question, not a code
         return
     if not code:
-        turn.say("Send join followed by the code you were given, like this: join K7QF-9XWA2")
+        turn.say(text("support.join.how"))
         return
     joined = await invites.redeem(turn.session, code, turn.identity.person_id, turn.now)
     if joined is None:
-        turn.say(
-            "Sorry, that code doesn't work: it may be mistyped, used up or out of date. "
-            "Please ask whoever gave it to you for a new one.",
-            kind="error",
-        )
+        turn.say(text("support.join.bad_code"), kind="error")
         return
     turn.conversation.organisation_id = joined.organisation_id
     await turn.refresh_context()
-    role = {MEMBER: "a member", ORG_ADMIN: "an admin", SUPPORT_ADMIN: "an admin"}.get(joined.role, "a member")
+    said = {"role": _role_with_article(joined.role), "organisation": joined.organisation_name}
     if joined.already:
-        turn.say(f"You're already {role} of {joined.organisation_name}. I'll work with that organisation now.")
+        turn.say(text("support.join.already", **said))
         return
-    welcome = f"Welcome! You're now {role} of {joined.organisation_name}."
     if _in_dialogue(turn):  # they joined mid walk-through: carry on where they were
-        turn.say(welcome + " Let's carry on.")
+        turn.say(text("support.join.welcome_carry_on", **said))
         turn.apply(turn.bot.engine.resume(turn.state, turn.context(), turn.now))
         return
-    turn.say(f"{welcome} {_next_steps(joined.role)}")
+    turn.say(text("support.join.welcome", **said, next_steps=_next_steps(joined.role)))
 
 
 _INVITE_WORDS = {"admin", "admins", "org_admin", "support_admin", "member"}
@@ -163,8 +159,13 @@ def _answer_instead(turn: Turn) -> None:
 
 def _next_steps(role: str) -> str:
     if role == SUPPORT_ADMIN:
-        return "Say members to see how your members are doing, or broadcast to send them a message."
-    return "Say start to describe your group's social value, or help to see what else I can do."
+        return text("support.join.next_steps.support_admin")
+    return text("support.join.next_steps.member")
+
+
+def _role_with_article(role: str) -> str:
+    """The role as in "You're now a member of ..." ("a member", "an admin")."""
+    return text("support.role_with_article.admin" if role in ADMINS else "support.role_with_article.member")
 
 
 async def _invite(turn: Turn) -> None:
@@ -175,7 +176,7 @@ async def _invite(turn: Turn) -> None:
         return
     org_id = next((int(w) for w in words if w.isdigit()), turn.conversation.organisation_id)
     if org_id is None:
-        turn.say("Which organisation? Say organisations to choose one first, then invite.")
+        turn.say(text("support.invite.which"))
         return
     organisation = await turn.session.get(Organisation, org_id)
     wants_admin = any(w in _INVITE_WORDS - {"member"} for w in words)
@@ -183,16 +184,20 @@ async def _invite(turn: Turn) -> None:
     if wants_admin and organisation is not None:
         role = SUPPORT_ADMIN if organisation.kind == "support" else ORG_ADMIN
     if organisation is None or not await access.can_invite(turn.session, turn.identity.person_id, org_id, role):
-        turn.say("Sorry, you can't invite people to that organisation. Ask one of its admins.", kind="error")
+        turn.say(text("support.invite.refused"), kind="error")
         return
     made = await invites.create_invite(
         turn.session, org_id, turn.now, role=role, created_by_person_id=turn.identity.person_id
     )
-    who = "an admin" if role != MEMBER else "a member"
+    until = text("dates.long", **date_values(made.expires_at.astimezone(turn.bot.tz).date()))
     turn.say(
-        f"Here's a code that makes one person {who} of {made.organisation_name}. It works once, "
-        f"until {made.expires_at.astimezone(turn.bot.tz):%-d %B %Y}:\n\n{made.code}\n\n"
-        "They send join and the code to me, in Slack, Telegram or the terminal: join " + made.code
+        text(
+            "support.invite.code",
+            role=_role_with_article(role),
+            organisation=made.organisation_name,
+            until=until,
+            code=made.code,
+        )
     )
 
 
@@ -202,16 +207,29 @@ async def _invite(turn: Turn) -> None:
 async def _organisations(turn: Turn) -> None:
     mine = await access.organisations_of(turn.session, turn.identity.person_id)
     if not mine:
-        turn.say("You're not part of any organisation yet. If someone gave you a code, send: join CODE")
+        turn.say(text("support.organisations.none"))
         return
     current = turn.conversation.organisation_id
-    lines = [f"{'→ ' if o.id == current else '• '}{o.name} ({_role_name(role)})" for o, role in mine]
+    lines = [
+        text(
+            "support.organisations.line_current" if o.id == current else "support.organisations.line",
+            organisation=o.name,
+            role=_role_name(role),
+        )
+        for o, role in mine
+    ]
     buttons = tuple(Button(o.name[:60], f"sv:use:{o.id}") for o, _ in mine[:MAX_BUTTONS] if o.id != current)
-    turn.say("Your organisations:\n" + "\n".join(lines), buttons=buttons)
+    turn.say(text("support.organisations.list", lines="\n".join(lines)), buttons=buttons)
 
 
 def _role_name(role: str) -> str:
-    return {MEMBER: "member", ORG_ADMIN: "admin", SUPPORT_ADMIN: "support admin"}.get(role, role)
+    if role == MEMBER:
+        return text("support.role.member")
+    if role == ORG_ADMIN:
+        return text("support.role.admin")
+    if role == SUPPORT_ADMIN:
+        return text("support.role.support_admin")
+    return role
 
 
 async def _sv_button(turn: Turn) -> None:
@@ -228,7 +246,8 @@ async def _sv_button(turn: Turn) -> None:
         organisation = await turn.session.get(Organisation, target)
         turn.conversation.organisation_id = target
         await turn.refresh_context()
-        turn.say(f"OK, I'm working with {organisation.name if organisation else 'that organisation'} now.")
+        name = organisation.name if organisation else text("support.organisations.that_organisation")
+        turn.say(text("support.organisations.switched", organisation=name))
     elif action == "org":
         await _member_detail(turn, target)
     elif action == "stmt":
@@ -253,21 +272,32 @@ async def _members(turn: Turn) -> None:
     for support in supports:
         statuses = await access.member_statuses(turn.session, turn.identity.person_id, support.id, today)
         if not statuses:
-            turn.say(f"{support.name} has no member organisations yet. Add them with svbot support add-org.")
+            turn.say(text("support.members.none", support=support.name))
             continue
         late = sum(1 for s in statuses if s.overdue)
         lines = [
-            f"• {s.name}: "
-            + (f"{s.overdue} overdue" if s.overdue else "nothing overdue")
-            + (f", {s.due_soon} due soon" if s.due_soon else "")
-            + (", statement shared" if s.shared_statement_id else "")
+            text(
+                "support.members.line",
+                organisation=s.name,
+                overdue=(
+                    text("support.members.overdue", count=s.overdue)
+                    if s.overdue
+                    else text("support.members.nothing_overdue")
+                ),
+                due_soon=text("support.members.due_soon", count=s.due_soon) if s.due_soon else "",
+                shared=text("support.members.shared") if s.shared_statement_id else "",
+            )
             for s in statuses
         ]
         buttons = tuple(Button(s.name[:60], f"sv:org:{s.organisation_id}") for s in statuses[:MAX_BUTTONS])
-        turn.say(
-            f"{support.name}: {_count(len(statuses), 'member')}, {late} with overdue reports.\n" + "\n".join(lines),
-            buttons=buttons,
+        summary = text(
+            "support.members.summary",
+            support=support.name,
+            members=text("support.members.count", count=len(statuses)),
+            late=late,
+            lines="\n".join(lines),
         )
+        turn.say(summary, buttons=buttons)
 
 
 async def _member_detail(turn: Turn, organisation_id: int) -> None:
@@ -276,38 +306,40 @@ async def _member_detail(turn: Turn, organisation_id: int) -> None:
         turn.say(NOT_FOUND, kind="error")
         return
     items = await upcoming_for_org(turn.session, organisation.id, turn.now.date())
-    text = f"{organisation.name}\n" + format_due_list(items, turn.now.date())
+    said = text(
+        "support.member.deadlines", organisation=organisation.name, due_list=format_due_list(items, turn.now.date())
+    )
     shared = await access.latest_shared_statement(turn.session, organisation.id)
     buttons: tuple[Button, ...] = ()
     if shared is not None:
-        buttons = (Button("Read their statement", f"sv:stmt:{shared.id}"),)
+        buttons = (Button(text("support.member.read_statement"), f"sv:stmt:{shared.id}"),)
     else:
-        text += "\nThey haven't shared a social value statement with you."
-    turn.say(text, buttons=buttons)
+        said += "\n" + text("support.member.not_shared")
+    turn.say(said, buttons=buttons)
 
 
 def _send_statement(turn: Turn, record: StatementRecord) -> None:
     statement = build_statement(record, turn.bot.knowledge)
-    turn.say(f"The social value statement of {statement.org_name}:")
+    turn.say(text("support.statement.heading", organisation=statement.org_name))
     for chunk in chat_chunks(statement, turn.bot.message_size(turn.inbound.platform)):
         turn.say(chunk, markdown=True)
     docx = render(statement, "docx")
     assert isinstance(docx, bytes)
     stem = re.sub(r"[^a-z0-9]+", "-", statement.org_name.lower()).strip("-")[:60] or "statement"
     turn.say(
-        "As a Word document:",
-        file=FileOut(f"{stem}-social-value.docx", docx, MEDIA_TYPES["docx"], "Social value statement"),
+        text("support.statement.as_word"),
+        file=FileOut(f"{stem}-social-value.docx", docx, MEDIA_TYPES["docx"], text("support.statement.file_title")),
     )
 
 
 async def _share(turn: Turn, shared: bool) -> None:
     org_id = turn.conversation.organisation_id
     if org_id is None or await access.role_in(turn.session, turn.identity.person_id, org_id) != ORG_ADMIN:
-        turn.say("Only your organisation's admin can choose whether to share its statement.")
+        turn.say(text("support.share.admin_only"))
         return
     record = await latest_statement(turn.session, org_id)
     if record is None:
-        turn.say("You haven't got a statement yet. Say start and I'll walk you through it.")
+        turn.say(text("support.share.none"))
         return
     # Only the latest statement is shared: an older draft they have since improved stays private.
     await turn.session.execute(
@@ -323,12 +355,9 @@ async def _share(turn: Turn, shared: bool) -> None:
         .execution_options(synchronize_session=False)
     )
     if shared:
-        turn.say(
-            "Thanks! Your support organisation can now read your latest statement and may quote it in "
-            "its annual social value report. Say stop sharing to change your mind."
-        )
+        turn.say(text("support.share.shared"))
     else:
-        turn.say("Done: your statement is no longer shared with your support organisation.")
+        turn.say(text("support.share.unshared"))
 
 
 # ---- broadcasts ------------------------------------------------------------------------------------------
@@ -342,7 +371,7 @@ async def _broadcast_start(turn: Turn) -> None:
     current = next((s for s in supports if s.id == turn.conversation.organisation_id), None)
     if current is None and len(supports) > 1:
         buttons = tuple(Button(s.name[:60], f"bc:org:{s.id}") for s in supports[:MAX_BUTTONS])
-        turn.say("Which organisation is the broadcast from?", buttons=buttons)
+        turn.say(text("support.broadcast.from_which"), buttons=buttons)
         return
     await _ask_audience(turn, current or supports[0])
 
@@ -350,12 +379,12 @@ async def _broadcast_start(turn: Turn) -> None:
 async def _ask_audience(turn: Turn, support: Organisation) -> None:
     sid = support.id
     buttons = [
-        Button("All members", f"bc:to:{sid}:all"),
-        Button("Members with overdue reports", f"bc:to:{sid}:overdue"),
-        Button("A programme", f"bc:to:{sid}:programme"),
-        Button("One organisation", f"bc:to:{sid}:org"),
+        Button(text("support.broadcast.all_button"), f"bc:to:{sid}:all"),
+        Button(text("support.broadcast.overdue_button"), f"bc:to:{sid}:overdue"),
+        Button(text("support.broadcast.programme_button"), f"bc:to:{sid}:programme"),
+        Button(text("support.broadcast.organisation_button"), f"bc:to:{sid}:org"),
     ]
-    turn.say(f"A message from {support.name}. Who is it for?", buttons=tuple(buttons))
+    turn.say(text("support.broadcast.who_for", support=support.name), buttons=tuple(buttons))
 
 
 async def _bc_button(turn: Turn) -> None:
@@ -388,19 +417,22 @@ async def _bc_audience(turn: Turn, support: Organisation, rest: list[str]) -> No
     if kind == "programme" and value is None:
         found = await broadcasts.programmes(session, sid)
         if not found:
-            turn.say("None of your members has a grant with a programme yet. Import grants with svbot grants import.")
+            turn.say(text("support.broadcast.no_programmes"))
             return
         buttons = tuple(Button(title[:60], f"bc:to:{sid}:programme:{code}") for code, title in found[:MAX_BUTTONS])
-        turn.say("Which programme?", buttons=buttons)
+        turn.say(text("support.broadcast.which_programme"), buttons=buttons)
         return
     if kind == "org" and value is None:
         members = await access.member_orgs(session, sid)
         if not members:
-            turn.say(f"{support.name} has no member organisations yet.")
+            turn.say(text("support.broadcast.no_members", support=support.name))
             return
         buttons = tuple(Button(o.name[:60], f"bc:to:{sid}:org:{o.id}") for o in members[:MAX_BUTTONS])
-        extra = "" if len(members) <= MAX_BUTTONS else " (the first few; use svbot broadcast --to org:ID for others)"
-        turn.say(f"Which organisation?{extra}", buttons=buttons)
+        many = len(members) > MAX_BUTTONS
+        turn.say(
+            text("support.broadcast.which_organisation_first_few" if many else "support.broadcast.which_organisation"),
+            buttons=buttons,
+        )
         return
     try:
         audience = broadcasts.parse_audience(kind if value is None else f"{kind}:{value}")
@@ -410,11 +442,11 @@ async def _bc_audience(turn: Turn, support: Organisation, rest: list[str]) -> No
         return
     if not people:
         what = await broadcasts.describe(session, sid, audience)
-        turn.say(f"There's nobody I can reach among {what} at the moment, so there's nothing to send.")
+        turn.say(text("support.broadcast.nobody", audience=what))
         return
     draft = await broadcasts.draft(session, sid, audience, by_identity_id=turn.identity.id, now=turn.now)
     what = await broadcasts.describe(session, sid, audience)
-    turn.start_dialogue(DIALOGUE, intro=f"A message to {what} ({_people(len(people))}).")
+    turn.start_dialogue(DIALOGUE, intro=text("support.broadcast.intro", audience=what, people=_people(len(people))))
     turn.state.answers["broadcast_id"] = draft.id
 
 
@@ -422,25 +454,30 @@ async def _broadcast_written(turn: Turn) -> None:
     """The dialogue is finished: store the text and show the preview with Send and Cancel."""
     draft = await _own_draft(turn, turn.state.answers.get("broadcast_id"))
     if draft is None:
-        turn.say("Sorry, I lost track of that broadcast. Say broadcast to start again.", kind="error")
+        turn.say(text("support.broadcast.lost"), kind="error")
         return
     try:
         draft.message = broadcasts.check_message(str(turn.state.answers.get("message") or ""))
     except broadcasts.BroadcastError as exc:
-        turn.say(f"Sorry, {exc}. Say broadcast to try again.", kind="error")
+        turn.say(text("support.broadcast.problem", problem=str(exc)), kind="error")
         return
     support = await turn.session.get(Organisation, draft.support_org_id)
     audience = broadcasts.parse_audience(draft.audience)
     people = await broadcasts.recipients(turn.session, draft.support_org_id, audience, turn.now.date())
     orgs = len({p.organisation_id for p in people})
     what = await broadcasts.describe(turn.session, draft.support_org_id, audience)
-    turn.say("Here's how it will look:")
+    turn.say(text("support.broadcast.preview"))
     turn.say(broadcasts.broadcast_message(support.name if support else "", draft.message).text)
     turn.say(
-        f"It goes to {_people(len(people))} in {orgs} organisation{'s' if orgs != 1 else ''} ({what}). Send it now?",
+        text(
+            "support.broadcast.goes_to",
+            people=_people(len(people)),
+            organisations=text("common.organisations", count=orgs),
+            audience=what,
+        ),
         buttons=(
-            Button("Send", f"bc:send:{draft.id}", style="primary"),
-            Button("Cancel", f"bc:cancel:{draft.id}", style="danger"),
+            Button(text("support.broadcast.send_button"), f"bc:send:{draft.id}", style="primary"),
+            Button(text("support.broadcast.cancel_button"), f"bc:cancel:{draft.id}", style="danger"),
         ),
     )
 
@@ -452,22 +489,20 @@ async def _bc_decide(turn: Turn, broadcast_id: int, action: str) -> None:
         turn.say(NOT_FOUND, kind="error")
         return
     if row.status != DRAFT:
-        turn.say(f"That broadcast has already been {'cancelled' if row.status == 'cancelled' else 'sent'}.")
+        cancelled = row.status == "cancelled"
+        turn.say(text("support.broadcast.already_cancelled" if cancelled else "support.broadcast.already_sent"))
         return
     if action == "cancel":
         row.status = "cancelled"
-        turn.say("Cancelled: nothing was sent.")
+        turn.say(text("support.broadcast.cancelled"))
         return
     count = await broadcasts.queue(turn.session, row, turn.now, turn.now.date())
     if count == -1:
-        turn.say("That broadcast has already been sent.")
+        turn.say(text("support.broadcast.already_sent"))
     elif count == 0:
-        turn.say("There's nobody I can reach in that audience any more, so nothing was sent.")
+        turn.say(text("support.broadcast.nobody_now"))
     else:
-        turn.say(
-            f"Sending to {_people(count)} now, as fast as the chat platforms allow. I'll tell you how it's "
-            "going, and send a delivery report when it's done. Say broadcast status to check."
-        )
+        turn.say(text("support.broadcast.sending", people=_people(count)))
 
 
 async def _own_draft(turn: Turn, broadcast_id: Any) -> Broadcast | None:
@@ -495,19 +530,16 @@ async def _broadcast_status(turn: Turn) -> None:
         )
     ).all()
     if not rows:
-        turn.say("You haven't sent any broadcasts yet. Say broadcast to write one.")
+        turn.say(text("support.broadcast.none_sent"))
         return
     for row in rows:
         report = await broadcasts.delivery_report(turn.session, row.id)
         what = await broadcasts.describe(turn.session, row.support_org_id, broadcasts.parse_audience(row.audience))
-        sent = row.queued_at.astimezone(UTC).astimezone(turn.bot.tz) if row.queued_at else None
-        when = f" ({sent:%-d %b %H:%M})" if sent else ""
-        turn.say(broadcasts.format_report(report, what + when, final=report.finished and row.status == "done"))
+        if row.queued_at:
+            sent = row.queued_at.astimezone(UTC).astimezone(turn.bot.tz)
+            what = text("support.broadcast.sent_on", audience=what, **date_values(sent.date()), time=f"{sent:%H:%M}")
+        turn.say(broadcasts.format_report(report, what, final=report.finished and row.status == "done"))
 
 
 def _people(count: int) -> str:
-    return f"{count:,} {'person' if count == 1 else 'people'}"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+    return text("common.people", count=count)

@@ -24,6 +24,7 @@ from svbot.delivery.outbox import insert_outbox
 from svbot.messages import Button, Outbound, outbound_to_dict
 from svbot.models import Identity, Membership, Organisation
 from svbot.support.models import SUPPORT_ADMIN
+from svbot.text import text
 
 KIND = "digest"
 SEND_WEEKDAY = 0  # Monday
@@ -109,23 +110,32 @@ def digest_message(
     support_name: str, overdue: list[Overdue], today: date, support_org_id: int | None = None
 ) -> Outbound:
     if not overdue:
-        text = f"Weekly digest for {support_name}: no member has an overdue monitoring report. Good news!"
-        return Outbound(text=text, kind="info", meta={"kind": KIND})
+        return Outbound(text=text("support.digest.none", support=support_name), kind="info", meta={"kind": KIND})
     orgs = len({o.organisation_id for o in overdue})
     lines = [
-        f"• {o.organisation}: {o.title} for {o.grant_title or 'their grant'}, due {format_day(o.due_date)} "
-        f"({relative_day(o.due_date, today)})"
+        text(
+            "support.digest.line",
+            organisation=o.organisation,
+            report=o.title,
+            grant=o.grant_title or text("support.digest.their_grant"),
+            due=format_day(o.due_date),
+            relative=relative_day(o.due_date, today),
+        )
         for o in overdue[:MAX_LINES]
     ]
     if len(overdue) > MAX_LINES:
-        lines.append(f"• and {len(overdue) - MAX_LINES} more: say members for the full list")
-    report_word = "report is" if len(overdue) == 1 else "reports are"
-    text = (
-        f"Weekly digest for {support_name}: {len(overdue)} monitoring {report_word} overdue across "
-        f"{orgs} member{'s' if orgs != 1 else ''}.\n" + "\n".join(lines)
+        lines.append(text("support.digest.more", count=len(overdue) - MAX_LINES))
+    said = text(
+        "support.digest.overdue",
+        support=support_name,
+        reports=text("support.digest.reports", count=len(overdue)),
+        members=text("support.digest.members", count=orgs),
+        lines="\n".join(lines),
     )
-    buttons = (Button("Message them", f"bc:to:{support_org_id}:overdue"),) if support_org_id else ()
-    return Outbound(text=text, buttons=buttons, kind="info", meta={"kind": KIND})
+    buttons: tuple[Button, ...] = ()
+    if support_org_id:
+        buttons = (Button(text("support.digest.message_button"), f"bc:to:{support_org_id}:overdue"),)
+    return Outbound(text=said, buttons=buttons, kind="info", meta={"kind": KIND})
 
 
 def week_key(day: date) -> str:

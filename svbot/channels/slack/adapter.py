@@ -58,6 +58,7 @@ from svbot.channels.slack.sender import _error_code, _secret, installation_store
 from svbot.channels.turnqueue import TurnQueue
 from svbot.config import Settings
 from svbot.messages import Inbound, Outbound
+from svbot.text import text
 
 if TYPE_CHECKING:
     pass
@@ -69,9 +70,9 @@ EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
-SORRY_BROKEN = "Sorry, something went wrong on our side. Please try again in a minute."
-SORRY_OLD_BUTTON = "Sorry, that button no longer works. Type help to see what you can do."
-SEE_DM = "I've answered you in our direct messages."
+SORRY_BROKEN = text("channels.slack.sorry")
+SORRY_OLD_BUTTON = text("channels.slack.old_button")
+SEE_DM = text("channels.slack.see_dm")
 
 
 

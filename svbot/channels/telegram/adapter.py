@@ -41,9 +41,10 @@ from svbot.channels.telegram.render import (
 )
 from svbot.channels.telegram.sender import PLATFORM, TelegramSender
 from svbot.messages import DeliveryError, Inbound, Outbound, PermanentFailure, RetryLater
+from svbot.text import text
 
-SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
-ONLY_TEXT = "Sorry, I can only read typed messages and button presses."
+SORRY = text("channels.telegram.sorry")
+ONLY_TEXT = text("channels.telegram.only_text")
 
 log = logging.getLogger("svbot.telegram")
 

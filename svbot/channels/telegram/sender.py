@@ -22,13 +22,14 @@ from telegram.request import BaseRequest
 
 from svbot.channels.telegram.render import CAPTION_LIMIT, CallbackTable, KeyboardButton, render, utf16_len
 from svbot.messages import Outbound, PermanentFailure, RetryLater
+from svbot.text import text
 
 if TYPE_CHECKING:
     from svbot.config import Settings
 
 PLATFORM = "telegram"
 log = logging.getLogger("svbot.telegram")
-CHOOSE = "Please choose:"  # Telegram refuses a message with buttons and no text
+CHOOSE = text("channels.telegram.choose")  # Telegram refuses a message with buttons and no text
 
 
 # Long button payloads travel as digests; one table per process, so replies and reminders share it.

@@ -56,6 +56,8 @@ class Organisation(Base):
     framework_id: Mapped[str | None] = mapped_column(String(100))
     # 360Giving recipient id or charity number, to match imported grants to an organisation.
     external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The language of svbot's words for its members (svbot/texts/<locale>.yaml); NULL: English.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -84,6 +86,8 @@ class Conversation(Base):
     key: Mapped[str] = mapped_column(String(400), unique=True)  # platform:chat:user
     identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # The language this person chose; NULL: the organisation's, else English (svbot.text).
+    locale: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Bumped every turn; a second worker that read an older version must retry (see turns.py).
     version: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,10 +22,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.dialogue.answers import clean
-from svbot.dialogue.engine import ANY_ITEM, Engine, Result
+from svbot.dialogue.engine import Engine, Result
 from svbot.dialogue.payloads import is_engine_payload as _is_engine_payload
 from svbot.dialogue.spec import Dialogue
-from svbot.dialogue.state import ConvState
+from svbot.dialogue.state import ANY_ITEM, ConvState
 from svbot.dialogue.words import COMMAND_WORDS
 from svbot.dialogue.words import simplify as _simplify
 from svbot.messages import Button, Inbound, MenuEntry, Outbound

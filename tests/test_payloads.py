@@ -1,4 +1,5 @@
-"""The engine's button payloads: one codec, readable values, old buttons still understood."""
+"""The engine's button payloads: one codec, readable values, old buttons still understood. And the modes
+stored in conversations: the same strings as before."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 from svbot.dialogue.engine import Engine
 from svbot.dialogue.payloads import INDEXED, Action, Press, decode, encode, is_engine_payload
 from svbot.dialogue.spec import load_dialogues
+from svbot.dialogue.state import ConvState, Mode
 from tests.scenario import START, TEST_DIALOGUES
 
 
@@ -75,6 +77,21 @@ def test_an_action_takes_an_index_exactly_when_it_picks_an_option() -> None:
         encode(3, Action.CHOOSE)
     with pytest.raises(ValueError):
         encode(3, Action.BACK, 1)
+
+
+STORED_MODES = ["idle", "ask", "confirm", "review", "review_pick", "resume", "confirm_restart", "paused", "done"]
+
+
+@pytest.mark.parametrize("value", STORED_MODES)
+def test_modes_stored_in_conversations_load_and_store_as_before(value: str) -> None:
+    state = ConvState.model_validate({"mode": value, "resume_mode": value})
+    assert state.mode == Mode(value) and state.resume_mode == Mode(value)
+    stored = state.model_dump(mode="json")
+    assert stored["mode"] == value and stored["resume_mode"] == value
+
+
+def test_every_mode_is_one_stored_before() -> None:
+    assert sorted(mode.value for mode in Mode) == sorted(STORED_MODES)
 
 
 def test_a_button_sent_in_the_old_format_still_answers_its_question() -> None:

@@ -42,3 +42,10 @@ COMMAND_WORDS: dict[str, Command] = {
     "im not sure": Command.UNKNOWN, "unknown": Command.UNKNOWN, "idk": Command.UNKNOWN, "no idea": Command.UNKNOWN,
     "dunno": Command.UNKNOWN,
 }  # fmt: skip
+
+# Words with a meaning at one place only.
+ALL_CORRECT = {"ok", "okay", "yes", "y", "done", "confirm", "looks right", "all correct", "correct", "finish",
+               "looks good", "that's right", "thats right", "good"}  # fmt: skip
+CHANGE_ONE = {"change", "edit", "change an answer", "no"}  # at the review: "which one?"
+CARRY_ON = {"carry on", "continue", "yes", "ok", "resume", "go on", "y"}  # after "welcome back"
+START_AGAIN = {"new"}  # after "welcome back" ("start again" is the command word: it asks first)

@@ -1,0 +1,203 @@
+"""How the engine's messages look: a question with its buttons and controls, a yes/no check, the
+review list, "where am I?", help, and answers shown back. Nothing here changes the state."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from svbot.dialogue import answers as parse
+from svbot.dialogue.payloads import Action, encode
+from svbot.dialogue.plan import Slot, field_of, is_question
+from svbot.dialogue.run import Run
+from svbot.dialogue.state import Mode
+from svbot.messages import Button, InputHint, Outbound
+
+
+def question(
+    run: Run,
+    slot: Slot,
+    prefix: str = "",
+    kind: Literal["question", "error"] = "question",
+    redraw: bool = False,
+    every_control: bool = False,
+) -> Outbound:
+    """A question: its choices as buttons, and controls (keep, back, skip, help). `redraw`: in place
+    of the last message (a multi-choice tick); `every_control`: after help, stop and restart too."""
+    step, state = slot.step, run.state
+    text = asked(run, slot)
+    buttons: list[Button] = []
+    controls: list[Button] = []
+    if step.type == "choice":
+        buttons = [_button(run, c.label, Action.CHOOSE, i) for i, c in enumerate(run.plan.choices(slot))]
+    elif step.type == "multi_choice":
+        chosen = set(state.pending or [])
+        buttons = [
+            _button(run, c.label, Action.TOGGLE, i, selected=c.value in chosen)
+            for i, c in enumerate(run.plan.choices(slot))
+        ]
+        controls.append(_button(run, "Done", Action.DONE, style="primary"))
+        text += "\n(Choose all that apply, then Done. Or type the numbers, like 1, 3.)"
+    elif step.type == "yes_no":
+        buttons = [_button(run, "Yes", Action.YES), _button(run, "No", Action.NO)]
+    if slot.key in state.answers and step.type != "multi_choice":
+        text += f"\n(Your answer now: {display(run, slot, state.answers[slot.key])})"
+        controls.append(_button(run, "Keep this answer", Action.KEEP))
+    if run.previous is not None:
+        controls.append(_button(run, "Back", Action.BACK))
+    if step.optional:
+        controls.append(_button(run, "Skip / I don't know", Action.SKIP))
+    if every_control:
+        controls += [_button(run, "Where am I?", Action.STATUS), _button(run, "Stop for now", Action.CANCEL),
+                     _button(run, "Start again", Action.RESTART)]  # fmt: skip
+    else:
+        controls.append(_button(run, "Help", Action.HELP))
+    return Outbound(
+        text=_join(prefix, text),
+        buttons=tuple(buttons),
+        multi_select=step.type == "multi_choice",
+        controls=tuple(controls),
+        input_hint=_INPUT_HINTS.get(step.type or "", "text"),
+        replace_previous=redraw,
+        kind=kind,
+        meta={"key": slot.key},
+    )
+
+
+def confirmation(run: Run, text: str, prefix: str = "") -> Outbound:
+    """A yes/no check. `meta` names the question it is about, if any, for adapters and tests."""
+    state = run.state
+    about = {"key": state.cursor, "confirm": "yes"} if state.mode == Mode.CONFIRM and state.cursor else {}
+    return Outbound(
+        text=_join(prefix, text),
+        buttons=(_button(run, "Yes", Action.YES, style="primary"), _button(run, "No", Action.NO)),
+        input_hint="yes_no",
+        kind="question",
+        meta=about,
+    )
+
+
+def review(run: Run, prefix: str = "") -> Outbound:
+    """The answers so far, numbered, with "all correct?"."""
+    answers, skipped = run.state.answers, run.state.skipped
+    lines = [
+        f"{i}. {label(run, s)}: {display(run, s, answers.get(s.key), s.key in skipped)}"
+        for i, s in enumerate(run.plan.answered(), start=1)
+    ]
+    slot = run.current
+    heading = asked(run, slot) if slot and slot.step.ask else "Here's what you told me:"
+    text = heading + "\n\n" + "\n".join(lines) + "\n\nIs this right? To change one, type its number."
+    return Outbound(
+        text=_join(prefix, text),
+        buttons=(
+            _button(run, "All correct", Action.REVIEW_OK, style="primary"),
+            _button(run, "Change an answer", Action.CHANGE),
+        ),
+        controls=(_button(run, "Back", Action.BACK),),
+        kind="question",
+    )
+
+
+def welcome_back(run: Run) -> Outbound:
+    """After a long gap: carry on, or start again?"""
+    slot = run.current
+    where = f' We were on: "{label(run, slot)}".' if slot else ""
+    return Outbound(
+        text=f"Welcome back!{where} Would you like to carry on, or start again?",
+        buttons=(
+            _button(run, "Carry on", Action.CARRY_ON, style="primary"),
+            _button(run, "Start again", Action.START_AGAIN),
+        ),
+        kind="question",
+    )
+
+
+def status(run: Run) -> str:
+    """Where they are: which question of how many, and how many answered."""
+    state = run.state
+    questions = [s for s in run.plan.all() if is_question(s.step)]
+    done = sum(1 for s in questions if s.key in state.answers)
+    skipped = sum(1 for s in questions if s.key in state.skipped)
+    slot = run.current
+    position = next((i for i, s in enumerate(questions, start=1) if slot and s.key == slot.key), None)
+    where = f"question {position} of {len(questions)}" if position else "the review"
+    if state.mode == Mode.PAUSED:
+        where = "paused at " + where
+    return (
+        f'You\'re on {where} in "{run.dialogue.title}". '
+        f"{done} answered{f', {skipped} skipped' if skipped else ''}, and every answer is saved."
+    )
+
+
+def help_text(run: Run, slot: Slot) -> str:
+    """The step's help, or else what each option means, or else a word of encouragement."""
+    parts = []
+    if slot.step.help:
+        parts.append(run.scope.render(slot.step.help, slot.prefix, slot.item))
+    if not parts and slot.step.type in ("choice", "multi_choice"):
+        for value, obj in run.plan.options(slot.step, slot.prefix, slot.item):
+            explanation = field_of(obj, "help", "explanation")
+            if explanation:
+                parts.append(f"• {field_of(obj, 'label', 'title') or value}: {explanation}")
+    if not parts:
+        parts.append("Answer in your own words: a rough answer is fine, and you can change it at the end.")
+    if slot.step.optional:
+        parts.append("If you're not sure, say \"I don't know\" and we'll move on.")
+    return "\n".join(parts)
+
+
+def asked(run: Run, slot: Slot) -> str:
+    """The question's text."""
+    return run.scope.render(slot.step.ask or "", slot.prefix, slot.item)
+
+
+def label(run: Run, slot: Slot | None) -> str:
+    """A question's short name, for the review list and "welcome back"."""
+    if slot is None:
+        return ""
+    base = slot.step.label or _shorten(run.scope.render(slot.step.ask or slot.step.id, slot.prefix, slot.item), 60)
+    item_label = field_of(slot.item, "label", "title") if slot.item is not None else None
+    return f"{item_label}: {base}" if item_label else base
+
+
+def display(run: Run, slot: Slot, value: Any, skipped: bool = False) -> str:
+    """An answer as the person would say it: labels for options, "Yes", "£1,200", "Fri 31 Jan 2027"."""
+    if skipped or value is None:
+        return "(skipped)"
+    kind = slot.step.type
+    if kind in ("choice", "multi_choice"):
+        labels = {c.value: c.label for c in run.plan.choices(slot)}
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(v, str(v)) for v in values) or "(none)"
+    if kind == "yes_no":
+        return "Yes" if value else "No"
+    if kind == "money":
+        return parse.format_money(float(value))
+    if kind in ("integer", "number"):
+        return f"{value:,}" if isinstance(value, int | float) else str(value)
+    if kind == "date":
+        try:
+            return date.fromisoformat(value).strftime("%a %-d %b %Y")
+        except (TypeError, ValueError):
+            return str(value)
+    return _shorten(str(value), 100)
+
+
+_INPUT_HINTS: dict[str, InputHint] = {
+    "long_text": "long_text", "date": "date", "integer": "number", "number": "number", "money": "number",
+    "choice": "choice", "multi_choice": "multi_choice", "yes_no": "yes_no",
+}  # fmt: skip
+
+
+def _button(run: Run, label: str, action: Action, index: int | None = None, **kwargs: Any) -> Button:
+    """A button for the question now asked: its payload carries the turn."""
+    return Button(label, encode(run.state.turn, action, index), **kwargs)
+
+
+def _join(prefix: str, text: str) -> str:
+    return f"{prefix}\n\n{text}" if prefix else text
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"

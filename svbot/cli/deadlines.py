@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-SEND_WORKERS = 8  # sends at once, each waiting its turn from the rate limiter
 
 
 # ---------------------------------------------------------------- grants
@@ -344,23 +343,23 @@ def clock(interval: float) -> None:
         from svbot.app import close_senders
         from svbot.db import checkpoint
         from svbot.deadlines.planner import plan_reminders
+        from svbot.delivery.dispatcher import Dispatcher
         from svbot.support import clock_pass
-        from svbot.support.sending import send_outbox
         from svbot.turns import EVENT_MEMORY, forget_events_before
 
         sessionmaker = app.bot.sessionmaker
-        # The same senders and limits as `svbot broadcasts send`: reminders, digests and broadcasts
-        # queued from chat all go out here, several at once, at each platform's pace.
-        senders, limiter = app.senders(workers=SEND_WORKERS), app.limiter()
+        # The same senders and limits as `svbot broadcasts send`. The clock sends one at a time: a
+        # database that goes away mid-send then holds up one message, not a batch in flight (a large
+        # broadcast goes faster with `svbot broadcasts send`, several at once).
+        senders = app.senders()
+        dispatcher = Dispatcher(sessionmaker, senders, app.limiter())
         stop = stop_on_signals()
         click.echo(f"svbot clock: planning every {interval:g}s. Stop with Ctrl-C.", err=True)
         try:
             while not stop.is_set():
                 try:
                     planned = await plan_reminders(sessionmaker, utcnow(), settings.timezone)
-                    sent = await send_outbox(
-                        sessionmaker, senders, limiter=limiter, workers=SEND_WORKERS, wait_for_retries=False, stop=stop
-                    )
+                    sent = await dispatcher.drain()
                     # Support organisations: the weekly digest, and broadcast progress for the admin.
                     await clock_pass(sessionmaker, utcnow(), settings.timezone)
                     async with sessionmaker() as session, session.begin():

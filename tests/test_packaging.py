@@ -21,6 +21,7 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
     for source in [*ROOT.glob("dialogues/*.yaml"), *ROOT.glob("knowledge/*.yaml")]:
         assert f"svbot/_data/{source.parent.name}/{source.name}" in names
     assert "svbot/migrations/env.py" in names and any(n.startswith("svbot/migrations/versions/0001") for n in names)
+    assert "svbot/texts/en.yaml" in names, "everything svbot says in chat"
 
     target = tmp_path / "site"
     installed = subprocess.run(
@@ -31,7 +32,8 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
     probe = (
         "import svbot.paths as p, svbot.dialogue.spec as s, svbot.knowledge as k;"
         "d = p.dialogues_dir(); print(d); print(sorted(s.load_dialogues(d)));"
-        "print(sorted(k.load_knowledge(p.knowledge_dir()).frameworks))"
+        "print(sorted(k.load_knowledge(p.knowledge_dir()).frameworks));"
+        "import svbot.text as t; print(t.text('support.not_found'))"
     )
     run = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120,
@@ -41,3 +43,4 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
     lines = run.stdout.splitlines()
     assert lines[0] == str(target / "svbot" / "_data" / "dialogues"), "found inside the installed package"
     assert "social_value" in lines[1] and "building_social_capital" in lines[2]
+    assert lines[3].startswith("Sorry"), "the installed package reads its own text file"

@@ -27,7 +27,7 @@ from svbot.messages import Outbound
 
 DEFAULT_IDLE = timedelta(hours=24)
 # After this long away, typing in the middle of a walk-through gets "welcome back" first.
-_WAITING = (Mode.ASK, Mode.CONFIRM, Mode.REVIEW, Mode.REVIEW_PICK)
+_WAITING = frozenset({Mode.ASK, Mode.CONFIRM, Mode.REVIEW, Mode.REVIEW_PICK})
 
 
 @dataclass(slots=True)

@@ -183,15 +183,18 @@ def display(run: Run, slot: Slot, value: Any, skipped: bool = False) -> str:
     return _shorten(str(value), 100)
 
 
+Style = Literal["default", "primary", "danger"]
 _INPUT_HINTS: dict[str, InputHint] = {
     "long_text": "long_text", "date": "date", "integer": "number", "number": "number", "money": "number",
     "choice": "choice", "multi_choice": "multi_choice", "yes_no": "yes_no",
 }  # fmt: skip
 
 
-def _button(run: Run, label: str, action: Action, index: int | None = None, **kwargs: Any) -> Button:
+def _button(
+    run: Run, label: str, action: Action, index: int | None = None, *, selected: bool = False, style: Style = "default"
+) -> Button:
     """A button for the question now asked: its payload carries the turn."""
-    return Button(label, encode(run.state.turn, action, index), **kwargs)
+    return Button(label, encode(run.state.turn, action, index), selected, style)
 
 
 def _join(prefix: str, text: str) -> str:

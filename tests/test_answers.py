@@ -141,3 +141,60 @@ def test_several_choices_at_once() -> None:
     assert [c.value for c in match_choices("1 3", CHOICES)] == ["older", "families"]
     assert [c.value for c in match_choices("young and families", CHOICES)] == ["young", "families"]
     assert len(match_choices("all of them", CHOICES)) == 3
+
+
+# ---- answers as people type them (issue 14: what the four new groups typed and were refused) ----------
+
+
+@pytest.mark.parametrize(
+    ("typed", "value", "confirm"),
+    [
+        ("44 men came in the last year", 44, None),
+        ("12 people", 12, None),
+        ("twenty five", 25, None),
+        ("twenty-five", 25, None),
+        ("a hundred and twenty", 120, None),
+        ("two dozen", 24, None),
+        ("In 2025 we helped 300 people", 300, None),  # a year is not the answer
+        ("about 7000 calls", 7000, "Just to check: shall I put 7,000?"),
+        ("38 x 2 x 48", 3648, "I worked that out as 38 × 2 × 48 = 3,648. Shall I put 3,648?"),
+        ("38*2*48", 3648, "I worked that out as 38 × 2 × 48 = 3,648. Shall I put 3,648?"),
+        ("15 families a week", 780, "I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?"),
+        ("12 + 30", 42, "I worked that out as 12 + 30 = 42. Shall I put 42?"),
+    ],
+)
+def test_numbers_as_people_write_them(typed: str, value: int, confirm: str | None) -> None:
+    parsed = parse_number(typed, integer=True, minimum=0)
+    assert (parsed.value, parsed.confirm) == (value, confirm)
+
+
+def test_two_numbers_in_one_answer_are_asked_about_not_guessed() -> None:
+    with pytest.raises(Invalid) as caught:
+        parse_number("140 older people plus our 38 volunteers", integer=True, minimum=0)
+    assert "more than one number there (140 and 38)" in caught.value.reason
+    assert caught.value.example == "140"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("end of next march", "2027-03-31"),
+        ("next March", "2027-03-31"),
+        ("31st of January", "2027-01-31"),
+        ("next Friday", "2026-11-27"),  # 22 November 2026 is a Sunday
+        ("in a fortnight", "2026-12-06"),
+        ("the 5th", "2026-12-05"),
+        ("end of the month", "2026-11-30"),
+        ("end of next month", "2026-12-31"),
+        ("end of the financial year", "2027-03-31"),
+    ],
+)
+def test_dates_in_natural_uk_english(typed: str, expected: str) -> None:
+    assert parse_date(typed, TODAY).value == expected
+
+
+def test_a_typo_in_a_choice_is_forgiven_but_nonsense_is_not() -> None:
+    choices = [Choice("older", "Older people"), Choice("young", "Young people"), Choice("carers", "Carers")]
+    assert match_choice("Older poeple", choices).value == "older"
+    with pytest.raises(Invalid, match="isn't one of the options"):
+        match_choice("xyz", choices)

@@ -8,11 +8,12 @@ dialogues or platforms.
 from __future__ import annotations
 
 import calendar
+import difflib
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from svbot.dates import add_months
@@ -55,41 +56,150 @@ def parse_text(text: str, max_chars: int) -> Parsed:
 
 # ---- numbers and money --------------------------------------------------------------------------
 
-_APPROX = re.compile(
-    r"^(?:about|around|approx\.?|approximately|roughly|circa|c\.|ca\.|~|nearly|almost|over|more than|"
-    r"at least|under|less than|up to)\s*",
-    re.IGNORECASE,
+_QUALIFIER = (
+    r"about|around|approx\.?|approximately|roughly|circa|c\.|ca\.|~|nearly|almost|over|more than|"
+    r"at least|under|less than|up to|some|maybe|probably|estimated|an estimated"
 )
+_APPROX = re.compile(rf"^(?:{_QUALIFIER})\s*", re.IGNORECASE)
+_APPROX_ANYWHERE = re.compile(rf"(?:^|\s)(?:{_QUALIFIER})\s+(?=[\d£a-z])", re.IGNORECASE)
 _APPROX_SUFFIX = re.compile(r"\s*(?:ish|\+|or so|odd)$", re.IGNORECASE)
-_SMALL_WORDS = {
-    "zero": 0, "none": 0, "nil": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "a dozen": 12, "a hundred": 100,
-}  # fmt: skip
 _SCALE = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000, "mn": 1_000_000}
 _NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(k|m|mn|thousand|million)?$", re.IGNORECASE)
+# A number inside a sentence: 1,200 or 1200 or 1.5k, not part of a word or a date like 31/01.
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![\w./£-])£?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m|mn|thousand|million)?(?![\w/]|\.\d)", re.IGNORECASE
+)
+_TIMES = re.compile(r"\s*[x×*]\s*")
+_ARITHMETIC = re.compile(r"\d[\d,.]*(?:\s*[x×*+]\s*\d[\d,.]*)+")
+_RATE = re.compile(r"^\s*(?:\w+\s+){0,3}?(?:a|an|per|each|every)\s+(day|week|fortnight|month)\b", re.IGNORECASE)
+_PER_YEAR = {"day": 365, "week": 52, "fortnight": 26, "month": 12}
+_YEAR_CONTEXT = re.compile(r"\b(?:in|since|during|from|until|till|of|for|by)\s+$", re.IGNORECASE)
+_UNITS = {
+    "zero": 0, "nil": 0, "none": 0, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90,
+}  # fmt: skip
+_MULTIPLIERS = {"dozen": 12, "hundred": 100, "thousand": 1_000, "million": 1_000_000}
 
 
-def _number_value(text: str, what: str, example: str) -> tuple[float, bool]:
-    """The number in `text`, and whether the person hedged ("about 40", "40ish")."""
-    raw = text.strip().lower()
-    approx = False
-    stripped = _APPROX.sub("", raw)
-    stripped2 = _APPROX_SUFFIX.sub("", stripped)
-    if stripped2 != raw:
-        approx = True
-    raw = stripped2.strip()
-    if raw in _SMALL_WORDS:
-        return float(_SMALL_WORDS[raw]), approx
-    raw = raw.replace("£", "").replace("gbp", "").replace("pounds", "").replace("pound", "").strip()
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A number read from what someone typed: the value, whether they hedged, and how we got it."""
+
+    value: float
+    approx: bool = False
+    working: str | None = None  # "38 × 2 × 48 = 3,648": shown so they can check our sums
+
+
+def read_amount(text: str, what: str = "a number", example: str = "12, 1,200 or about 40") -> Amount:
+    """The number in `text`, as a person would read it: "1,200", "about 40", "twenty five", "1.5k",
+    "38 x 2 x 48" (worked out, with the working), "15 families a week" (a year's worth, with the
+    working), "44 men came in the last year" (the one number in a sentence). Two different numbers
+    in one answer are not guessed between: we ask which one is meant."""
+    raw = re.sub(r"\s+", " ", text.strip().lower().replace("’", "'"))
+    approx = bool(_APPROX_ANYWHERE.search(" " + raw) or _APPROX_SUFFIX.search(raw))
+    bare = _APPROX_SUFFIX.sub("", _APPROX.sub("", raw)).strip()
+    bare = re.sub(r"£|\bgbp\b|\bpounds?\b", "", bare).strip()
+    if (whole := _plain_number(bare)) is not None:
+        return Amount(whole, approx)
+    if (words := _words_value(bare)) is not None:
+        return Amount(words, approx)
+    if sums := _ARITHMETIC.search(bare):
+        return _worked_out(sums.group(0), approx)
+    return _number_in_sentence(bare, approx, what, example)
+
+
+def _plain_number(raw: str) -> float | None:
     # 1,200 and 1 200 are thousands separators in the UK; 1,5 is not a decimal comma here.
     if re.fullmatch(r"-?\d{1,3}([, ]\d{3})+(\.\d+)?(\s*(k|m|mn|thousand|million))?", raw):
         raw = raw.replace(",", "").replace(" ", "")
     match = _NUMBER.match(raw.replace(" ", "") if not re.search(r"[a-z]{2,}", raw) else raw)
     if not match:
-        raise Invalid(f"I couldn't read that as {what}.", example)
-    value = float(match.group(1)) * _SCALE.get((match.group(2) or "").lower(), 1)
-    return value, approx
+        return None
+    return float(match.group(1)) * _SCALE.get((match.group(2) or "").lower(), 1)
+
+
+def _words_value(raw: str) -> float | None:
+    """ "twenty five", "twenty-five", "a hundred and twenty", "two thousand", "a dozen": or None."""
+    words = [w for w in re.split(r"[\s-]+", raw.replace(",", " ")) if w and w != "and"]
+    if not words or any(w not in _UNITS and w not in _MULTIPLIERS for w in words):
+        return None
+    if words in (["a"], ["an"]):
+        return None
+    total, current = 0.0, 0.0
+    for word in words:
+        if word in _UNITS:
+            current += _UNITS[word]
+        elif word in ("hundred", "dozen"):  # "two hundred and five": still part of the same group
+            current = (current or 1) * _MULTIPLIERS[word]
+        else:
+            total += (current or 1) * _MULTIPLIERS[word]
+            current = 0.0
+    return total + current
+
+
+def _worked_out(expression: str, approx: bool) -> Amount:
+    """ "38 x 2 x 48" -> 3,648, and "12 + 30" -> 42: multiplication first, as people mean it."""
+    terms = []
+    for term in expression.split("+"):
+        factors = [_plain_number(f.strip()) for f in _TIMES.split(term.strip())]
+        if any(f is None for f in factors):
+            raise Invalid("I couldn't work that out.", "38 x 2 x 48")
+        product = 1.0
+        for factor in factors:
+            product *= factor  # type: ignore[operator]
+        terms.append(product)
+    value = sum(terms)
+    shown = re.sub(r"\s*[x*]\s*", " × ", expression.strip()).replace("+", " + ")
+    shown = re.sub(r"\s+", " ", shown)
+    return Amount(value, approx, f"{shown} = {format_number(value)}")
+
+
+def _number_in_sentence(raw: str, approx: bool, what: str, example: str) -> Amount:
+    found = []
+    for match in _NUMBER_IN_TEXT.finditer(raw):
+        value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
+        value *= _SCALE.get((match.group(3) or "").lower(), 1)
+        is_year = match.group(3) is None and len(match.group(1)) == 4 and 1900 <= value <= 2100
+        found.append((value, is_year and bool(_YEAR_CONTEXT.search(raw[: match.start()])), match))
+    numbers = [f for f in found if not f[1]] or found
+    distinct = list(dict.fromkeys(value for value, _, _ in numbers))  # in the order they were written
+    if not distinct:
+        words = _number_words_in(raw)
+        if words is None:
+            raise Invalid(f"I couldn't read that as {what}.", example)
+        return Amount(words, approx)
+    if len(distinct) > 1:
+        listed = " and ".join(format_number(v) for v in distinct[:3])
+        raise Invalid(
+            f"I can see more than one number there ({listed}). Which one answers this question?",
+            format_number(distinct[0]),
+        )
+    value, _, match = numbers[0]
+    if rate := _RATE.match(raw[match.end() :]):
+        unit = rate.group(1).lower()
+        yearly = value * _PER_YEAR[unit]
+        working = f"{format_number(value)} a {unit} × {_PER_YEAR[unit]} = {format_number(yearly)} over a year"
+        return Amount(yearly, approx, working)
+    return Amount(value, approx)
+
+
+def _number_words_in(raw: str) -> float | None:
+    """The one run of number words in a sentence ("twenty five people came"), if there is one."""
+    runs = re.findall(
+        r"\b(?:(?:" + "|".join(w for w in (*_UNITS, *_MULTIPLIERS) if w not in ("a", "an", "none"))
+        + r")(?:[\s-]+(?:and[\s-]+)?)?)+",
+        raw,
+    )
+    values = {v for run in runs if (v := _words_value(run.strip(" -"))) is not None}
+    return values.pop() if len(values) == 1 else None
+
+
+def _number_value(text: str, what: str, example: str) -> tuple[float, bool, str | None]:
+    amount = read_amount(text, what, example)
+    return amount.value, amount.approx, amount.working
 
 
 def parse_number(
@@ -102,7 +212,9 @@ def parse_number(
 ) -> Parsed:
     if not text:
         raise Invalid("I didn't catch a number there.", "12")
-    value, approx = _number_value(text, "a whole number" if integer else "a number", "12, 1,200 or about 40")
+    value, approx, working = _number_value(
+        text, "a whole number" if integer else "a number", "12, 1,200 or about 40"
+    )
     if integer:
         if value != int(value):
             raise Invalid("Please give a whole number.", str(round(value)))
@@ -110,7 +222,7 @@ def parse_number(
     elif float(value).is_integer():
         value = int(value)  # "1,200 hours" is shown as 1,200, not 1,200.0
     _check_range(value, minimum, maximum, format_number)
-    return Parsed(value, _confirmation(value, approx, soft_max, format_number))
+    return Parsed(value, _confirmation(value, approx, soft_max, format_number, working))
 
 
 def format_number(value: float) -> str:
@@ -122,10 +234,10 @@ def parse_money(text: str, *, minimum: float | None = 0, maximum: float | None =
                 soft_max: float | None = None) -> Parsed:  # fmt: skip
     if not text:
         raise Invalid("I didn't catch an amount there.", "£1,200")
-    value, approx = _number_value(text, "an amount of money", "£1,200, 1.2k or about £500")
+    value, approx, working = _number_value(text, "an amount of money", "£1,200, 1.2k or about £500")
     value = round(value, 2)
     _check_range(value, minimum, maximum, format_money)
-    return Parsed(value, _confirmation(value, approx, soft_max, format_money))
+    return Parsed(value, _confirmation(value, approx, soft_max, format_money, working))
 
 
 def format_money(value: float) -> str:
@@ -141,7 +253,9 @@ def _check_range(value: float, minimum: float | None, maximum: float | None, sho
         raise Invalid(f"That's more than the most I can take, {show(maximum)}.", show(maximum))
 
 
-def _confirmation(value: float, approx: bool, soft_max: float | None, show) -> str | None:  # type: ignore[no-untyped-def]
+def _confirmation(value: float, approx: bool, soft_max: float | None, show, working: str | None = None) -> str | None:  # type: ignore[no-untyped-def]
+    if working:  # we did sums with their numbers: show them, so they can check
+        return f"I worked that out as {working}. Shall I put {show(value)}?"
     if soft_max is not None and value > soft_max:
         return f"{show(value)} is a lot more than most groups say. Is that right?"
     if approx:
@@ -195,6 +309,15 @@ def parse_date(text: str, today: date, *, not_before: date | None = None,
 def _read_date(text: str, today: date) -> date | None:
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)
+    text = re.sub(rf"^(?:the )?(\d{{1,2}}) of {_MONTH_RE}", r"\1 \2", text)  # "31st of January"
+    text = re.sub(rf"\b(?:next|this|the coming) ({_MONTH_RE})", r"\1", text)  # "next March": the coming one
+    found = _read_date_ourselves(text, today)
+    if found is None and re.search(r"[a-z]", text) and not re.search(r"\d+/\d+", text):
+        found = _read_date_by_dateparser(text, today)
+    return found
+
+
+def _read_date_ourselves(text: str, today: date) -> date | None:
     if text in ("today", "now"):
         return today
     if text == "tomorrow":
@@ -224,7 +347,49 @@ def _read_date(text: str, today: date) -> date | None:
     if m := re.fullmatch(rf"{_MONTH_RE} ?(\d{{4}})?", text):
         # "March" alone: the end of the month is the safer reading for a deadline.
         return _month_day(_MONTHS[m.group(1)], 0, int(m.group(2)) if m.group(2) else None, today)
+    if m := re.fullmatch(r"(?:the )?(end|start|beginning) of (?:the |this )?(month|year|financial year)", text):
+        return _period_edge(m.group(1) == "end", m.group(2), today, 0)
+    if m := re.fullmatch(r"(?:the )?(end|start|beginning) of next (month|year|financial year)", text):
+        return _period_edge(m.group(1) == "end", m.group(2), today, 1)
+    if m := re.fullmatch(r"the (\d{1,2})", text):  # "the 5th": the next 5th of a month
+        day = int(m.group(1))
+        for ahead in range(0, 3):
+            month = add_months(today.replace(day=1), ahead)
+            if day <= calendar.monthrange(month.year, month.month)[1] and month.replace(day=day) >= today:
+                return month.replace(day=day)
     return None
+
+
+def _period_edge(end: bool, period: str, today: date, later: int) -> date:
+    """The end (or start) of this or the next month, calendar year or financial year (April to March)."""
+    if period == "month":
+        first = add_months(today.replace(day=1), later + (1 if end else 0))
+        return first - timedelta(days=1) if end else first
+    if period == "year":
+        year = today.year + later
+        return date(year, 12, 31) if end else date(year + (0 if later or today <= date(year, 1, 1) else 1), 1, 1)
+    starts = today.year if today.month >= 4 else today.year - 1  # the financial year we are in
+    starts += later
+    return date(starts + 1, 3, 31) if end else date(starts + (0 if later else 1), 4, 1)
+
+
+def _read_date_by_dateparser(text: str, today: date) -> date | None:
+    """Everything else people say ("next Friday", "in a fortnight"), read by dateparser the British
+    way: day first, and the future for a deadline. Imported here: few answers need it."""
+    import dateparser  # type: ignore[import-untyped]
+
+    settings = {
+        "DATE_ORDER": "DMY",
+        "PREFER_DATES_FROM": "future",
+        "PREFER_DAY_OF_MONTH": "last",
+        "RELATIVE_BASE": datetime.combine(today, time()),
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    try:
+        found = dateparser.parse(text, languages=["en"], settings=settings)
+    except Exception:  # a parser we do not own must not turn an answer into an error
+        return None
+    return found.date() if found is not None else None
 
 
 def _month_day(month: int, day: int, year: int | None, today: date) -> date | None:
@@ -282,12 +447,21 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice:
             return choice
     words = said.split()
     hits = [c for c in choices if _contains_words(_norm(c.label + " " + c.value.replace("_", " ")), words)]
+    if not hits:  # a slip of the keyboard: "Older poeple" is "Older people"
+        hits = _close_to(said, choices)
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
         options = " or ".join(f'"{c.label}"' for c in hits[:4])
         raise Invalid(f"That could be {options}. Which one?", _choice_example(hits))
     raise Invalid("That isn't one of the options.", _choice_example(choices))
+
+
+def _close_to(said: str, choices: Sequence[Choice]) -> list[Choice]:
+    """Options whose label is a near miss of what was typed (difflib: no library of our own)."""
+    labels = {_norm(c.label): c for c in choices}
+    close = difflib.get_close_matches(said, list(labels), n=2, cutoff=0.8)
+    return [labels[label] for label in close]
 
 
 def _contains_words(label: str, words: list[str]) -> bool:

@@ -1,8 +1,10 @@
 """Database engine, sessions and migrations.
 
 SQLite (the embedded default) runs in WAL mode with `synchronous=NORMAL`: a commit survives the
-process being killed. Every transaction starts with BEGIN IMMEDIATE so two processes sharing the
-file take turns instead of failing half-way. PostgreSQL is the production database.
+process being killed. A transaction takes the write lock before it reads (BEGIN IMMEDIATE), so two
+processes sharing the file take turns instead of failing half-way; waiting for the lock never blocks
+the event loop, and work declared read-only (`read_only`) does not wait for it at all (see
+`svbot.sqlite_inloop`). PostgreSQL is the production database.
 """
 
 from __future__ import annotations
@@ -24,19 +26,26 @@ from svbot import sqlite_inloop
 from svbot.config import to_async_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+READ_ONLY = "svbot_read_only"  # the execution option `read_only` sets
+LOCK_TIMEOUT = 30.0  # seconds a SQLite transaction waits for another process's write lock, then fails
 
 
 def make_engine(url: str, **kwargs: object) -> AsyncEngine:
     url = to_async_url(url)
     if url.startswith("sqlite"):
-        # One connection, used on the event loop's thread (see sqlite_inloop for why and how).
+        # Connections used on the event loop's thread (see sqlite_inloop for why and how). One at a time
+        # is the rule (last in, first out: its page cache stays warm); more open only for sessions at the
+        # same time, so a read need not wait for a turn that waits for another process's write lock. Each
+        # in-memory connection would be a database of its own: there, exactly one.
         database = make_url(url).database or ":memory:"
+        in_memory = database == ":memory:"
         engine = create_async_engine(
             url,
-            async_creator=sqlite_inloop.creator(database),
+            async_creator=sqlite_inloop.creator(database, timeout=LOCK_TIMEOUT),
             poolclass=AsyncAdaptedQueuePool,
-            pool_size=1,
-            max_overflow=0,
+            pool_size=1 if in_memory else 4,
+            max_overflow=0 if in_memory else 60,
+            pool_use_lifo=True,
             pool_timeout=60,
             **kwargs,
         )
@@ -56,7 +65,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA busy_timeout=0")  # waiting for a lock happens in sqlite_inloop, with asyncio
         # Checkpoints (copying the WAL into the database, with an fsync) stall the turn that
         # triggers them: the default every 1,000 pages made every 1 in 100 turns wait ~4 ms. Every
         # 10,000 pages (40 MB) is ten times rarer; `svbot clock` also checkpoints in the background.
@@ -65,9 +74,23 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            # Straight to the driver: through SQLAlchemy's execute this costs a turn ~50 µs more.
-            conn.connection.driver_connection.sqlite.execute("BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get("isolation_level") != "AUTOCOMMIT":
+            # BEGIN IMMEDIATE, or DEFERRED for read-only work, goes just before the first statement that
+            # needs it, and may wait for another process's write lock there, asynchronously.
+            conn.connection.driver_connection.begin_later(read_only=bool(options.get(READ_ONLY)))
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same database (and pool) for work that only reads: `read_only(engine).connect()`, or
+    `async_sessionmaker(read_only(engine))`.
+
+    On SQLite its transactions are deferred: they read a snapshot and never wait for another process's
+    write lock, and a write in one fails at once ("attempt to write a readonly database") rather than,
+    some of the time, on a snapshot gone stale. Work that might write belongs in an ordinary transaction,
+    which takes the write lock before it reads. On PostgreSQL it changes nothing.
+    """
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 async def checkpoint(engine: AsyncEngine) -> None:

@@ -159,6 +159,9 @@ class TurnQueries:
         if dialect.name == "sqlite":
             # In a transaction the DB-API connection is there already: no need to ask SQLAlchemy for it.
             driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            # Statements on the driver skip the check that issues BEGIN before the first one: BEGIN now
+            # (IMMEDIATE: a turn writes), waiting without blocking the loop while another process writes.
+            await driver.begin_now()
             return _SqliteQueries(connection, prepared, driver.sqlite)
         return cls(connection, prepared)
 

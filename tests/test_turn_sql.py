@@ -3,14 +3,18 @@ Both must write and read the very same rows: same stored text, same Python value
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from svbot.channels.base import Inbound
 from svbot.models import Answer, Conversation, Identity
 from svbot.turn_sql import TurnQueries, statements, transaction
+from svbot.turns import SORRY
+from tests.scenario import ScenarioBot
 
 WHEN = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
 AWKWARD_STATE = {
@@ -23,12 +27,30 @@ AWKWARD_STATE = {
 async def both_ways(connection: AsyncConnection) -> tuple[TurnQueries, TurnQueries]:
     """The queries a turn gets on this database, and the same statements through SQLAlchemy's execute."""
     fast = await TurnQueries.bind(connection)
+    if connection.dialect.name == "sqlite":
+        assert type(fast) is not TurnQueries, "on SQLite a turn's statements run straight on the driver"
     built = statements(connection.dialect)
     plain = TurnQueries(connection, {name: statement for name, (statement, _) in built.items()})
     return fast, plain
 
 
-async def new_conversation(queries: TurnQueries, suffix: str) -> tuple[int, int]:
+class Recording:
+    """Queries that note which statements were run, so the test can tell it compared every one."""
+
+    def __init__(self, queries: TurnQueries) -> None:
+        self.queries, self.used = queries, set[str]()
+
+    def __getattr__(self, method: str) -> Any:
+        call = getattr(self.queries, method)
+
+        async def record(name: str, params: Any) -> Any:
+            self.used.add(name)
+            return await call(name, params)
+
+        return record
+
+
+async def new_conversation(queries: TurnQueries | Recording, suffix: str) -> tuple[int, int]:
     person_id = await queries.new_id("new_person", {"display_name": f"Sam {suffix} 🙂", "created_at": WHEN})
     identity_id = await queries.new_id(
         "new_identity",
@@ -45,8 +67,55 @@ async def new_conversation(queries: TurnQueries, suffix: str) -> tuple[int, int]
     return identity_id, conversation_id
 
 
+async def a_turns_statements(queries: Recording, suffix: str) -> dict[str, Any]:
+    """Every statement a turn runs, with awkward values, the same both ways but for the keys that must
+    differ (they contain `suffix`); what each gave back, with its own row ids left out."""
+    identity_id, conversation_id = await new_conversation(queries, suffix)
+    seen: dict[str, Any] = {}
+    seen["identity"] = await queries.first("identity", {"platform": "telegram", "user_id": f"u{suffix}"})
+    seen["reachable"] = await queries.run("reachable", {"iid": identity_id, "chat_id": f"c{suffix}"})
+    seen["save"] = await queries.run(
+        "save",
+        {"cid": conversation_id, "state": AWKWARD_STATE, "version": 7, "updated_at": WHEN, "organisation_id": None},
+    )
+    answers = (("count", 1_200), ("story", "Café ☕"), ("gone", None), ("list", ["a", 2]), ("half", 0.5))
+    for values in (answers, (("count", 1_300),)):  # the second time: ON CONFLICT DO UPDATE
+        await queries.run_many(
+            "answer",
+            [{"conversation_id": conversation_id, "organisation_id": None, "dialogue_id": "sv", "key": key,
+              "value": value, "updated_at": WHEN} for key, value in values],
+        )  # fmt: skip
+    seen["load"] = await queries.first("load", {"key": f"telegram:c{suffix}:u{suffix}"})
+    seen["bank"] = await queries.all("bank", {"dialogue_id": "sv", "cid": conversation_id, "oid": None})
+    event = {"platform": "telegram", "event_id": f"{suffix}-1", "received_at": WHEN}
+    seen["event"] = [await queries.run("event", event), await queries.run("event", event)]
+    assert seen["identity"] is not None and seen["identity"]["id"] == identity_id
+    assert seen["load"] is not None and seen["load"]["id"] == conversation_id
+    ids = ("id", "identity_id", "person_id")
+    return {
+        name: [_without(row, ids) for row in value] if name == "bank" else _without(value, ids)
+        for name, value in seen.items()
+    }
+
+
+def _without(row: Any, keys: tuple[str, ...]) -> Any:
+    return {k: v for k, v in dict(row).items() if k not in keys} if isinstance(row, Mapping) else row
+
+
 async def stored(connection: AsyncConnection, sql: str, **params: Any) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in (await connection.execute(text(sql), params)).all()]
+
+
+# What each table stores, as text (no SQLAlchemy type in between), in the order the rows were written.
+STORED = {
+    "people": "SELECT display_name, created_at FROM people ORDER BY id",
+    "identities": "SELECT platform, platform_user_id, chat_id, display_name, active, created_at FROM identities"
+    " ORDER BY id",
+    "conversations": "SELECT key, state, version, organisation_id, created_at, updated_at FROM conversations"
+    " ORDER BY id",
+    "answers": "SELECT organisation_id, dialogue_id, key, value, updated_at FROM answers ORDER BY conversation_id, key",
+    "inbound_events": "SELECT platform, event_id, received_at FROM inbound_events ORDER BY id",
+}
 
 
 async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
@@ -54,45 +123,23 @@ async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
 ) -> None:
     engine = db.kw["bind"]
     async with transaction(engine) as connection:  # as a turn does
-        fast, plain = await both_ways(connection)
-        rows: dict[str, dict[str, Any]] = {}
-        for suffix, queries in (("fast", fast), ("plain", plain)):
-            identity_id, conversation_id = await new_conversation(queries, suffix)
-            changed = await queries.run(
-                "save",
-                {"cid": conversation_id, "state": AWKWARD_STATE, "version": 7, "updated_at": WHEN,
-                 "organisation_id": None},
-            )  # fmt: skip
-            assert changed == 1
-            await queries.run_many(
-                "answer",
-                [
-                    {"conversation_id": conversation_id, "organisation_id": None, "dialogue_id": "sv", "key": key,
-                     "value": value, "updated_at": WHEN}
-                    for key, value in (("count", 1_200), ("story", "Café ☕"), ("gone", None), ("list", ["a", 2]))
-                ],
-            )  # fmt: skip
-            loaded = await queries.first("load", {"key": f"telegram:c{suffix}:u{suffix}"})
-            assert loaded is not None
-            rows[suffix] = dict(loaded)
-            assert rows[suffix]["identity_id"] == identity_id
-            bank = await queries.all("bank", {"dialogue_id": "sv", "cid": conversation_id, "oid": None})
-            rows[suffix]["bank"] = {row["key"]: (row["value"], row["updated_at"]) for row in bank}
+        fast, plain = (Recording(queries) for queries in await both_ways(connection))
+        fast_seen = await a_turns_statements(fast, "fast")
+        plain_seen = await a_turns_statements(plain, "plain")
+        assert fast.used == plain.used == set(statements(connection.dialect)), "every statement, both ways"
 
-        fast_row, plain_row = rows["fast"], rows["plain"]
-        assert fast_row["state"] == plain_row["state"] == AWKWARD_STATE
-        assert fast_row["active"] is plain_row["active"] is False
-        assert fast_row["version"] == plain_row["version"] == 7
-        assert fast_row["bank"] == plain_row["bank"]
-        assert set(fast_row["bank"]) == {"count", "story", "gone", "list"}
-        assert fast_row["bank"]["gone"][0] is None  # a skipped question: kept, and read back as None
-        assert fast_row["bank"]["count"][0] == 1_200
+        assert _named(fast_seen, "fast") == _named(plain_seen, "plain")
+        assert plain_seen["load"]["state"] == AWKWARD_STATE
+        assert plain_seen["load"]["active"] is True and plain_seen["identity"]["active"] is False
+        assert plain_seen["event"] == [1, 0]
+        bank = {row["key"]: row["value"] for row in plain_seen["bank"]}
+        assert bank == {"count": 1_300, "story": "Café ☕", "gone": None, "list": ["a", 2], "half": 0.5}
 
         # The same text in the database, so the ORM and reports read either kind of row alike.
-        conversations = await stored(connection, "SELECT state, updated_at, version FROM conversations ORDER BY id")
-        assert conversations[0] == conversations[1]
-        answers = await stored(connection, "SELECT key, value, updated_at FROM answers ORDER BY conversation_id, key")
-        assert answers[:4] == answers[4:]
+        for table, sql in STORED.items():
+            rows = [_named(row, "fast" if i == 0 else "plain") for i, row in enumerate(await stored(connection, sql))]
+            half = len(rows) // 2
+            assert half and rows[:half] == rows[half:], table
 
     async with db() as session:  # and the ORM reads what the fast way wrote
         conversation = await session.scalar(select(Conversation).where(Conversation.key == "telegram:cfast:ufast"))
@@ -100,9 +147,20 @@ async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
         assert conversation.state == AWKWARD_STATE
         assert conversation.updated_at.replace(tzinfo=UTC) == WHEN
         identity = await session.get(Identity, conversation.identity_id)
-        assert identity is not None and identity.active is False
-        values = dict((await session.execute(select(Answer.key, Answer.value))).tuples().all())
+        assert identity is not None and identity.active is True
+        values = dict((await session.execute(select(Answer.key, Answer.value))).all())
         assert values["list"] == ["a", 2]
+
+
+def _named(value: Any, suffix: str) -> Any:
+    """`value` with its side's name in strings made neutral, to compare the two sides."""
+    if isinstance(value, str):
+        return value.replace(suffix, "*")
+    if isinstance(value, Mapping):
+        return {k: _named(v, suffix) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_named(v, suffix) for v in value)
+    return value
 
 
 async def test_a_repeated_event_changes_no_rows_either_way(db: async_sessionmaker[AsyncSession]) -> None:
@@ -129,3 +187,13 @@ async def test_the_fast_way_is_inside_the_turns_transaction(db: async_sessionmak
     async with engine.connect() as connection:
         assert await stored(connection, "SELECT id FROM conversations") == []
         assert await stored(connection, "SELECT id FROM people") == []
+
+
+async def test_someone_first_seen_in_a_group_then_writing_directly_is_answered_and_reachable(bot: ScenarioBot) -> None:
+    """A whole turn that runs `reachable` (on SQLite: straight on the driver, where a value the statement sets
+    itself, `active=True`, was once missing and every such turn failed)."""
+    await bot.send(Inbound(platform="slack", user_id="U1", chat_id="C1", text="hi", event_id="e1", is_group=True))
+    replies = await bot.send(Inbound(platform="slack", user_id="U1", chat_id="D1", text="hi", event_id="e2"))
+    assert replies and all(reply.text != SORRY for reply in replies), bot.transcript
+    async with bot.bot.db_engine.connect() as connection:
+        assert await stored(connection, "SELECT chat_id, active FROM identities") == [("D1", 1)]

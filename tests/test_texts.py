@@ -2,8 +2,10 @@
 
 - An English sentence written in Python where svbot says something (a `say`, an `Outbound`'s text, a
   `Button` label, an intent's `menu=`, a dialogue `intro=`, a file's title, a value given to
-  `text()`), directly, through a variable or through a module constant, fails
-  `test_no_english_in_python_outside_the_text_files`, unless its file is on the allow-list below.
+  `text()`, an answer refused with `Invalid` or checked with `Parsed`), directly, through a variable,
+  a module constant or an attribute, or through a function of svbot's own that passes it on or
+  returns it, fails `test_no_english_in_python_outside_the_text_files`, unless its file is on the
+  allow-list below.
 - Every key the code asks for is in en.yaml with the values its template needs, and every key in
   en.yaml is asked for.
 - A locale falls back to English key by key; user text is only ever a value, never a template.
@@ -15,7 +17,7 @@ import ast
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -39,11 +41,20 @@ NOT_MOVED_YET = {
     "svbot/channels/slack/render.py": "Slack's own button words; next step",
 }
 
-# Where svbot says something, and which argument says it.
-MESSAGE_CALLS = {"say": 0, "Outbound": 0}  # the callable's name -> the position of the text
-LABEL_CALLS = {"Button": 0, "FileOut": 3}  # a button's label; a file's title
-MESSAGE_KEYWORDS = {"text", "intro"}  # Outbound(text=), Slack's chat_postMessage(text=), start_dialogue(intro=)
-LABEL_KEYWORDS = {"label", "menu", "title"}  # Button(label=), @bot.intent(menu=), FileOut(title=)
+# Where svbot says something, and which argument says it. A message needs two or more words ("Sorry,
+# no."); a button label, menu entry, file title, example or value for `text()` one ("Send").
+MESSAGE_CALLS = {  # the callable's name -> the position of the text
+    "say": 0,  # turn.say(...), run.say(...)
+    "Outbound": 0,
+    "Invalid": 0,  # an answer refused, and why: said above the question again
+    "Parsed": 1,  # an answer read, with its "just to check" question
+}
+LABEL_CALLS = {"Button": 0, "FileOut": 3, "Invalid": 1}  # a button's label; a file's title; a refusal's example
+# Outbound(text=), Slack's chat_postMessage(text=), start_dialogue(intro=), Parsed(confirm=); and
+# Button(label=), @bot.intent(menu=), FileOut(title=), Invalid(example=)
+MESSAGE_KEYWORDS = {"text", "intro", "confirm"}
+LABEL_KEYWORDS = {"label", "menu", "title", "example"}
+NOT_FOLLOWED = {"text"}  # svbot.text.text(key): the key is the point, and its values are checked where given
 WORD = re.compile(r"[A-Za-z]{2,}")  # "%a" and "%H:%M" in a format spec are not words
 
 
@@ -60,32 +71,91 @@ class Found:
         return f"{self.path}:{self.line}: {self.words!r}"
 
 
-def english_in_python(source: str, path: str = "<source>") -> list[Found]:
-    """English literals that reach a place where svbot speaks. A message needs two or more words
-    ("Sorry, no."), a button label, menu entry, file title or a value for `text()` one ("Send")."""
-    tree = ast.parse(source)
-    scopes = _Scopes(tree)
-    found: list[Found] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        name = _called(node)
-        sinks: list[tuple[ast.expr, int]] = []
+@dataclass
+class Speech:
+    """The ways svbot's code says something: the calls above, and what is learned from its own functions
+    (by name, as a call names them). A function that passes one of its parameters on to be said speaks
+    through that parameter (`_button(run, label, action)` makes a Button, `prompts.question(run, slot,
+    prefix)` puts the prefix above the question), and a function whose result is said says what it
+    returns (`turn.say(self.home_help())`, `run.say(prompts.status(run))`)."""
+
+    parameters: dict[str, dict[str, tuple[int | None, int]]] = field(default_factory=dict)  # name -> (position, least)
+    returns: dict[str, int] = field(default_factory=dict)  # a function's name -> the least words said
+    learned: bool = False  # something new since the last look
+
+    def sinks(self, call: ast.Call) -> Iterator[tuple[ast.expr, int]]:
+        """The arguments of a call that are said, each with the least words that make it English."""
+        name = _called(call)
         for table, least in ((MESSAGE_CALLS, 2), (LABEL_CALLS, 1)):
-            if name in table and len(node.args) > table[name]:
-                sinks.append((node.args[table[name]], least))
-        for keyword in node.keywords:
+            if name in table and len(call.args) > table[name]:
+                yield call.args[table[name]], least
+        for keyword in call.keywords:
             if name == "text" and keyword.arg is not None:
-                sinks.append((keyword.value, 1))  # a value for a template: must not be English either
+                yield keyword.value, 1  # a value for a template: must not be English either
             elif keyword.arg in MESSAGE_KEYWORDS:
-                sinks.append((keyword.value, 2))
+                yield keyword.value, 2
             elif keyword.arg in LABEL_KEYWORDS:
-                sinks.append((keyword.value, 1))
-        for expr, least in sinks:
-            for line, words in scopes.literals(expr, node):
-                if len(WORD.findall(words)) >= least:
-                    found.append(Found(path, line, words))
-    return found
+                yield keyword.value, 1
+        for parameter, (position, least) in self.parameters.get(name or "", {}).items():
+            by_name = [k.value for k in call.keywords if k.arg == parameter]
+            starred = any(isinstance(a, ast.Starred) for a in call.args[: (position or 0) + 1])
+            if by_name:
+                yield by_name[0], least
+            elif position is not None and len(call.args) > position and not starred:
+                yield call.args[position], least
+
+    def hear_parameter(self, function: ast.FunctionDef | ast.AsyncFunctionDef, parameter: str, least: int) -> None:
+        known = self.parameters.setdefault(function.name, {})
+        position = _positions(function).get(parameter)
+        if parameter not in known or known[parameter][1] > least:
+            known[parameter] = (position, least)
+            self.learned = True
+
+    def hear_return(self, name: str, least: int) -> None:
+        if name not in NOT_FOLLOWED and self.returns.get(name, least + 1) > least:
+            self.returns[name] = least
+            self.learned = True
+
+
+def learn(trees: list[ast.Module]) -> Speech:
+    """What svbot's functions say, learned from the calls above until there is nothing new."""
+    speech = Speech()
+    scopes = [_Scopes(tree) for tree in trees]
+    speech.learned = True
+    while speech.learned:
+        speech.learned = False
+        for tree, scope in zip(trees, scopes, strict=True):
+            for expr, at, least in _said(tree, scope, speech):
+                for _ in scope.literals(expr, at, least, speech):
+                    pass
+    return speech
+
+
+def english_in_python(source: str, path: str = "<source>", speech: Speech | None = None) -> list[Found]:
+    """English literals that reach a place where svbot speaks (`speech`: learned from all of svbot, or
+    else from this source alone)."""
+    tree = ast.parse(source)
+    speech = speech or learn([tree])
+    scopes = _Scopes(tree)
+    found: dict[tuple[int, str], Found] = {}
+    for expr, at, least in _said(tree, scopes, speech):
+        for line, words in scopes.literals(expr, at, least, speech):
+            if len(WORD.findall(words)) >= least:
+                found.setdefault((line, words), Found(path, line, words))
+    return list(found.values())
+
+
+def _said(tree: ast.Module, scopes: _Scopes, speech: Speech) -> Iterator[tuple[ast.expr, ast.AST, int]]:
+    """Every expression that is said: (it, where it is, the least words that make it English)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for expr, least in speech.sinks(node):
+                yield expr, node, least
+        elif isinstance(node, ast.Return) and node.value is not None:
+            function = scopes.function_of.get(id(node))
+            least = speech.returns.get(getattr(function, "name", ""))
+            if least is not None:
+                yield node.value, node, least
 
 
 def _called(call: ast.Call) -> str | None:
@@ -96,12 +166,26 @@ def _called(call: ast.Call) -> str | None:
     return None
 
 
+def _positions(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> dict[str, int | None]:
+    """A function's parameters, with their place in a call (None: by name only). A method's `self` or
+    `cls` is not in the call: `turn.say(text)` passes `text` first."""
+    arguments = function.args
+    positional = [a.arg for a in arguments.posonlyargs + arguments.args]
+    if positional[:1] in (["self"], ["cls"]):
+        positional = positional[1:]
+    places: dict[str, int | None] = {name: i for i, name in enumerate(positional)}
+    places.update({a.arg: None for a in arguments.kwonlyargs})
+    return places
+
+
 class _Scopes:
-    """What a name was bound to: in the function around the call, else at module level."""
+    """What a name was bound to: in the function around the call, else at module level. An attribute
+    (`state.confirm_text`) is what any `x.confirm_text = ...` in the file bound it to."""
 
     def __init__(self, tree: ast.Module) -> None:
         self.module = _assignments(tree.body)
-        self.function_of: dict[int, ast.AST] = {}
+        self.attributes = _assignments(list(ast.walk(tree)), attributes=True)
+        self.function_of: dict[int, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] = {}
         self.assigned: dict[int, dict[str, list[ast.expr]]] = {}
         for function in ast.walk(tree):
             if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
@@ -109,11 +193,17 @@ class _Scopes:
                 for inner in ast.walk(function):
                     self.function_of[id(inner)] = function  # the innermost wins: walk goes outside in
 
-    def literals(self, expr: ast.expr, at: ast.AST, depth: int = 0) -> Iterator[tuple[int, str]]:
-        """(line, text) of each string literal that can end up as `expr`'s value. Calls are not
-        followed: `text("key")` is the point, and "\\n".join(lines) joins what was checked already."""
-        if depth > 5:
+    def literals(
+        self, expr: ast.expr, at: ast.AST, least: int, speech: Speech, depth: int = 0
+    ) -> Iterator[tuple[int, str]]:
+        """(line, text) of each string literal that can end up as `expr`'s value. What it learns on the
+        way goes to `speech`: a parameter of the function around it is said, or a call's result is."""
+        if depth > 6:
             return
+
+        def inner(value: ast.expr, where: ast.AST = at) -> Iterator[tuple[int, str]]:
+            return self.literals(value, where, least, speech, depth + 1)
+
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
             yield expr.lineno, expr.value
         elif isinstance(expr, ast.JoinedStr):
@@ -121,38 +211,65 @@ class _Scopes:
             yield expr.lineno, constant
             for value in expr.values:
                 if isinstance(value, ast.FormattedValue):  # f"{grant or 'your grant'}"; not its format spec
-                    yield from self.literals(value.value, at, depth + 1)
+                    yield from inner(value.value)
         elif isinstance(expr, ast.BinOp):
-            yield from self.literals(expr.left, at, depth + 1)
-            yield from self.literals(expr.right, at, depth + 1)
+            yield from inner(expr.left)
+            yield from inner(expr.right)
         elif isinstance(expr, ast.IfExp):
-            yield from self.literals(expr.body, at, depth + 1)
-            yield from self.literals(expr.orelse, at, depth + 1)
+            yield from inner(expr.body)
+            yield from inner(expr.orelse)
         elif isinstance(expr, ast.BoolOp):
             for value in expr.values:
-                yield from self.literals(value, at, depth + 1)
-        elif isinstance(expr, ast.Tuple | ast.List):
+                yield from inner(value)
+        elif isinstance(expr, ast.Tuple | ast.List | ast.Set):
             for element in expr.elts:
-                yield from self.literals(element, at, depth + 1)
+                yield from inner(element)
+        elif isinstance(expr, ast.Starred):
+            yield from inner(expr.value)
+        elif isinstance(expr, ast.ListComp | ast.GeneratorExp | ast.SetComp):
+            yield from inner(expr.elt)
+        elif isinstance(expr, ast.Call):
+            name = _called(expr)
+            if name == "join" and isinstance(expr.func, ast.Attribute) and expr.args:  # " and ".join(parts)
+                yield from inner(expr.func.value)
+                yield from inner(expr.args[0])
+            elif name is not None:
+                speech.hear_return(name, least)  # what the function returns is said: its returns are scanned
+        elif isinstance(expr, ast.Attribute):
+            for value in self.attributes.get(expr.attr, []):
+                yield from inner(value, value)
         elif isinstance(expr, ast.Name):
             function = self.function_of.get(id(at))
             local = self.assigned.get(id(function), {}) if function is not None else {}
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) and expr.id in _positions(function):
+                speech.hear_parameter(function, expr.id, least)  # what callers pass here is said
             for value in local.get(expr.id) or self.module.get(expr.id, []):
-                yield from self.literals(value, value, depth + 1)
+                yield from inner(value, value)
 
 
-def _assignments(nodes: list[ast.AST]) -> dict[str, list[ast.expr]]:
+def _assignments(nodes: list[ast.AST], attributes: bool = False) -> dict[str, list[ast.expr]]:
+    """Names (or, with `attributes`, attribute names) and what is bound to them: `x = ...`, `x += ...`,
+    and `x.append(...)` (a list of lines built up)."""
     bound: dict[str, list[ast.expr]] = {}
     for node in nodes:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
             targets, value = [node.target], node.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("append", "extend", "insert")
+            and node.args
+        ):
+            targets, value = [node.func.value], node.args[-1]
         else:
             continue
         for target in targets:
-            if isinstance(target, ast.Name):
+            if isinstance(target, ast.Name) and not attributes:
                 bound.setdefault(target.id, []).append(value)
+            elif isinstance(target, ast.Attribute) and attributes:
+                bound.setdefault(target.attr, []).append(value)
     return bound
 
 
@@ -169,11 +286,13 @@ def allowed(relative: str) -> bool:
 
 
 def test_no_english_in_python_outside_the_text_files() -> None:
+    sources = {relative: path.read_text(encoding="utf-8") for relative, path in svbot_sources()}
+    speech = learn([ast.parse(source) for source in sources.values()])  # from every file, listed or not
     found = [
         str(hit)
-        for relative, path in svbot_sources()
+        for relative, source in sources.items()
         if not allowed(relative)
-        for hit in english_in_python(path.read_text(encoding="utf-8"), relative)
+        for hit in english_in_python(source, relative, speech)
     ]
     assert found == [], "put these in svbot/texts/en.yaml and say them with svbot.text.text(key):\n" + "\n".join(found)
 
@@ -197,6 +316,26 @@ def test_no_english_in_python_outside_the_text_files() -> None:
         'SORRY = "Sorry, try again."\ndef f(turn):\n    turn.say(SORRY)',
         'def f(turn):\n    said = f"{n} reports are overdue"\n    turn.say(said, buttons=())',
         'def f(turn):\n    said = ""\n    said += "and one more thing"\n    turn.say(said)',
+        # The engine's ways: a refusal and its example, a "just to check", and helpers that say what
+        # they are given or return what is said.
+        'raise Invalid("Please type your answer.")',
+        'raise Invalid(text("answers.date.empty"), "a date like this")',
+        'return Parsed(42, f"Just to check: shall I put {n}?")',
+        "def _button(run, label, action):\n    return Button(label, encode(run, action))\n"
+        'def f(run):\n    return _button(run, "Keep this answer", Action.KEEP)',
+        'def _join(prefix, said):\n    return f"{prefix}\\n\\n{said}"\n'
+        'def question(run, slot, prefix=""):\n    return Outbound(text=_join(prefix, asked(run, slot)))\n'
+        'def f(run, slot):\n    run.send(question(run, slot, "No problem at all."))',
+        'def repeat(run, prefix=""):\n    run.send(review(run, prefix))\n'
+        "def review(run, prefix):\n    run.say(prefix)\n"
+        'def f(run):\n    repeat(run, prefix="Sorry, I did not follow.")',
+        'def status(run):\n    return f"You are on question {n}"\ndef f(run):\n    run.say(status(run) + text("x"))',
+        'def help_text(slot):\n    parts = []\n    if slot.optional:\n        parts.append("Say skip to move on.")\n'
+        '    return "\\n".join(parts)\ndef f(run, slot):\n    run.say(help_text(slot))',
+        'def display(value):\n    return "Yes" if value else text("x.no")\ndef f(run, slot):\n'
+        '    run.send(Button(display(True), "1:yes"))',
+        'def f(run, state):\n    state.confirm_text = f"Last time you told me {x}."\n'
+        "    run.send(Outbound(text=state.confirm_text))",
     ],
 )
 def test_the_scan_finds_english_where_svbot_speaks(source: str) -> None:
@@ -216,6 +355,13 @@ def test_the_scan_finds_english_where_svbot_speaks(source: str) -> None:
         'log.warning("the slack reply was not delivered: %s", exc)',
         'raise ValueError("the token is missing")',
         'Inbound(platform="slack", user_id="u", chat_id="c", text=words)',
+        "def _button(run, label, action):\n    return Button(label, encode(run, action))\n"
+        'def f(run):\n    return _button(run, text("dialogue.button.keep"), Action.KEEP)',
+        'def status(run):\n    log.info("the status was asked for")\n    return text("dialogue.status.review")\n'
+        "def f(run):\n    run.say(status(run))",
+        'def f(typed):\n    if typed in ("all of them", "everything"):\n'
+        '        raise Invalid(text("answers.x"), "1, 3")',
+        'raise DialogueError(f"{path}: step {step}: a question needs ask: the text to show")',
     ],
 )
 def test_the_scan_leaves_keys_names_and_logs_alone(source: str) -> None:

@@ -30,14 +30,12 @@ from svbot.dialogue.words import COMMAND_WORDS
 from svbot.dialogue.words import simplify as _simplify
 from svbot.messages import Button, Inbound, MenuEntry, Outbound
 from svbot.models import Identity, InboundEvent, Membership
+from svbot.text import date_values, text
 from svbot.turn_sql import TurnQueries, transaction
 
 log = logging.getLogger(__name__)
 
-SORRY = (
-    "Sorry, something went wrong on my side and I couldn't finish that. Nothing you told me before is "
-    "lost. Please try again in a moment."
-)
+SORRY = text("core.sorry")
 
 
 @dataclass(slots=True)
@@ -283,7 +281,7 @@ class Bot:
             prefix = inbound.payload.split(":", 1)[0]
             handler = self.payload_handlers.get(prefix)
             if handler is None:
-                turn.say("Sorry, I don't recognise that button any more. Say help to see what I can do.")
+                turn.say(text("core.old_button"))
                 return
             await handler(turn)
             return
@@ -324,7 +322,7 @@ class Bot:
         """Outside any walk-through: a greeting, or the start of one."""
         said = _simplify(turn.text)
         if COMMAND_WORDS.get(said) in ("back", "skip", "unknown"):
-            turn.say("You're not in the middle of a walk-through at the moment. Say start to begin.")
+            turn.say(text("core.not_in_walk_through"))
             return
         # A first message of any kind starts the walk-through (people open with all sorts); later,
         # words we don't know get the list of what we do, rather than a walk-through they didn't ask for.
@@ -336,12 +334,16 @@ class Bot:
 
     def home_help(self) -> str:
         """What svbot can do, from the registered intents: the list never claims a word nobody handles."""
-        everyone = [f"• {entry.command}: {entry.description}" for entry in self.menu if not entry.roles]
+        everyone = [
+            text("core.help.line", command=entry.command, description=entry.description)
+            for entry in self.menu
+            if not entry.roles
+        ]
         admins = [entry.command for entry in self.menu if entry.roles]
-        lines = ["Here's what I can do (type the word):", *everyone]
+        lines = [text("core.help.heading"), *everyone]
         if admins:
-            lines.append("For admins: " + ", ".join(admins) + ".")
-        return "\n".join([*lines, _IN_A_WALK_THROUGH])
+            lines.append(text("core.help.admins", commands=", ".join(admins)))
+        return "\n".join([*lines, text("core.help.in_a_walk_through")])
 
     async def _start(self, turn: Turn) -> None:
         state = turn.state
@@ -349,9 +351,7 @@ class Bot:
             turn.apply(self.engine.resume(state, turn.context(), turn.now))
             return
         suggestions = await self.evidence_bank(turn, self.start_dialogue)
-        intro = "Hello! I'm svbot. I'll help you describe the good your group does, one question at a time."
-        if suggestions:
-            intro = "Welcome back! I'll offer you the answers you gave last time, so this is quicker."
+        intro = text("core.start.welcome_back") if suggestions else text("core.start.hello")
         turn.start_dialogue(self.start_dialogue, intro=intro, suggestions=suggestions)
 
     async def _recover(self, turn: Turn) -> None:
@@ -359,37 +359,33 @@ class Bot:
             turn.state = ConvState()
             await self._start(turn)
             return
-        turn.say(
-            "Sorry, I couldn't pick up where we left off: my notes for this conversation are damaged. "
-            "The answers you gave are still kept. Say restart to begin again.",
-            buttons=(Button("Restart", "restart"),),
-            kind="error",
-        )
+        turn.say(text("core.damaged"), buttons=(Button(text("core.restart_button"), "restart"),), kind="error")
 
     # ---- core intents ----------------------------------------------------------------------
 
     def _add_core_intents(self) -> None:
+        # The words people type are input, not svbot's words: they stay here (and in dialogue/words.py).
         words = ("start", "/start", "begin", "hi", "hello", "hey", "menu", "resume", "continue")
 
-        @self.intent("start", *words, menu="Start, or pick up where you left off")
+        @self.intent("start", *words, menu=text("core.start.menu"))
         async def start(turn: Turn) -> None:
             await self._start(turn)
 
-        @self.intent("status", "status", "/status", menu="Where you are and what is left")
+        @self.intent("status", "status", "/status", menu=text("core.status.menu"))
         async def status(turn: Turn) -> None:
             if _in_dialogue(turn.state):
                 await self._converse(turn, "status")  # the walk-through says where they are
             else:
-                turn.say("You're not in the middle of anything at the moment. Say start to begin.")
+                turn.say(text("core.status.idle"))
 
-        @self.intent("cancel", "cancel", "/cancel", menu="Stop for now (your answers are kept)")
+        @self.intent("cancel", "cancel", "/cancel", menu=text("core.cancel.menu"))
         async def cancel(turn: Turn) -> None:
             if _in_dialogue(turn.state):
                 await self._converse(turn, "cancel")
             else:
-                turn.say("There's nothing to stop at the moment. Say start to begin, or help to see what I can do.")
+                turn.say(text("core.cancel.idle"))
 
-        @self.intent("help_home", "commands", "what can you do", "/help", menu="What I can do")
+        @self.intent("help_home", "commands", "what can you do", "/help", menu=text("core.help.menu"))
         async def help_home(turn: Turn) -> None:
             turn.say(self.home_help())
 
@@ -486,8 +482,9 @@ class Bot:
             key, value, updated_at = row["key"], row["value"], row["updated_at"]
             if value is None:
                 continue
-            when = _as_utc(updated_at).astimezone(self.tz).strftime("%B %Y") if updated_at else None
-            bank[key] = {"value": value, "when": f"in {when}" if when else None}
+            given = _as_utc(updated_at).astimezone(self.tz).date() if updated_at else None
+            when = text("core.given_in", **date_values(given)) if given else None  # "in March 2027"
+            bank[key] = {"value": value, "when": when}
             if "." in key:  # also offer it for the same question under another objective (newest wins)
                 bank[ANY_ITEM + key.rsplit(".", 1)[1]] = bank[key]
         return bank
@@ -513,8 +510,7 @@ def _as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-_GREETINGS = {"start", "hi", "hello", "hey", "menu", "begin"}
-_IN_A_WALK_THROUGH = "In a walk-through you can always say back, skip, help, status, cancel or restart."
+_GREETINGS = {"start", "hi", "hello", "hey", "menu", "begin"}  # typed words (input), not svbot's
 
 
 DEFAULT_MESSAGE_SIZE = 3900

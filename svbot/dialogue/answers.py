@@ -3,6 +3,10 @@
 Every parser takes the cleaned text and returns a `Parsed` (a value, maybe needing a "just to
 check" confirmation) or raises `Invalid` with a reason and an example. Nothing here knows about
 dialogues or platforms.
+
+What svbot says here (reasons, examples, checks) comes from svbot/texts (`answers.*`). The words
+people type (yes and no, number words, month names, "about", "a week") are input, read here as
+English: they stay in Python.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from svbot.dates import add_months
+from svbot.text import date_values, text
 
 
 class Invalid(ValueError):
@@ -43,15 +48,12 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-def parse_text(text: str, max_chars: int) -> Parsed:
-    if not text:
-        raise Invalid("I didn't catch an answer there.", "a sentence or two")
-    if len(text) > max_chars:
-        raise Invalid(
-            f"That's {len(text):,} characters, and this answer can be up to {max_chars:,}. "
-            "Could you shorten it? The key points are enough."
-        )
-    return Parsed(text)
+def parse_text(typed: str, max_chars: int) -> Parsed:
+    if not typed:
+        raise Invalid(text("answers.text.empty"), text("answers.text.empty_example"))
+    if len(typed) > max_chars:
+        raise Invalid(text("answers.text.too_long", length=len(typed), limit=max_chars))
+    return Parsed(typed)
 
 
 # ---- numbers and money --------------------------------------------------------------------------
@@ -93,12 +95,15 @@ class Amount:
     working: str | None = None  # "38 × 2 × 48 = 3,648": shown so they can check our sums
 
 
-def read_amount(text: str, what: str = "a number", example: str = "12, 1,200 or about 40") -> Amount:
-    """The number in `text`, as a person would read it: "1,200", "about 40", "twenty five", "1.5k",
+NumberKind = Literal["number", "whole_number", "money"]  # which "I couldn't read that as ..." to say
+
+
+def read_amount(typed: str, kind: NumberKind = "number") -> Amount:
+    """The number in `typed`, as a person would read it: "1,200", "about 40", "twenty five", "1.5k",
     "38 x 2 x 48" (worked out, with the working), "15 families a week" (a year's worth, with the
     working), "44 men came in the last year" (the one number in a sentence). Two different numbers
     in one answer are not guessed between: we ask which one is meant."""
-    raw = re.sub(r"\s+", " ", text.strip().lower().replace("’", "'"))
+    raw = re.sub(r"\s+", " ", typed.strip().lower().replace("’", "'"))
     approx = bool(_APPROX_ANYWHERE.search(" " + raw) or _APPROX_SUFFIX.search(raw))
     bare = _APPROX_SUFFIX.sub("", _APPROX.sub("", raw)).strip()
     bare = re.sub(r"£|\bgbp\b|\bpounds?\b", "", bare).strip()
@@ -108,7 +113,7 @@ def read_amount(text: str, what: str = "a number", example: str = "12, 1,200 or 
         return Amount(words, approx)
     if sums := _ARITHMETIC.search(bare):
         return _worked_out(sums.group(0), approx)
-    return _number_in_sentence(bare, approx, what, example)
+    return _number_in_sentence(bare, approx, kind)
 
 
 def _plain_number(raw: str) -> float | None:
@@ -146,7 +151,7 @@ def _worked_out(expression: str, approx: bool) -> Amount:
     for term in expression.split("+"):
         factors = [_plain_number(f.strip()) for f in _TIMES.split(term.strip())]
         if any(f is None for f in factors):
-            raise Invalid("I couldn't work that out.", "38 x 2 x 48")
+            raise Invalid(text("answers.number.sum"), "38 x 2 x 48")
         product = 1.0
         for factor in factors:
             product *= factor  # type: ignore[operator]
@@ -157,7 +162,7 @@ def _worked_out(expression: str, approx: bool) -> Amount:
     return Amount(value, approx, f"{shown} = {format_number(value)}")
 
 
-def _number_in_sentence(raw: str, approx: bool, what: str, example: str) -> Amount:
+def _number_in_sentence(raw: str, approx: bool, kind: NumberKind) -> Amount:
     found = []
     for match in _NUMBER_IN_TEXT.finditer(raw):
         value = float(match.group(1).replace(",", "") + (match.group(2) or ""))
@@ -169,19 +174,20 @@ def _number_in_sentence(raw: str, approx: bool, what: str, example: str) -> Amou
     if not distinct:
         words = _number_words_in(raw)
         if words is None:
-            raise Invalid(f"I couldn't read that as {what}.", example)
+            example = text("answers.money.example") if kind == "money" else text("answers.number.example")
+            raise Invalid(text(f"answers.unreadable.{kind}"), example)
         return Amount(words, approx)
     if len(distinct) > 1:
-        listed = " and ".join(format_number(v) for v in distinct[:3])
-        raise Invalid(
-            f"I can see more than one number there ({listed}). Which one answers this question?",
-            format_number(distinct[0]),
-        )
+        listed = format_number(distinct[0])
+        for other in distinct[1:3]:
+            listed = text("answers.number.and", before=listed, after=format_number(other))
+        raise Invalid(text("answers.number.several", numbers=listed), format_number(distinct[0]))
     value, _, match = numbers[0]
     if rate := _RATE.match(raw[match.end() :]):
         unit = rate.group(1).lower()
         yearly = value * _PER_YEAR[unit]
-        working = f"{format_number(value)} a {unit} × {_PER_YEAR[unit]} = {format_number(yearly)} over a year"
+        times, total = _PER_YEAR[unit], format_number(yearly)
+        working = text(f"answers.number.rate.{unit}", number=format_number(value), times=times, total=total)
         return Amount(yearly, approx, working)
     return Amount(value, approx)
 
@@ -197,27 +203,25 @@ def _number_words_in(raw: str) -> float | None:
     return values.pop() if len(values) == 1 else None
 
 
-def _number_value(text: str, what: str, example: str) -> tuple[float, bool, str | None]:
-    amount = read_amount(text, what, example)
+def _number_value(typed: str, kind: NumberKind) -> tuple[float, bool, str | None]:
+    amount = read_amount(typed, kind)
     return amount.value, amount.approx, amount.working
 
 
 def parse_number(
-    text: str,
+    typed: str,
     *,
     integer: bool,
     minimum: float | None = None,
     maximum: float | None = None,
     soft_max: float | None = None,
 ) -> Parsed:
-    if not text:
-        raise Invalid("I didn't catch a number there.", "12")
-    value, approx, working = _number_value(
-        text, "a whole number" if integer else "a number", "12, 1,200 or about 40"
-    )
+    if not typed:
+        raise Invalid(text("answers.number.empty"), "12")
+    value, approx, working = _number_value(typed, "whole_number" if integer else "number")
     if integer:
         if value != int(value):
-            raise Invalid("Please give a whole number.", str(round(value)))
+            raise Invalid(text("answers.number.whole"), str(round(value)))
         value = int(value)
     elif float(value).is_integer():
         value = int(value)  # "1,200 hours" is shown as 1,200, not 1,200.0
@@ -230,11 +234,11 @@ def format_number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
 
 
-def parse_money(text: str, *, minimum: float | None = 0, maximum: float | None = None,
+def parse_money(typed: str, *, minimum: float | None = 0, maximum: float | None = None,
                 soft_max: float | None = None) -> Parsed:  # fmt: skip
-    if not text:
-        raise Invalid("I didn't catch an amount there.", "£1,200")
-    value, approx, working = _number_value(text, "an amount of money", "£1,200, 1.2k or about £500")
+    if not typed:
+        raise Invalid(text("answers.money.empty"), "£1,200")
+    value, approx, working = _number_value(typed, "money")
     value = round(value, 2)
     _check_range(value, minimum, maximum, format_money)
     return Parsed(value, _confirmation(value, approx, soft_max, format_money, working))
@@ -247,62 +251,66 @@ def format_money(value: float) -> str:
 def _check_range(value: float, minimum: float | None, maximum: float | None, show) -> None:  # type: ignore[no-untyped-def]
     if minimum is not None and value < minimum:
         if minimum == 0:
-            raise Invalid("That can't be below zero.", "0 or more")
-        raise Invalid(f"That's below the smallest I can take, {show(minimum)}.", show(minimum))
+            raise Invalid(text("answers.number.below_zero"), text("answers.number.below_zero_example"))
+        raise Invalid(text("answers.number.below", least=show(minimum)), show(minimum))
     if maximum is not None and value > maximum:
-        raise Invalid(f"That's more than the most I can take, {show(maximum)}.", show(maximum))
+        raise Invalid(text("answers.number.above", most=show(maximum)), show(maximum))
 
 
 def _confirmation(value: float, approx: bool, soft_max: float | None, show, working: str | None = None) -> str | None:  # type: ignore[no-untyped-def]
     if working:  # we did sums with their numbers: show them, so they can check
-        return f"I worked that out as {working}. Shall I put {show(value)}?"
+        return text("answers.number.worked_out", working=working, value=show(value))
     if soft_max is not None and value > soft_max:
-        return f"{show(value)} is a lot more than most groups say. Is that right?"
+        return text("answers.number.a_lot", value=show(value))
     if approx:
-        return f"Just to check: shall I put {show(value)}?"
+        return text("answers.number.check", value=show(value))
     return None
 
 
 # ---- yes / no -------------------------------------------------------------------------------------
+
+# What people type (input, so English words here); what svbot says is in svbot/texts.
 
 _YES = {"yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "true", "correct", "right", "that's right",
         "thats right", "of course", "definitely", "aye", "👍"}  # fmt: skip
 _NO = {"no", "n", "nope", "nah", "false", "not really", "incorrect", "wrong", "👎"}
 
 
-def parse_yes_no(text: str) -> Parsed:
-    word = text.lower().strip(" .!")
+def parse_yes_no(typed: str) -> Parsed:
+    word = typed.lower().strip(" .!")
     if word in _YES:
         return Parsed(True)
     if word in _NO:
         return Parsed(False)
-    raise Invalid("Please answer yes or no.", "yes")
+    raise Invalid(text("answers.yes_no.refused"), text("answers.yes_no.example"))
 
 
 # ---- dates ----------------------------------------------------------------------------------------
 
+# Month names people type (input): the English ones, as Python's calendar has them.
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 _MONTHS["sept"] = 9
 _MONTH_RE = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_DATE_EXAMPLE = "31/01/2027, 31 Jan 2027 or end of March"
 _NO_SUCH_DAY = date.min  # a well-formed date that isn't in the calendar, like 31/02/2027
 
 
-def parse_date(text: str, today: date, *, not_before: date | None = None,
+def parse_date(typed: str, today: date, *, not_before: date | None = None,
                not_after: date | None = None) -> Parsed:  # fmt: skip
     """UK day-first dates. A month with no year means the next one from today."""
-    if not text:
-        raise Invalid("I didn't catch a date there.", _DATE_EXAMPLE)
-    value = _read_date(text.lower().strip(" ."), today)
+    if not typed:
+        raise Invalid(text("answers.date.empty"), text("answers.date.example"))
+    value = _read_date(typed.lower().strip(" ."), today)
     if value is _NO_SUCH_DAY:
-        raise Invalid("That date doesn't exist: check the day and the month.", _DATE_EXAMPLE)
+        raise Invalid(text("answers.date.no_such_day"), text("answers.date.example"))
     if value is None:
-        raise Invalid("I couldn't read that as a date.", _DATE_EXAMPLE)
+        raise Invalid(text("answers.date.unreadable"), text("answers.date.example"))
     if not_before and value < not_before:
-        raise Invalid(f"That date is before {not_before:%-d %B %Y}. Is there a later one?", _DATE_EXAMPLE)
+        day = text("dates.long", **date_values(not_before))
+        raise Invalid(text("answers.date.too_early", date=day), text("answers.date.example"))
     if not_after and value > not_after:
-        raise Invalid(f"That date is after {not_after:%-d %B %Y}. Is there an earlier one?", _DATE_EXAMPLE)
+        day = text("dates.long", **date_values(not_after))
+        raise Invalid(text("answers.date.too_late", date=day), text("answers.date.example"))
     return Parsed(value.isoformat())
 
 
@@ -432,16 +440,16 @@ def _norm(text: str) -> str:
     return re.sub(r"[^\w\s]", " ", text.casefold()).strip()
 
 
-def match_choice(text: str, choices: Sequence[Choice]) -> Choice:
+def match_choice(typed: str, choices: Sequence[Choice]) -> Choice:
     """Match typed text to one option: its number, its value or label, or a unique part of the label."""
-    said = _norm(text)
+    said = _norm(typed)
     if not said:
-        raise Invalid("I didn't catch which one.", _choice_example(choices))
+        raise Invalid(text("answers.choice.empty"), _choice_example(choices))
     if said.isdigit():
         index = int(said) - 1
         if 0 <= index < len(choices):
             return choices[index]
-        raise Invalid(f"There's no option {said}: choose 1 to {len(choices)}.", _choice_example(choices))
+        raise Invalid(text("answers.choice.no_such", number=said, last=len(choices)), _choice_example(choices))
     for choice in choices:
         if said in (_norm(choice.value), _norm(choice.label)):
             return choice
@@ -452,9 +460,11 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Choice:
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        options = " or ".join(f'"{c.label}"' for c in hits[:4])
-        raise Invalid(f"That could be {options}. Which one?", _choice_example(hits))
-    raise Invalid("That isn't one of the options.", _choice_example(choices))
+        options = f'"{hits[0].label}"'
+        for other in hits[1:4]:
+            options = text("answers.choice.or", before=options, after=f'"{other.label}"')
+        raise Invalid(text("answers.choice.could_be", options=options), _choice_example(hits))
+    raise Invalid(text("answers.choice.none_of_them"), _choice_example(choices))
 
 
 def _close_to(said: str, choices: Sequence[Choice]) -> list[Choice]:
@@ -469,26 +479,26 @@ def _contains_words(label: str, words: list[str]) -> bool:
     return all(any(lw.startswith(w) for lw in label_words) for w in words)
 
 
-def match_choices(text: str, choices: Sequence[Choice]) -> list[Choice]:
+def match_choices(typed: str, choices: Sequence[Choice]) -> list[Choice]:
     """Several options typed at once: "1, 3", "1 3", "youth and older people", "all"."""
-    said = _norm(text)
-    if said in ("all", "all of them", "all of these", "everything"):
+    said = _norm(typed)
+    if said in ("all", "all of them", "all of these", "everything"):  # typed words: input
         return list(choices)
     if re.fullmatch(r"[\d\s]+", said):
         parts = said.split()
     else:
-        parts = [p for p in re.split(r",|;|&|\band\b|\n", text) if p.strip()]
+        parts = [p for p in re.split(r",|;|&|\band\b|\n", typed) if p.strip()]
     picked: list[Choice] = []
     for part in parts:
         choice = match_choice(part, choices)
         if choice not in picked:
             picked.append(choice)
     if not picked:
-        raise Invalid("I didn't catch which ones.", "1, 3")
+        raise Invalid(text("answers.choice.empty_several"), "1, 3")
     return picked
 
 
 def _choice_example(choices: Sequence[Choice]) -> str:
     if not choices:
         return ""
-    return f'the number, like 1, or the words, like "{choices[0].label}"'
+    return text("answers.choice.example", option=choices[0].label)

@@ -9,6 +9,10 @@ The engine's parts, each in its module: `plan` (which questions, in which order)
 templates see), `navigation` (moving between questions), `replies` (what was said, by mode),
 `reading` (an answer, by question type), `prompts` (how messages look), `payloads` (the buttons'
 values) and `words` (the command words).
+
+What it says comes from svbot/texts (`dialogue.*`, `answers.*`), in English for now. A conversation's
+language would arrive the way everything else about it does, in the context (`context["locale"]`),
+which every part reaches through `run.scope.context`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from svbot.dialogue.run import Run
 from svbot.dialogue.spec import Dialogue
 from svbot.dialogue.state import ConvState, Mode
 from svbot.messages import Outbound
+from svbot.text import text
 
 DEFAULT_IDLE = timedelta(hours=24)
 # After this long away, typing in the middle of a walk-through gets "welcome back" first.
@@ -82,10 +87,8 @@ class Engine:
         run = Run(self.dialogues, _copy(state), context, now)
         if payload:
             press = payloads.decode(payload)
-            if press is None:
-                navigation.repeat(run, prefix="Sorry, I didn't recognise that button.")
-            elif press.turn != state.turn:
-                navigation.repeat(run, prefix="That button belongs to an earlier question. Here's where we are now:")
+            if press is None or press.turn != state.turn:
+                navigation.repeat(run, prefix=_not_now(press))
             else:
                 reply(run, Said.pressed(press))
         elif state.mode in _WAITING and state.last_active and now - state.last_active > self.idle_after:
@@ -123,10 +126,15 @@ def _copy(state: ConvState) -> ConvState:
     )
 
 
-def _lead_with(messages: list[Outbound], text: str) -> None:
+def _not_now(press: payloads.Press | None) -> str:
+    """Why a button is not taken: svbot never made it, or it is from an earlier question."""
+    return text("dialogue.stale_button.unknown") if press is None else text("dialogue.stale_button.earlier")
+
+
+def _lead_with(messages: list[Outbound], greeting: str) -> None:
     """Put a greeting at the top of the first message: one notification on their phone, not two."""
     first = messages[0] if messages else None
     if first is None or first.markdown or first.file is not None or first.replace_previous:
-        messages.insert(0, Outbound(text=text))
+        messages.insert(0, Outbound(text=greeting))
     else:
-        messages[0] = replace(first, text=f"{text}\n\n{first.text}")
+        messages[0] = replace(first, text=f"{greeting}\n\n{first.text}")

@@ -9,6 +9,7 @@ from svbot.dialogue import prompts
 from svbot.dialogue.plan import Lost, Slot, is_question
 from svbot.dialogue.run import Run
 from svbot.dialogue.state import ANY_ITEM, Mode
+from svbot.text import text
 
 # Answers to these kinds are facts about the group (volunteers, people reached): worth offering
 # again under another objective.
@@ -19,9 +20,9 @@ def go_to(run: Run, slot: Slot | None) -> None:
     """Move to a question and ask it; message steps are said and passed; the end finishes."""
     state = run.state
     while slot is not None and slot.step.type == "message":
-        text = prompts.asked(run, slot)
-        if text:
-            run.say(text)
+        said = prompts.asked(run, slot)
+        if said:
+            run.say(said)
         state.cursor = slot.key
         slot = next_question(run)
     if slot is None:
@@ -75,7 +76,7 @@ def go_back(run: Run) -> None:
     """To the question before, or say there is none."""
     previous = run.previous
     if previous is None:
-        repeat(run, prefix="This is the first question, so there's nothing to go back to.")
+        repeat(run, prefix=text("dialogue.first_question"))
         return
     go_to(run, previous)
 
@@ -88,9 +89,10 @@ def finish(run: Run) -> None:
     state.pending = None
     state.back_to_review = False
     run.completed = run.dialogue.id
-    text = run.scope.render(run.dialogue.done)
-    if text:
-        run.say(text)
+    done = run.dialogue.done  # a file's own words (a template); "" says nothing
+    said = text("dialogue.done") if done is None else run.scope.render(done)
+    if said:
+        run.say(said)
 
 
 def repeat(run: Run, new_turn: bool = False, prefix: str = "") -> None:
@@ -120,10 +122,7 @@ def pause(run: Run) -> None:
     if state.mode not in (Mode.PAUSED, Mode.RESUME):
         state.resume_mode = state.mode
     state.mode = Mode.PAUSED
-    run.say(
-        "OK, I've stopped here. Your answers so far are saved. "
-        "Say start to pick up where you left off, or restart to begin again."
-    )
+    run.say(text("dialogue.paused"))
 
 
 def ask_to_restart(run: Run) -> None:
@@ -132,13 +131,7 @@ def ask_to_restart(run: Run) -> None:
     state.resume_mode = state.mode
     state.mode = Mode.CONFIRM_RESTART
     state.turn += 1
-    run.send(
-        prompts.confirmation(
-            run,
-            "Start this walk-through again from the beginning? Your answers so far will be cleared "
-            "here (I keep a copy to offer back to you).",
-        )
-    )
+    run.send(prompts.confirmation(run, text("dialogue.restart.check")))
 
 
 def welcome_back(run: Run) -> None:
@@ -169,7 +162,7 @@ def restart(run: Run) -> None:
     state.back_to_review = False
     state.resume_mode = None
     run.answers_changed(*changed)
-    run.say("Starting again.")
+    run.say(text("dialogue.restart.starting"))
     go_to(run, run.plan.first())
 
 
@@ -188,10 +181,10 @@ def _offer(run: Run, slot: Slot, suggestion: dict[str, Any]) -> None:
     state = run.state
     state.mode = Mode.CONFIRM
     state.pending = suggestion.get("value")
-    when = f" ({suggestion['when']})" if suggestion.get("when") else ""
-    state.confirm_text = (
-        f"{prompts.asked(run, slot)}\n\n"
-        f"Last time you told me: {prompts.display(run, slot, suggestion.get('value'))}{when}. "
-        "Is that still right?"
-    )
+    answer, when = prompts.display(run, slot, suggestion.get("value")), suggestion.get("when")
+    if when:
+        offer = text("dialogue.offer.when", answer=answer, when=when)
+    else:
+        offer = text("dialogue.offer.plain", answer=answer)
+    state.confirm_text = f"{prompts.asked(run, slot)}\n\n{offer}"
     run.send(prompts.confirmation(run, state.confirm_text))

@@ -12,6 +12,7 @@ from svbot.dialogue.plan import Slot, field_of, is_question
 from svbot.dialogue.run import Run
 from svbot.dialogue.state import Mode
 from svbot.messages import Button, InputHint, Outbound
+from svbot.text import date_values, text
 
 
 def question(
@@ -25,7 +26,7 @@ def question(
     """A question: its choices as buttons, and controls (keep, back, skip, help). `redraw`: in place
     of the last message (a multi-choice tick); `every_control`: after help, stop and restart too."""
     step, state = slot.step, run.state
-    text = asked(run, slot)
+    said = asked(run, slot)
     buttons: list[Button] = []
     controls: list[Button] = []
     if step.type == "choice":
@@ -36,24 +37,26 @@ def question(
             _button(run, c.label, Action.TOGGLE, i, selected=c.value in chosen)
             for i, c in enumerate(run.plan.choices(slot))
         ]
-        controls.append(_button(run, "Done", Action.DONE, style="primary"))
-        text += "\n(Choose all that apply, then Done. Or type the numbers, like 1, 3.)"
+        controls.append(_button(run, text("dialogue.button.done"), Action.DONE, style="primary"))
+        said += "\n" + text("dialogue.question.multi_choice")
     elif step.type == "yes_no":
-        buttons = [_button(run, "Yes", Action.YES), _button(run, "No", Action.NO)]
+        buttons = [_button(run, text("dialogue.button.answer_yes"), Action.YES),
+                   _button(run, text("dialogue.button.answer_no"), Action.NO)]  # fmt: skip
     if slot.key in state.answers and step.type != "multi_choice":
-        text += f"\n(Your answer now: {display(run, slot, state.answers[slot.key])})"
-        controls.append(_button(run, "Keep this answer", Action.KEEP))
+        said += "\n" + text("dialogue.question.answer_now", answer=display(run, slot, state.answers[slot.key]))
+        controls.append(_button(run, text("dialogue.button.keep"), Action.KEEP))
     if run.previous is not None:
-        controls.append(_button(run, "Back", Action.BACK))
+        controls.append(_button(run, text("dialogue.button.back"), Action.BACK))
     if step.optional:
-        controls.append(_button(run, "Skip / I don't know", Action.SKIP))
+        controls.append(_button(run, text("dialogue.button.skip"), Action.SKIP))
     if every_control:
-        controls += [_button(run, "Where am I?", Action.STATUS), _button(run, "Stop for now", Action.CANCEL),
-                     _button(run, "Start again", Action.RESTART)]  # fmt: skip
+        controls += [_button(run, text("dialogue.button.status"), Action.STATUS),
+                     _button(run, text("dialogue.button.cancel"), Action.CANCEL),
+                     _button(run, text("dialogue.button.start_again"), Action.RESTART)]  # fmt: skip
     else:
-        controls.append(_button(run, "Help", Action.HELP))
+        controls.append(_button(run, text("dialogue.button.help"), Action.HELP))
     return Outbound(
-        text=_join(prefix, text),
+        text=_join(prefix, said),
         buttons=tuple(buttons),
         multi_select=step.type == "multi_choice",
         controls=tuple(controls),
@@ -64,13 +67,16 @@ def question(
     )
 
 
-def confirmation(run: Run, text: str, prefix: str = "") -> Outbound:
+def confirmation(run: Run, asking: str, prefix: str = "") -> Outbound:
     """A yes/no check. `meta` names the question it is about, if any, for adapters and tests."""
     state = run.state
     about = {"key": state.cursor, "confirm": "yes"} if state.mode == Mode.CONFIRM and state.cursor else {}
     return Outbound(
-        text=_join(prefix, text),
-        buttons=(_button(run, "Yes", Action.YES, style="primary"), _button(run, "No", Action.NO)),
+        text=_join(prefix, asking),
+        buttons=(
+            _button(run, text("dialogue.button.answer_yes"), Action.YES, style="primary"),
+            _button(run, text("dialogue.button.answer_no"), Action.NO),
+        ),
         input_hint="yes_no",
         kind="question",
         meta=about,
@@ -81,19 +87,24 @@ def review(run: Run, prefix: str = "") -> Outbound:
     """The answers so far, numbered, with "all correct?"."""
     answers, skipped = run.state.answers, run.state.skipped
     lines = [
-        f"{i}. {label(run, s)}: {display(run, s, answers.get(s.key), s.key in skipped)}"
+        text(
+            "dialogue.review.line",
+            number=i,
+            question=label(run, s),
+            answer=display(run, s, answers.get(s.key), s.key in skipped),
+        )
         for i, s in enumerate(run.plan.answered(), start=1)
     ]
     slot = run.current
-    heading = asked(run, slot) if slot and slot.step.ask else "Here's what you told me:"
-    text = heading + "\n\n" + "\n".join(lines) + "\n\nIs this right? To change one, type its number."
+    heading = asked(run, slot) if slot and slot.step.ask else text("dialogue.review.heading")
+    said = heading + "\n\n" + "\n".join(lines) + "\n\n" + text("dialogue.review.check")
     return Outbound(
-        text=_join(prefix, text),
+        text=_join(prefix, said),
         buttons=(
-            _button(run, "All correct", Action.REVIEW_OK, style="primary"),
-            _button(run, "Change an answer", Action.CHANGE),
+            _button(run, text("dialogue.button.all_correct"), Action.REVIEW_OK, style="primary"),
+            _button(run, text("dialogue.button.change"), Action.CHANGE),
         ),
-        controls=(_button(run, "Back", Action.BACK),),
+        controls=(_button(run, text("dialogue.button.back"), Action.BACK),),
         kind="question",
     )
 
@@ -101,12 +112,12 @@ def review(run: Run, prefix: str = "") -> Outbound:
 def welcome_back(run: Run) -> Outbound:
     """After a long gap: carry on, or start again?"""
     slot = run.current
-    where = f' We were on: "{label(run, slot)}".' if slot else ""
+    said = text("dialogue.welcome_back.at", question=label(run, slot)) if slot else text("dialogue.welcome_back.plain")
     return Outbound(
-        text=f"Welcome back!{where} Would you like to carry on, or start again?",
+        text=said,
         buttons=(
-            _button(run, "Carry on", Action.CARRY_ON, style="primary"),
-            _button(run, "Start again", Action.START_AGAIN),
+            _button(run, text("dialogue.button.carry_on"), Action.CARRY_ON, style="primary"),
+            _button(run, text("dialogue.button.start_again"), Action.START_AGAIN),
         ),
         kind="question",
     )
@@ -120,13 +131,16 @@ def status(run: Run) -> str:
     skipped = sum(1 for s in questions if s.key in state.skipped)
     slot = run.current
     position = next((i for i, s in enumerate(questions, start=1) if slot and s.key == slot.key), None)
-    where = f"question {position} of {len(questions)}" if position else "the review"
+    if position:
+        where = text("dialogue.status.question", number=position, total=len(questions))
+    else:
+        where = text("dialogue.status.review")
     if state.mode == Mode.PAUSED:
-        where = "paused at " + where
-    return (
-        f'You\'re on {where} in "{run.dialogue.title}". '
-        f"{done} answered{f', {skipped} skipped' if skipped else ''}, and every answer is saved."
-    )
+        where = text("dialogue.status.paused", where=where)
+    title = run.dialogue.title
+    if skipped:
+        return text("dialogue.status.summary_skipped", where=where, title=title, answered=done, skipped=skipped)
+    return text("dialogue.status.summary", where=where, title=title, answered=done)
 
 
 def help_text(run: Run, slot: Slot) -> str:
@@ -138,11 +152,12 @@ def help_text(run: Run, slot: Slot) -> str:
         for value, obj in run.plan.options(slot.step, slot.prefix, slot.item):
             explanation = field_of(obj, "help", "explanation")
             if explanation:
-                parts.append(f"• {field_of(obj, 'label', 'title') or value}: {explanation}")
+                option = field_of(obj, "label", "title") or value
+                parts.append(text("dialogue.help.option", option=option, explanation=explanation))
     if not parts:
-        parts.append("Answer in your own words: a rough answer is fine, and you can change it at the end.")
+        parts.append(text("dialogue.help.default"))
     if slot.step.optional:
-        parts.append("If you're not sure, say \"I don't know\" and we'll move on.")
+        parts.append(text("dialogue.help.optional"))
     return "\n".join(parts)
 
 
@@ -163,21 +178,21 @@ def label(run: Run, slot: Slot | None) -> str:
 def display(run: Run, slot: Slot, value: Any, skipped: bool = False) -> str:
     """An answer as the person would say it: labels for options, "Yes", "£1,200", "Fri 31 Jan 2027"."""
     if skipped or value is None:
-        return "(skipped)"
+        return text("dialogue.answer.skipped")
     kind = slot.step.type
     if kind in ("choice", "multi_choice"):
         labels = {c.value: c.label for c in run.plan.choices(slot)}
         values = value if isinstance(value, list) else [value]
-        return ", ".join(labels.get(v, str(v)) for v in values) or "(none)"
+        return ", ".join(labels.get(v, str(v)) for v in values) or text("dialogue.answer.none_chosen")
     if kind == "yes_no":
-        return "Yes" if value else "No"
+        return text("dialogue.answer.said_yes") if value else text("dialogue.answer.said_no")
     if kind == "money":
         return parse.format_money(float(value))
     if kind in ("integer", "number"):
         return f"{value:,}" if isinstance(value, int | float) else str(value)
     if kind == "date":
         try:
-            return date.fromisoformat(value).strftime("%a %-d %b %Y")
+            return text("dates.day", **date_values(date.fromisoformat(value)))
         except (TypeError, ValueError):
             return str(value)
     return _shorten(str(value), 100)

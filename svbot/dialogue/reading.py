@@ -14,6 +14,7 @@ from svbot.dialogue.answers import Invalid, Parsed
 from svbot.dialogue.payloads import Action, Press
 from svbot.dialogue.plan import Slot
 from svbot.dialogue.run import Run
+from svbot.text import text
 
 MAX_TRIES = 3  # failed tries before "Stuck? Type help"
 
@@ -25,34 +26,34 @@ class Ticked:
     selected: list[str]
 
 
-def read_answer(run: Run, slot: Slot, text: str | None, press: Press | None) -> Parsed | Ticked:
+def read_answer(run: Run, slot: Slot, typed: str | None, press: Press | None) -> Parsed | Ticked:
     """The answer's value (maybe with a "just to check" question), or the new ticks of a multi-choice.
     Raises Invalid, with the reason and an example, when it cannot be taken."""
     step = slot.step
     kind = step.type
     if kind == "choice":
-        return _read_choice(run, slot, text, press)
+        return _read_choice(run, slot, typed, press)
     if kind == "multi_choice":
-        return _read_choices(run, slot, text, press)
+        return _read_choices(run, slot, typed, press)
     if kind == "yes_no":
         if press is not None and press.action in (Action.YES, Action.NO):
             return Parsed(press.action == Action.YES)
-        return parse.parse_yes_no(text or "")
-    if text is None:
-        raise Invalid("Please type your answer.", step.example)
+        return parse.parse_yes_no(typed or "")
+    if typed is None:
+        raise Invalid(text("answers.type_it"), step.example)
     if kind in ("text", "long_text"):
-        return parse.parse_text(text, step.max_length)
+        return parse.parse_text(typed, step.max_length)
     if kind in ("integer", "number"):
         return parse.parse_number(
-            text, integer=kind == "integer", minimum=step.min, maximum=step.max, soft_max=step.soft_max
+            typed, integer=kind == "integer", minimum=step.min, maximum=step.max, soft_max=step.soft_max
         )
     if kind == "money":
         minimum = step.min if step.min is not None else 0
-        return parse.parse_money(text, minimum=minimum, maximum=step.max, soft_max=step.soft_max)
+        return parse.parse_money(typed, minimum=minimum, maximum=step.max, soft_max=step.soft_max)
     if kind == "date":
         today = run.scope.today
-        return parse.parse_date(text, today, not_before=today if step.not_before else None)
-    raise Invalid("I wasn't expecting an answer here.")
+        return parse.parse_date(typed, today, not_before=today if step.not_before else None)
+    raise Invalid(text("answers.not_expected"))
 
 
 def retry_reason(slot: Slot, problem: Invalid, attempts: int) -> str:
@@ -60,10 +61,9 @@ def retry_reason(slot: Slot, problem: Invalid, attempts: int) -> str:
     reason = problem.reason
     example = slot.step.example or problem.example
     if example:
-        reason += f" For example: {example}."
+        reason = text("answers.retry.example", reason=reason, example=example)
     if attempts >= MAX_TRIES:
-        way_out = ", or skip to leave it for now" if slot.step.optional else ""
-        reason += f"\nStuck? Type help for tips{way_out}."
+        reason += "\n" + text("answers.retry.stuck_optional" if slot.step.optional else "answers.retry.stuck")
     return reason
 
 
@@ -75,17 +75,17 @@ def yes_or_no(text: str) -> bool | None:
         return None
 
 
-def _read_choice(run: Run, slot: Slot, text: str | None, press: Press | None) -> Parsed:
+def _read_choice(run: Run, slot: Slot, typed: str | None, press: Press | None) -> Parsed:
     choices = run.plan.choices(slot)
     index = _option_pressed(press, Action.CHOOSE, len(choices))
     if index is not None:
         return Parsed(choices[index].value)
-    if text is None:
-        raise Invalid("That option isn't available any more.")
-    return Parsed(parse.match_choice(text, choices).value)
+    if typed is None:
+        raise Invalid(text("answers.option_gone"))
+    return Parsed(parse.match_choice(typed, choices).value)
 
 
-def _read_choices(run: Run, slot: Slot, text: str | None, press: Press | None) -> Parsed | Ticked:
+def _read_choices(run: Run, slot: Slot, typed: str | None, press: Press | None) -> Parsed | Ticked:
     choices = run.plan.choices(slot)
     selected: list[Any] = list(run.state.pending or [])
     index = _option_pressed(press, Action.TOGGLE, len(choices))
@@ -95,14 +95,14 @@ def _read_choices(run: Run, slot: Slot, text: str | None, press: Press | None) -
         return Ticked([c.value for c in choices if c.value in selected])  # in the options' order
     if press is not None and press.action == Action.DONE:
         picked = [c.value for c in choices if c.value in selected]
-    elif text is not None:
-        picked = [c.value for c in parse.match_choices(text, choices)]
+    elif typed is not None:
+        picked = [c.value for c in parse.match_choices(typed, choices)]
     else:
-        raise Invalid("That option isn't available any more.")
+        raise Invalid(text("answers.option_gone"))
     step = slot.step
     need = step.min_choices if step.min_choices is not None else (0 if step.optional else 1)
     if len(picked) < need:
-        raise Invalid(f"Please choose at least {need}.", "1, 3")
+        raise Invalid(text("answers.choose_at_least", least=need), "1, 3")
     return Parsed(picked)
 
 

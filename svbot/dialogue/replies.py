@@ -17,6 +17,7 @@ from svbot.dialogue.reading import Ticked, read_answer, retry_reason, yes_or_no
 from svbot.dialogue.run import Run
 from svbot.dialogue.state import Mode
 from svbot.dialogue.words import ALL_CORRECT, CARRY_ON, CHANGE_ONE, COMMAND_WORDS, START_AGAIN, Command, simplify
+from svbot.text import text
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ def reply(run: Run, said: Said) -> None:
 def _status(run: Run) -> None:
     where = prompts.status(run)
     if run.state.mode == Mode.PAUSED:
-        run.say(where + " Say start to carry on.")
+        run.say(text("dialogue.status.say_start", status=where))
     else:
         navigation.repeat(run, prefix=where)
 
@@ -85,12 +86,11 @@ def _on_answer(run: Run, said: Said) -> None:
         return
     if said.command in (Command.SKIP, Command.UNKNOWN):
         if not slot.step.optional:
-            hint = "a rough answer is fine: you can change it at the end."
-            run.send(prompts.question(run, slot, f"I need an answer to this one to carry on, but {hint}"))
+            run.send(prompts.question(run, slot, text("dialogue.needed")))
             return
         run.store_skip(slot)
         if said.command == Command.UNKNOWN:
-            run.say("No problem: I've noted that you don't know yet.")
+            run.say(text("dialogue.unknown"))
         navigation.move_on(run)
         return
     try:
@@ -136,7 +136,7 @@ def _on_confirm(run: Run, said: Said) -> None:
         _on_answer(run, said)
     elif answer is False:
         state.pending = None
-        run.send(prompts.question(run, slot, "No problem."))
+        run.send(prompts.question(run, slot, text("dialogue.not_that")))
     else:  # anything else is a fresh answer to the question ("no, 45")
         _on_answer(run, said)
 
@@ -157,18 +157,17 @@ def _on_review(run: Run, said: Said) -> None:
         navigation.go_back(run)
         return
     if said.command == Command.HELP:
-        hint = "Check each answer. Type a number to change that answer, or say ok if all is right."
-        run.send(prompts.review(run, hint))
+        run.send(prompts.review(run, text("dialogue.review.help")))
         return
-    number = re.fullmatch(r"(?:change|edit|fix)?\s*(?:number|no\.?)?\s*(\d+)", words)
+    number = re.fullmatch(r"(?:change|edit|fix)?\s*(?:number|no\.?)?\s*(\d+)", words)  # typed words: input
     if number:
         _change(run, int(number.group(1)))
         return
     if said.is_press(Action.CHANGE) or words in CHANGE_ONE:
         run.state.mode = Mode.REVIEW_PICK
-        run.say("Which one? Type its number from the list.", kind="question")
+        run.say(text("dialogue.review.which"), kind="question")
         return
-    run.send(prompts.review(run, "Sorry, I didn't follow. Type a number to change that answer, or ok if all is right."))
+    run.send(prompts.review(run, text("dialogue.review.not_followed")))
 
 
 def _on_review_pick(run: Run, said: Said) -> None:
@@ -186,7 +185,7 @@ def _change(run: Run, number: int) -> None:
     answered = run.plan.answered()
     if not 1 <= number <= len(answered):
         run.state.mode = Mode.REVIEW
-        run.send(prompts.review(run, f"There's no answer {number}: choose 1 to {len(answered)}."))
+        run.send(prompts.review(run, text("dialogue.review.no_such", number=number, last=len(answered))))
         return
     run.state.back_to_review = True
     navigation.go_to(run, answered[number - 1])
@@ -214,7 +213,7 @@ def _on_confirm_restart(run: Run, said: Said) -> None:
     if said.is_press(Action.YES) or said.command == Command.RESTART or (said.text and yes_or_no(said.text)):
         navigation.restart(run)
     else:
-        navigation.carry_on(run, prefix="OK, carrying on.")
+        navigation.carry_on(run, prefix=text("dialogue.restart.carrying_on"))
 
 
 _HANDLERS = {

@@ -97,7 +97,7 @@ class Dialogue(BaseModel):
     # Names computed each turn from answers and knowledge, for prompts: {framework: "knowledge...."}
     let: dict[str, str] = Field(default_factory=dict)
     steps: list[Step]
-    done: str = "All done. Thank you!"  # Jinja2, said at the end
+    done: str | None = None  # Jinja2, said at the end ("" says nothing); none given: svbot's own words
     file: str = ""  # where it came from, for error messages
 
 

@@ -1,6 +1,10 @@
 """The words that work at every question, and how typed text is simplified before it is matched.
 
 The engine and the turn handler (`svbot.turns`) match words the same way, through `simplify`.
+
+These are the words people type, input rather than anything svbot says, so they stay here in
+English and are not in svbot/texts (a Welsh svbot would add its own words beside them). The buttons
+that stand for them, and every sentence that mentions them, are in svbot/texts.
 """
 
 from __future__ import annotations

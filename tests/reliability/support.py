@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import os
 import signal
 import socket
@@ -310,3 +313,24 @@ def pg_control(action: str) -> None:
     done = subprocess.run(["bash", script, action], capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise AssertionError(f"{script} {action} failed: {done.stderr}")
+
+
+# -- Slack, as it calls `svbot serve` -------------------------------------------------------------------
+
+
+def slack_message(text: str, event_id: str, team_id: str = "T0000001") -> str:
+    """The body of Slack's `event_callback` for a direct message to svbot."""
+    return json.dumps({
+        "token": "legacy", "team_id": team_id, "api_app_id": "A0000001", "type": "event_callback",
+        "event_id": event_id, "event_time": int(time.time()),
+        "event": {"type": "message", "channel": "D0000042", "channel_type": "im", "user": "U0000042", "text": text,
+                  "ts": f"{time.time():.6f}"},
+    })  # fmt: skip
+
+
+def slack_headers(body: str, secret: str, *, age: int = 0) -> dict[str, str]:
+    """Slack's signature headers for `body` (made `age` seconds ago)."""
+    stamp = str(int(time.time()) - age)
+    signature = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={signature}",
+            "Content-Type": "application/json"}  # fmt: skip

@@ -4,11 +4,8 @@ token or secret in any log line of a real `svbot serve` process."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import time
 from pathlib import Path
 
 import httpx
@@ -23,9 +20,19 @@ from svbot.deadlines.chat import NOT_FOUND
 from svbot.deadlines.models import Deadline, Snooze
 from svbot.messages import Inbound
 from svbot.models import InboundEvent
-from tests.fakes.slack_api import TEAM_ID, FakeSlack
+from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
-from tests.reliability.support import ROOT, Proc, free_port, seed_due_reminders, svbot_env, wait_healthy, wait_until
+from tests.reliability.support import (
+    ROOT,
+    Proc,
+    free_port,
+    seed_due_reminders,
+    slack_message,
+    svbot_env,
+    wait_healthy,
+    wait_until,
+)
+from tests.reliability.support import slack_headers as signed_headers
 
 SLACK_TOKEN = "xoxb-1111-2222-securitytesttoken"
 SLACK_SECRET = "slack-signing-secret-for-security-tests"
@@ -35,19 +42,7 @@ SNOOZE_REFUSED = "That report isn't waiting on you any more, so there's nothing 
 
 
 def slack_headers(body: str, *, secret: str = SLACK_SECRET, age: int = 0) -> dict[str, str]:
-    stamp = str(int(time.time()) - age)
-    signature = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={signature}",
-            "Content-Type": "application/json"}  # fmt: skip
-
-
-def slack_message(text: str, event_id: str) -> str:
-    return json.dumps({
-        "token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0000001", "type": "event_callback",
-        "event_id": event_id, "event_time": int(time.time()),
-        "event": {"type": "message", "channel": "D0000042", "channel_type": "im", "user": "U0000042", "text": text,
-                  "ts": f"{time.time():.6f}"},
-    })  # fmt: skip
+    return signed_headers(body, secret, age=age)
 
 
 async def test_forged_replayed_and_unsigned_requests_are_refused_logged_and_no_secret_is_logged(

@@ -9,9 +9,6 @@ wait still happens, once, when the lock is free. SQLite only: PostgreSQL has no 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import sqlite3
 import sys
 import time
@@ -34,7 +31,7 @@ from svbot.turn_sql import TurnQueries, transaction
 from svbot.turns import SORRY
 from tests.conftest import ON_POSTGRES
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
-from tests.reliability.support import Proc, free_port, svbot_env, wait_healthy
+from tests.reliability.support import Proc, free_port, slack_headers, slack_message, svbot_env, wait_healthy
 
 pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="SQLite's database-wide write lock; PostgreSQL locks rows")
 
@@ -62,23 +59,10 @@ def sqlite_path(db_url: str) -> str:
     return database
 
 
-def slack_event(text: str, event_id: str) -> str:
-    return json.dumps({
-        "token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0000001", "type": "event_callback",
-        "event_id": event_id, "event_time": int(time.time()),
-        "event": {"type": "message", "channel": "D0000042", "channel_type": "im", "user": "U0000042", "text": text,
-                  "ts": f"{time.time():.6f}"},
-    })  # fmt: skip
-
-
 async def say_in_slack(http: httpx.AsyncClient, text: str, event_id: str) -> httpx.Response:
     """Slack delivers a direct message to svbot: a signed `event_callback`."""
-    body = slack_event(text, event_id)
-    stamp = str(int(time.time()))
-    signature = hmac.new(SLACK_SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    headers = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={signature}",
-               "Content-Type": "application/json"}  # fmt: skip
-    return await http.post("/slack/events", content=body, headers=headers)
+    body = slack_message(text, event_id, TEAM_ID)
+    return await http.post("/slack/events", content=body, headers=slack_headers(body, SLACK_SECRET))
 
 
 @asynccontextmanager

@@ -63,6 +63,7 @@ def install(bot: Bot) -> None:
 
 def _context(turn: Turn, context: dict[str, Any]) -> None:
     context.setdefault("support_framework", None)
+    context.setdefault("organisation_name", None)
 
 
 # ---- answers -> statement ---------------------------------------------------------------------------
@@ -143,6 +144,8 @@ async def _finished(turn: Turn) -> None:
     context = turn.context()
     framework_id = context.get("support_framework") or answers.get("framework")
     organisation = await ensure_organisation(turn, answers.get("org.name") or text("evidence.my_organisation"))
+    # Someone who joined with a code was not asked the name: the statement is still in it.
+    answers = {**answers, "org.name": answers.get("org.name") or organisation.name}
     try:
         data = statement_input(answers, framework_id, current_period(turn.now))
         compose(data, turn.bot.knowledge)  # check it composes before we store it

@@ -87,30 +87,32 @@ def install(bot: Bot) -> None:
 
 
 async def _framework_context(turn: Turn, context: dict[str, Any]) -> None:
-    """Members of a support organisation that chose a framework are not asked to pick one."""
+    """Members of a support organisation that chose a framework are not asked to pick one, and people
+    who joined an organisation are not asked its name."""
     org_id = turn.conversation.organisation_id
     if org_id is None:
         return
-    framework = await support_framework(turn.connection, org_id)
+    name, framework = await organisation_facts(turn.connection, org_id)
+    context["organisation_name"] = name
     if framework and (turn.bot.knowledge is None or framework in turn.bot.knowledge.frameworks):
         context["support_framework"] = framework
 
 
-async def support_framework(connection: AsyncConnection, organisation_id: int) -> str | None:
-    """The framework the organisation's support organisation chose (or its own, for a support
-    organisation), if any. One indexed query on the turn's connection: it runs every turn."""
+async def organisation_facts(connection: AsyncConnection, organisation_id: int) -> tuple[str | None, str | None]:
+    """The organisation's name, and the framework its support organisation chose (or its own, for a
+    support organisation), if any. One indexed query on the turn's connection: it runs every turn."""
     member, support = Organisation.__table__.alias("member"), Organisation.__table__.alias("support")
     row = (
         await connection.execute(
-            select(member.c.kind, member.c.framework_id, support.c.framework_id)
+            select(member.c.name, member.c.kind, member.c.framework_id, support.c.framework_id)
             .outerjoin(support, support.c.id == member.c.support_org_id)
             .where(member.c.id == organisation_id)
         )
     ).first()
     if row is None:
-        return None
-    kind, own, chosen = row
-    return own if kind == "support" else chosen
+        return None, None
+    name, kind, own, chosen = row
+    return name, (own if kind == "support" else chosen)
 
 
 # ---- joining and inviting ---------------------------------------------------------------------------

@@ -395,3 +395,20 @@ async def test_weekly_digest_of_overdue_reports(db) -> None:
     assert ours_rows[0].payload["buttons"][0]["payload"] == f"bc:to:{support}:overdue"
     assert await plan_digests(db, london(2026, 12, 7, 9, 0)) == 3  # next Monday: a new week
     assert admin and other_admin
+
+
+async def test_the_shipped_telegram_sender_logs_in_before_a_batch(db_url: str, fakes) -> None:  # type: ignore[no-untyped-def]
+    """A first send that also logs in arrives late and bunches the paced ones behind it: warm_up
+    connects the app's own (windowed) Telegram sender first."""
+    from svbot.support.sending import warm_up
+
+    telegram, slack = fakes
+    app = await build_app(settings_for(telegram, slack, db_url), migrate=False)
+    senders = app.senders(workers=8)
+    try:
+        assert not telegram.calls_to("getMe")
+        await warm_up(senders)
+        assert telegram.calls_to("getMe") and not telegram.calls_to("sendMessage")
+    finally:
+        await close_senders(senders)
+        await app.close()

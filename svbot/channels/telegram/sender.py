@@ -111,6 +111,11 @@ class TelegramSender:
     async def close(self) -> None:
         await self.tg.shutdown()
 
+    async def connect(self) -> None:
+        """Log in (getMe) before a paced batch, so the first message does not arrive late and bunch
+        up the ones behind it (`svbot.support.sending.warm_up` calls this)."""
+        await self._ensure_initialized()
+
     async def _ensure_initialized(self) -> None:
         if not self._initialized:
             try:

@@ -5,6 +5,13 @@
     text("common.people", count=3)                      # "3 people": a plural picks its form by `count`
     text("deadlines.due.none", "cy")                    # Welsh, once svbot/texts/cy.yaml has it
 
+    with speaking("cy"):                                # everything said inside, in Welsh
+        text("deadlines.due.none")
+
+Without a locale, `text()` speaks the current one (`current_locale()`, English unless inside
+`speaking(...)`): a chat turn speaks its conversation's locale, else its organisation's (svbot.turns),
+and reminders, broadcasts and digests are written in their recipients' organisation's.
+
 Keys are dotted paths into the file's nested mappings, grouped by feature. A value is a template
 filled with `str.format_map`: placeholders are `{name}` (with an optional format spec, `{count:,}`),
 and whatever a person typed only ever goes in as a value, never as the template. A plural is a
@@ -13,14 +20,17 @@ mapping of CLDR categories (`one`, `other`; Welsh also `zero`, `two`, `few`, `ma
 missing from English is a mistake in the code and raises :class:`TextError`.
 
 Each file is read and checked once, the first time it is needed (module constants bound to
-`text(...)` load English when svbot starts): a malformed file stops svbot with the file and the key.
+`text(...)` load English when svbot starts, and stay English: say a text to someone with a call at
+the time): a malformed file stops svbot with the file and the key.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
@@ -45,9 +55,36 @@ class TextError(LookupError):
     """A key the code asks for is missing from English, a value is missing, or a text file is malformed."""
 
 
-def text(key: str, locale: str | None = ENGLISH, **values: Any) -> str:
-    """The text under `key` in `locale` (None means English), filled with `values`."""
-    chosen, template = _lookup(key, locale or ENGLISH)
+# The locale of whatever is being said now: a turn's, or a reminder's recipients'. One get per text().
+_CURRENT: ContextVar[str] = ContextVar("svbot_locale", default=ENGLISH)
+
+
+def current_locale() -> str:
+    """The locale `text()` speaks when given none: English unless inside `speaking(...)`."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def speaking(locale: str | None) -> Iterator[str]:
+    """Say everything inside in `locale` (None or "": English); yields the locale used. Nests, and
+    each asyncio task has its own (a context variable), so concurrent turns never mix languages."""
+    chosen = locale or ENGLISH
+    token = _CURRENT.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _CURRENT.reset(token)
+
+
+def use_locale(locale: str | None) -> None:
+    """Switch the current locale until the enclosing `speaking(...)` ends (a turn learns its locale
+    only once it has read the conversation). Outside any `speaking`, it lasts for the task."""
+    _CURRENT.set(locale or ENGLISH)
+
+
+def text(key: str, locale: str | None = None, **values: Any) -> str:
+    """The text under `key` in `locale` (None: the current locale, see `speaking`), filled with `values`."""
+    chosen, template = _lookup(key, locale or _CURRENT.get())
     if isinstance(template, dict):
         if "count" not in values:
             raise TextError(f"text {key!r} is a plural and needs a count")
@@ -56,6 +93,30 @@ def text(key: str, locale: str | None = ENGLISH, **values: Any) -> str:
         return template.format_map(values)
     except KeyError as exc:
         raise TextError(f"text {key!r} needs a value for {exc.args[0]!r}") from None
+
+
+def has_texts(locale: str) -> bool:
+    """Whether svbot has a text file for this locale, or for its language ("cy-GB": cy.yaml); English
+    always. What an operator may choose for an organisation."""
+    if not _LOCALE.match(locale):
+        return False
+    return _language(locale) == ENGLISH or any(_table(found) is not None for found in fallbacks(locale)[:-1])
+
+
+def fallbacks(locale: str) -> tuple[str, ...]:
+    """Where a locale's words are looked for, in order, English last: "cy-GB" -> cy-GB, cy, en."""
+    return _candidates(locale or ENGLISH)
+
+
+def localise(said: str) -> str:
+    """An English text filled in before anyone was speaking (a menu entry, registered when svbot
+    starts), in the current locale: the same key's text, if `said` is the whole of an English text
+    without placeholders; otherwise `said` as it is. English costs one lookup of the locale."""
+    locale = _CURRENT.get()
+    if locale == ENGLISH:
+        return said
+    key = _english_keys().get(said)
+    return said if key is None else text(key, locale)
 
 
 def keys(locale: str = ENGLISH) -> frozenset[str]:
@@ -81,10 +142,15 @@ def plural_form(locale: str, count: Any) -> str:
 _WELSH_PLURALS = {0: "zero", 1: "one", 2: "two", 3: "few", 6: "many"}
 
 
-@lru_cache(maxsize=4096)
-def date_values(day: date, locale: str | None = ENGLISH) -> Mapping[str, Any]:
+def date_values(day: date, locale: str | None = None) -> Mapping[str, Any]:
     """A date's parts in words, for templates: weekday ("Fri"), day (31), month ("Jan"),
-    month_long ("January"), year (2027). Use as `text("dates.day", **date_values(day))`."""
+    month_long ("January"), year (2027), in `locale` (None: the current one). Use as
+    `text("dates.day", **date_values(day))`."""
+    return _date_values(day, locale or _CURRENT.get())
+
+
+@lru_cache(maxsize=4096)
+def _date_values(day: date, locale: str) -> Mapping[str, Any]:
     weekday, month = WEEKDAYS[day.weekday()], MONTHS[day.month - 1]
     return MappingProxyType(
         {
@@ -99,7 +165,7 @@ def date_values(day: date, locale: str | None = ENGLISH) -> Mapping[str, Any]:
 
 def reload() -> None:
     """Forget the files read so far (tests that change them; svbot itself reads each once)."""
-    for cached in (_table, _lookup, _candidates, _language, date_values):
+    for cached in (_table, _lookup, _candidates, _language, _date_values, _english_keys):
         cached.cache_clear()
 
 
@@ -111,6 +177,16 @@ def _lookup(key: str, locale: str) -> tuple[str, Template]:
         if table is not None and key in table:
             return candidate, table[key]
     raise TextError(f"no text {key!r} in {TEXTS_DIR / (ENGLISH + '.yaml')}")
+
+
+@cache
+def _english_keys() -> dict[str, str]:
+    """English text -> its key, for the texts without placeholders or plural forms (see `localise`)."""
+    found: dict[str, str] = {}
+    for key, template in (_table(ENGLISH) or {}).items():
+        if isinstance(template, str) and "{" not in template:
+            found.setdefault(template, key)
+    return found
 
 
 @cache

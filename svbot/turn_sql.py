@@ -25,25 +25,29 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
 from svbot.db import insert_for
-from svbot.models import Answer, Conversation, Identity, InboundEvent, Person
+from svbot.models import Answer, Conversation, Identity, InboundEvent, Organisation, Person
 
 _CONVERSATIONS = Conversation.__table__
+_ORGANISATIONS = Organisation.__table__
 _IDENTITIES = Identity.__table__
 _PEOPLE = Person.__table__
 _ANSWERS = Answer.__table__
 
+# The locale the turn speaks: the conversation's, else its organisation's (NULL: English).
 LOAD = (
     select(
         _CONVERSATIONS.c.id, _CONVERSATIONS.c.organisation_id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.version,
         _CONVERSATIONS.c.identity_id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active,
+        func.coalesce(_CONVERSATIONS.c.locale, _ORGANISATIONS.c.locale).label("locale"),
     )
     .join(_IDENTITIES, _IDENTITIES.c.id == _CONVERSATIONS.c.identity_id)
+    .outerjoin(_ORGANISATIONS, _ORGANISATIONS.c.id == _CONVERSATIONS.c.organisation_id)
     .where(_CONVERSATIONS.c.key == bindparam("key"))
     # On PostgreSQL a second worker with a turn for this conversation waits here. SQLite has no
     # FOR UPDATE: BEGIN IMMEDIATE already lets one writer in at a time.

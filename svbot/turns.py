@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,12 +30,12 @@ from svbot.dialogue.words import COMMAND_WORDS
 from svbot.dialogue.words import simplify as _simplify
 from svbot.messages import Button, Inbound, MenuEntry, Outbound
 from svbot.models import Identity, InboundEvent, Membership
-from svbot.text import date_values, text
+from svbot.text import ENGLISH, current_locale, date_values, localise, speaking, text, use_locale
 from svbot.turn_sql import TurnQueries, transaction
 
 log = logging.getLogger(__name__)
 
-SORRY = text("core.sorry")
+SORRY = text("core.sorry")  # in English, for tests and logs: a turn says text("core.sorry") in its own locale
 
 
 @dataclass(slots=True)
@@ -57,6 +57,7 @@ class ConversationRef:
     key: str
     organisation_id: int | None
     version: int
+    locale: str | None = None  # what the turn speaks: the conversation's locale, else its organisation's
 
 
 @dataclass
@@ -234,12 +235,14 @@ class Bot:
     # ---- the turn ----------------------------------------------------------------------------
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
-        try:
-            return await self._handle(inbound)
-        except Exception:
-            # Never a stack trace in chat: log it with context, say sorry, keep the data as it was.
-            log.exception("turn failed", extra={"platform": inbound.platform, "event_id": inbound.event_id})
-            return [Outbound(text=SORRY, kind="error")]
+        # English until the turn has read its conversation's locale (`_handle`), and only for this turn.
+        with speaking(ENGLISH):
+            try:
+                return await self._handle(inbound)
+            except Exception:
+                # Never a stack trace in chat: log it with context, say sorry, keep the data as it was.
+                log.exception("turn failed", extra={"platform": inbound.platform, "event_id": inbound.event_id})
+                return _in_locale([Outbound(text=text("core.sorry"), kind="error")])
 
     async def _handle(self, inbound: Inbound) -> list[Outbound]:
         now = self.clock().astimezone(self.tz)
@@ -250,6 +253,8 @@ class Bot:
             if inbound.event_id and not await self._first_delivery(queries, inbound):
                 return []
             identity, conversation, raw_state = await self._load(queries, inbound)
+            if conversation.locale:
+                use_locale(conversation.locale)  # the rest of the turn speaks it (dialogues too)
             try:
                 state = ConvState.model_validate(raw_state or {})
                 if state.dialogue is not None and state.dialogue not in self.dialogues:
@@ -273,7 +278,7 @@ class Bot:
                 await turn._session.close()
             if not corrupt or turn.state.dialogue is not None:
                 await self._save(turn)
-            return turn.messages
+            return _in_locale(turn.messages) if conversation.locale else turn.messages
 
     async def _route(self, turn: Turn) -> None:
         inbound = turn.inbound
@@ -335,7 +340,7 @@ class Bot:
     def home_help(self) -> str:
         """What svbot can do, from the registered intents: the list never claims a word nobody handles."""
         everyone = [
-            text("core.help.line", command=entry.command, description=entry.description)
+            text("core.help.line", command=entry.command, description=localise(entry.description))
             for entry in self.menu
             if not entry.roles
         ]
@@ -416,7 +421,8 @@ class Bot:
             return identity, ConversationRef(conversation_id, key, None, 0), {}
         identity = IdentityRef(row["identity_id"], row["person_id"], inbound.platform, row["chat_id"], row["active"])
         await self._refresh_identity(queries, inbound, identity)
-        return identity, ConversationRef(row["id"], key, row["organisation_id"], row["version"]), row["state"]
+        conversation = ConversationRef(row["id"], key, row["organisation_id"], row["version"], row["locale"])
+        return identity, conversation, row["state"]
 
     async def _identity(self, queries: TurnQueries, inbound: Inbound) -> IdentityRef:
         row = await queries.first("identity", {"platform": inbound.platform, "user_id": inbound.user_id})
@@ -514,6 +520,16 @@ _GREETINGS = {"start", "hi", "hello", "hey", "menu", "begin"}  # typed words (in
 
 
 DEFAULT_MESSAGE_SIZE = 3900
+
+
+def _in_locale(messages: list[Outbound]) -> list[Outbound]:
+    """Messages marked with the turn's locale, if it is not English: a channel that adds words of its
+    own when it renders them (Slack's "Tick", "Pick a date") says those in it too."""
+    locale = current_locale()
+    if locale == ENGLISH:
+        return messages
+    return [message if message.meta.get("locale") else replace(message, meta={**message.meta, "locale": locale})
+            for message in messages]  # fmt: skip
 
 
 def _in_dialogue(state: ConvState) -> bool:

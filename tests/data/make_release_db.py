@@ -58,7 +58,9 @@ LUNCH_CLUB = {
     "per_objective.more_volunteering.own_value_source": "Our 2026 evaluation by Sussex Community Research, page 12",
     "per_objective.more_volunteering.change": "Volunteers say they feel useful again and have learnt to cook for 40",
     "per_objective.more_volunteering.evidence_kinds": "1, 2",  # attendance records, survey
-    "per_objective.more_volunteering.evidence_detail": "Our volunteer rota shows 12 regulars; 10 of 12 said so in our survey",
+    "per_objective.more_volunteering.evidence_detail": (
+        "Our volunteer rota shows 12 regulars; 10 of 12 said so in our survey"
+    ),
     "per_objective.more_volunteering.story": '"I came for lunch and now I run the kitchen." (volunteer, 71)',
     "per_objective.more_volunteering.commitment": "Recruit 4 new volunteers from the estate",
     "per_objective.more_volunteering.commitment_measure": "Volunteer register",

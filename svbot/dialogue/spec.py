@@ -2,6 +2,11 @@
 
 A bad file stops start-up with the file, the step id and what is wrong, so a support
 organisation editing a dialogue finds its mistake at once rather than mid-conversation.
+
+A translation is a whole file in a folder named for its locale, `dialogues/cy/social_value.yaml`,
+with the same dialogue id, the same steps (ids, order, types, option values: answers stay
+comparable across languages) and its own wording. A conversation speaking that locale gets it
+(`svbot.text.speaking`); any dialogue not translated is the English one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import yaml
 from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from svbot.text import ENGLISH, current_locale, fallbacks
 
 AnswerType = Literal[
     "text", "long_text", "integer", "number", "money", "date", "choice", "multi_choice", "yes_no",
@@ -122,38 +129,115 @@ def names_used(source: str, is_expression: bool = False) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(parsed))
 
 
+class Dialogues(dict[str, Dialogue]):
+    """The dialogues by id, in English, with their translations: `dialogues[id]` is the one in the
+    current locale (`svbot.text.current_locale()`), else English. What the engine is given, so it
+    picks by locale without knowing it; iterating, `in`, `.values()` see the English ones."""
+
+    def __init__(self, english: dict[str, Dialogue], translations: dict[str, dict[str, Dialogue]]) -> None:
+        super().__init__(english)
+        self.translations = translations  # locale -> dialogue id -> the translated dialogue
+
+    def __getitem__(self, dialogue_id: str) -> Dialogue:
+        locale = current_locale()
+        if locale != ENGLISH:
+            for candidate in fallbacks(locale)[:-1]:
+                found = self.translations.get(candidate, {}).get(dialogue_id)
+                if found is not None:
+                    return found
+        return dict.__getitem__(self, dialogue_id)
+
+    def get(self, dialogue_id: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self[dialogue_id] if dialogue_id in self else default
+
+
 def load_dialogues(directory: Path) -> dict[str, Dialogue]:
-    """Load and check every `*.yaml` in the folder. Raises DialogueError on the first problem."""
-    dialogues: dict[str, Dialogue] = {}
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    if not files:
+    """Load and check every `*.yaml` in the folder, and the translations in its locale folders
+    (`cy/*.yaml`). Raises DialogueError on the first problem. Without translations: a plain dict."""
+    dialogues = _load_folder(directory)
+    if not dialogues:
         raise DialogueError(f"{directory}: no dialogue files (*.yaml) found")
-    for path in files:
-        dialogue = load_dialogue_file(path)
-        if dialogue.id in dialogues:
-            raise DialogueError(
-                f"{path.name}: dialogue id '{dialogue.id}' is also used in {dialogues[dialogue.id].file}"
-            )
-        dialogues[dialogue.id] = dialogue
+    translations: dict[str, dict[str, Dialogue]] = {}
+    for folder in sorted(path for path in directory.iterdir() if path.is_dir()):
+        if not re.fullmatch(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*", folder.name):
+            continue  # not a locale's folder (svbot reads only <locale>/ beside the English files)
+        translated = _load_folder(folder, f"{folder.name}/")
+        for dialogue_id, dialogue in translated.items():
+            if dialogue_id not in dialogues:
+                raise DialogueError(
+                    f"{dialogue.file}: a translation of dialogue '{dialogue_id}', but there is no "
+                    f"{dialogue_id} in {directory.name}/ to translate"
+                )
+            _check_translation(dialogues[dialogue_id], dialogue)
+        if translated:
+            translations[folder.name] = translated
     for dialogue in dialogues.values():
         _check_references(dialogue, dialogues)
+    for translated in translations.values():
+        for dialogue in translated.values():
+            _check_references(dialogue, {**dialogues, **translated})
+    return Dialogues(dialogues, translations) if translations else dialogues
+
+
+def _load_folder(directory: Path, prefix: str = "") -> dict[str, Dialogue]:
+    dialogues: dict[str, Dialogue] = {}
+    for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+        dialogue = load_dialogue_file(path, prefix + path.name)
+        if dialogue.id in dialogues:
+            raise DialogueError(
+                f"{dialogue.file}: dialogue id '{dialogue.id}' is also used in {dialogues[dialogue.id].file}"
+            )
+        dialogues[dialogue.id] = dialogue
     return dialogues
 
 
-def load_dialogue_file(path: Path) -> Dialogue:
+def _check_translation(english: Dialogue, translated: Dialogue) -> None:
+    """A translation asks the same questions: the same step ids in the same order, of the same types,
+    with the same option values. Only the wording may differ."""
+
+    def shape(dialogue: Dialogue) -> list[tuple[str, Any, Any, Any]]:
+        return [
+            (path, step.type, step.dialogue, [o.value for o in step.options] if step.options else None)
+            for path, step in walk(dialogue.steps)
+        ]
+
+    theirs, ours = shape(english), shape(translated)
+    for (path, *what), (their_path, *their_what) in zip(ours, theirs, strict=False):
+        if path != their_path:
+            raise DialogueError(
+                f"{translated.file}: step '{path}' where {english.file} has step '{their_path}': "
+                "a translation keeps the same step ids, in the same order"
+            )
+        if what != their_what:
+            raise DialogueError(
+                f"{translated.file}: step '{path}': its type, included dialogue or option values differ from "
+                f"{english.file}: a translation changes only the wording"
+            )
+    if len(ours) != len(theirs):
+        missing = [path for path, *_ in theirs[len(ours) :]] or [path for path, *_ in ours[len(theirs) :]]
+        what = "lacks" if len(ours) < len(theirs) else "adds"
+        raise DialogueError(
+            f"{translated.file}: {what} step '{missing[0]}' ({english.file} has {len(theirs)} steps, "
+            f"the translation {len(ours)}): a translation keeps the same step ids"
+        )
+
+
+def load_dialogue_file(path: Path, name: str | None = None) -> Dialogue:
+    """One file, checked; `name` is how errors call it (default: the file's name; "cy/x.yaml")."""
+    name = name or path.name
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise DialogueError(f"{path.name}: not valid YAML: {exc}") from None
+        raise DialogueError(f"{name}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise DialogueError(f"{path.name}: expected a mapping with id, title and steps")
+        raise DialogueError(f"{name}: expected a mapping with id, title and steps")
     try:
-        dialogue = Dialogue.model_validate({**raw, "file": path.name})
+        dialogue = Dialogue.model_validate({**raw, "file": name})
     except ValidationError as exc:
         error = exc.errors()[0]
         where = _describe_location(raw, error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        raise DialogueError(f"{path.name}: {where}: {message}") from None
+        raise DialogueError(f"{name}: {where}: {message}") from None
     _check_templates(dialogue)
     return dialogue
 

@@ -22,10 +22,10 @@ from svbot.deadlines.schedules import ReminderRules, next_allowed, reminder_time
 from svbot.deadlines.service import DEFAULT_TIMEZONE, RulesCache, deadline_ref, format_day, relative_day
 from svbot.delivery.models import PENDING
 from svbot.delivery.outbox import insert_outbox
-from svbot.delivery.recipients import Recipient, reachable_members
+from svbot.delivery.recipients import Recipient, marked, organisation_locales, reachable_members
 from svbot.messages import Button, Outbound, outbound_to_dict
 from svbot.models import utcnow
-from svbot.text import text
+from svbot.text import speaking, text
 
 BATCH = 2000  # deadlines per pass; the clock runs again straight away if there were more
 
@@ -77,6 +77,7 @@ async def plan_in_session(
         by_id.update((row[0], _Due(*row)) for row in extra)
     grants = await _grants(session, {d.grant_id for d in by_id.values()})
     recipients = await _recipients(session, {d.organisation_id for d in by_id.values()})
+    locales = await organisation_locales(session, recipients)  # each reminder in its organisation's language
     holds = await _active_snoozes(session, [d.id for d in deadlines], now)
     pass_ = _Pass(RulesCache(session, default_timezone), now)
     rows: list[dict[str, Any]] = []
@@ -86,7 +87,7 @@ async def plan_in_session(
         offset = pass_.advance(deadline, rules)
         if offset is None or deadline.status != UPCOMING:
             continue
-        message = pass_.message(deadline, title, rules)
+        message = pass_.message(deadline, title, rules, locales.get(deadline.organisation_id))
         for person in recipients.get(deadline.organisation_id, []):
             if person.identity_id in holds.get(deadline.id, ()):
                 continue  # they asked to be reminded later; their snooze brings it back
@@ -107,7 +108,7 @@ async def plan_in_session(
             continue  # submitted meanwhile, or a regular reminder goes to them in this very pass
         title, support_org_id = grants[deadline.grant_id]
         rules = await pass_.rules.get(support_org_id)
-        message = pass_.message(deadline, title, rules)
+        message = pass_.message(deadline, title, rules, locales.get(deadline.organisation_id))
         for person in recipients.get(deadline.organisation_id, []):
             if person.identity_id == held.identity_id:
                 key = f"snooze:{deadline.id}:{held.id}:{held.until.isoformat()}:{person.identity_id}"
@@ -162,11 +163,11 @@ class _Pass:
         deadline.next_reminder_at = times[index] if index < len(times) else None
         return None if due_index is None else rules.ordered_offsets[due_index]
 
-    def message(self, deadline: _Due, grant_title: str, rules: ReminderRules) -> dict[str, Any]:
+    def message(self, deadline: _Due, grant_title: str, rules: ReminderRules, locale: str | None) -> dict[str, Any]:
         today = self.now.astimezone(rules.zone).date()
-        return outbound_to_dict(
-            reminder_message(deadline.id, deadline.title, grant_title, deadline.due_date, today)
-        )
+        with speaking(locale):
+            message = reminder_message(deadline.id, deadline.title, grant_title, deadline.due_date, today)
+        return outbound_to_dict(marked(message, locale))
 
     def not_before(self, rules: ReminderRules) -> datetime:
         # Planned in the night after an outage? It waits for the morning.

@@ -1,9 +1,10 @@
-"""Who an unprompted message (a reminder, a broadcast) can reach in an organisation."""
+"""Who an unprompted message (a reminder, a broadcast) can reach in an organisation, and in which
+language to write it to them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -12,7 +13,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Join
 
-from svbot.models import Identity, Membership
+from svbot.messages import Outbound
+from svbot.models import Identity, Membership, Organisation
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,26 @@ async def reachable_members(session: AsyncSession, organisation_ids: Iterable[in
     blocked us) and with a known chat. One row per organisation and identity, by identity id."""
     rows = await session.execute(reachable_query(organisation_ids))
     return [Recipient(identity_id, platform, chat_id, org_id) for identity_id, platform, chat_id, org_id in rows]
+
+
+async def organisation_locales(session: AsyncSession, organisation_ids: Iterable[int]) -> dict[int, str]:
+    """The locale of each of these organisations that has one (the others speak English): an
+    unprompted message is written in its recipient organisation's language."""
+    ids = list(organisation_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Organisation.id, Organisation.locale).where(Organisation.id.in_(ids), Organisation.locale.is_not(None))
+    )
+    return {org_id: locale for org_id, locale in rows if locale}
+
+
+def marked(message: Outbound, locale: str | None) -> Outbound:
+    """The message marked with the locale it was written in (unless English), so that a channel
+    adding words of its own when it sends it (Slack's "Pick a date") uses the same language."""
+    if not locale or locale == "en":
+        return message
+    return replace(message, meta={**message.meta, "locale": locale})
 
 
 def reachable_query(organisation_ids: Iterable[int]) -> Select[Any]:

@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.outbox import insert_outbox
-from svbot.delivery.recipients import Recipient, reachable_members
+from svbot.delivery.recipients import Recipient, marked, organisation_locales, reachable_members
 from svbot.dialogue.spec import slug
 from svbot.messages import Outbound, outbound_to_dict
 from svbot.models import Identity, Membership, Organisation, Person, utcnow
 from svbot.support.models import DONE, DRAFT, QUEUED, Broadcast
-from svbot.text import text
+from svbot.text import speaking, text
 
 KIND = "broadcast"
 ADMIN_KIND = "broadcast_report"
@@ -198,8 +198,17 @@ async def queue(session: AsyncSession, broadcast: Broadcast, now: datetime, toda
         return -1
     people = await recipients(session, broadcast.support_org_id, parse_audience(broadcast.audience), today)
     support = await session.get(Organisation, broadcast.support_org_id)
-    sender = support.name if support else text("support.broadcast.your_support_organisation")
-    payload = outbound_to_dict(broadcast_message(sender, message))
+    # svbot's words around the admin's message in each member organisation's language (theirs as written).
+    locales = await organisation_locales(session, {person.organisation_id for person in people})
+    payloads: dict[str | None, dict] = {}
+
+    def payload(locale: str | None) -> dict:
+        if locale not in payloads:
+            with speaking(locale):
+                sender = support.name if support else text("support.broadcast.your_support_organisation")
+                payloads[locale] = outbound_to_dict(marked(broadcast_message(sender, message), locale))
+        return payloads[locale]
+
     rows = [
         {
             "dedupe_key": f"broadcast:{broadcast.id}:{person.identity_id}",
@@ -208,7 +217,7 @@ async def queue(session: AsyncSession, broadcast: Broadcast, now: datetime, toda
             "platform": person.platform,
             "chat_id": person.chat_id,
             "identity_id": person.identity_id,
-            "payload": payload,
+            "payload": payload(locales.get(person.organisation_id)),
             "status": PENDING,
             "attempts": 0,
             "next_attempt_at": now,
@@ -320,19 +329,26 @@ async def follow_up(sessionmaker: async_sessionmaker[AsyncSession], now: datetim
     async with sessionmaker() as session, session.begin():
         open_ = (await session.scalars(select(Broadcast).where(Broadcast.status == QUEUED))).all()
         for broadcast in open_:
-            report = await delivery_report(session, broadcast.id)
-            what = await describe(session, broadcast.support_org_id, parse_audience(broadcast.audience))
-            if report.finished:
-                broadcast.status, broadcast.finished_at = DONE, now
-                said, key = format_report(report, what, final=True), f"broadcast:{broadcast.id}:report"
-            else:
-                step = max((s for s in PROGRESS_STEPS if report.percent >= s), default=0)
-                if report.total < PROGRESS_MIN or step <= broadcast.progress_reported:
-                    continue
-                broadcast.progress_reported = step
-                said, key = format_report(report, what, final=False), f"broadcast:{broadcast.id}:progress:{step}"
-            queued += await _tell_admin(session, broadcast, said, key, now)
+            # The admin hears it in their support organisation's language.
+            support = await session.get(Organisation, broadcast.support_org_id)
+            with speaking(support.locale if support else None):
+                queued += await _follow_up_one(session, broadcast, now)
     return queued
+
+
+async def _follow_up_one(session: AsyncSession, broadcast: Broadcast, now: datetime) -> int:
+    report = await delivery_report(session, broadcast.id)
+    what = await describe(session, broadcast.support_org_id, parse_audience(broadcast.audience))
+    if report.finished:
+        broadcast.status, broadcast.finished_at = DONE, now
+        said, key = format_report(report, what, final=True), f"broadcast:{broadcast.id}:report"
+    else:
+        step = max((s for s in PROGRESS_STEPS if report.percent >= s), default=0)
+        if report.total < PROGRESS_MIN or step <= broadcast.progress_reported:
+            return 0
+        broadcast.progress_reported = step
+        said, key = format_report(report, what, final=False), f"broadcast:{broadcast.id}:progress:{step}"
+    return await _tell_admin(session, broadcast, said, key, now)
 
 
 async def _tell_admin(session: AsyncSession, broadcast: Broadcast, said: str, key: str, now: datetime) -> int:

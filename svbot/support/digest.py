@@ -21,10 +21,11 @@ from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.deadlines.service import format_day, relative_day
 from svbot.delivery.models import PENDING, OutboxMessage
 from svbot.delivery.outbox import insert_outbox
+from svbot.delivery.recipients import marked
 from svbot.messages import Button, Outbound, outbound_to_dict
 from svbot.models import Identity, Membership, Organisation
 from svbot.support.models import SUPPORT_ADMIN
-from svbot.text import text
+from svbot.text import speaking, text
 
 KIND = "digest"
 SEND_WEEKDAY = 0  # Monday
@@ -65,12 +66,14 @@ async def plan_digests(
             ).all()
         )
         rows = []
-        for support_id, (support_name, people) in admins.items():
+        for support_id, (support_name, locale, people) in admins.items():
             waiting = [p for p in people if _key(support_id, week, p[0]) not in done]
             if not waiting:
                 continue
             overdue = await overdue_reports(session, support_id, local.date())
-            payload = outbound_to_dict(digest_message(support_name, overdue, local.date(), support_id))
+            with speaking(locale):  # in the support organisation's language
+                message = digest_message(support_name, overdue, local.date(), support_id)
+            payload = outbound_to_dict(marked(message, locale))
             rows.extend(
                 {
                     "dedupe_key": _key(support_id, week, identity_id),
@@ -147,10 +150,12 @@ def _key(support_id: int, week: str, identity_id: int) -> str:
     return f"digest:{support_id}:{week}:{identity_id}"
 
 
-async def _admins(session: AsyncSession) -> dict[int, tuple[str, list[tuple[int, str, str]]]]:
-    """Support organisations with the chat identities of their admins that we can reach."""
+async def _admins(session: AsyncSession) -> dict[int, tuple[str, str | None, list[tuple[int, str, str]]]]:
+    """Support organisations (name, locale) with the chat identities of their admins that we can reach."""
     rows = await session.execute(
-        select(Organisation.id, Organisation.name, Identity.id, Identity.platform, Identity.chat_id)
+        select(
+            Organisation.id, Organisation.name, Organisation.locale, Identity.id, Identity.platform, Identity.chat_id
+        )
         .join(Membership, Membership.organisation_id == Organisation.id)
         .join(Identity, Identity.person_id == Membership.person_id)
         .where(
@@ -161,7 +166,7 @@ async def _admins(session: AsyncSession) -> dict[int, tuple[str, list[tuple[int,
         )
         .order_by(Organisation.id, Identity.id)
     )
-    found: dict[int, tuple[str, list[tuple[int, str, str]]]] = {}
-    for support_id, name, identity_id, platform, chat_id in rows.all():
-        found.setdefault(support_id, (name, []))[1].append((identity_id, platform, chat_id))
+    found: dict[int, tuple[str, str | None, list[tuple[int, str, str]]]] = {}
+    for support_id, name, locale, identity_id, platform, chat_id in rows.all():
+        found.setdefault(support_id, (name, locale, []))[2].append((identity_id, platform, chat_id))
     return found

@@ -34,9 +34,6 @@ NOT_MOVED_YET = {
     "svbot/statements/*": "the statement's wording, in Markdown, HTML, Word and text",
     "svbot/support/report.py": "the annual social value report",
     "svbot/cli/*": "the `svbot` command's messages to operators, English only",
-    # Not among the files of item 5's first part: "Tick", "Untick", "Choose", and, out of the scan's
-    # sight in Block Kit dicts, "You chose:" and "Pick a date".
-    "svbot/channels/slack/render.py": "Slack's own button words; next step",
 }
 
 # Where svbot says something, and which argument says it. A message needs two or more words ("Sorry,

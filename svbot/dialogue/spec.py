@@ -132,7 +132,8 @@ def names_used(source: str, is_expression: bool = False) -> frozenset[str]:
 class Dialogues(dict[str, Dialogue]):
     """The dialogues by id, in English, with their translations: `dialogues[id]` is the one in the
     current locale (`svbot.text.current_locale()`), else English. What the engine is given, so it
-    picks by locale without knowing it; iterating, `in`, `.values()` see the English ones."""
+    picks by locale without knowing it. Only `[]` translates: `in`, iterating, `.get()` and `.values()`
+    see the English ones."""
 
     def __init__(self, english: dict[str, Dialogue], translations: dict[str, dict[str, Dialogue]]) -> None:
         super().__init__(english)
@@ -146,9 +147,6 @@ class Dialogues(dict[str, Dialogue]):
                 if found is not None:
                     return found
         return dict.__getitem__(self, dialogue_id)
-
-    def get(self, dialogue_id: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self[dialogue_id] if dialogue_id in self else default
 
 
 def load_dialogues(directory: Path) -> dict[str, Dialogue]:

@@ -8,6 +8,10 @@ Markdown we generated ourselves (`Outbound.markdown`) is converted to mrkdwn ins
 Long text is split into sections of at most 3,000 characters (Slack's limit for section text), at
 paragraph, line or word boundaries, never mid-word, and into several messages when one would hold
 too many blocks.
+
+The few words Block Kit adds of its own ("Tick", "Pick a date") come from svbot/texts
+(`channels.slack.*`), in the locale the message was written in (`Outbound.meta["locale"]`, set by
+the turn or the planner), else the current one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from svbot.messages import Button, Outbound
+from svbot.text import text
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 SECTIONS_PER_MESSAGE = 12  # keeps a message well under Slack's 50 blocks and 40,000 characters
@@ -55,10 +60,11 @@ def render(message: Outbound) -> list[SlackMessage]:
     return out
 
 
-def render_choice_made(original_blocks: list[dict], label: str) -> list[dict]:
+def render_choice_made(original_blocks: list[dict], label: str, locale: str | None = None) -> list[dict]:
     """The pressed message, without its buttons, saying what was chosen: it cannot be pressed twice."""
     kept = [b for b in original_blocks if b.get("type") not in ("actions",) and not _has_accessory_button(b)]
-    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": "You chose: " + escape_mrkdwn(label)}]}
+    said = text("channels.slack.chose", locale, choice=escape_mrkdwn(label))
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": said}]}
     return [*kept, note]
 
 
@@ -136,7 +142,12 @@ def _has_inputs(message: Outbound) -> bool:
 def _first_label(message: Outbound) -> str:
     for button in (*message.buttons, *message.controls):
         return button.label
-    return "Pick a date" if message.input_hint == "date" else " "
+    return text("channels.slack.pick_a_date", _locale(message)) if message.input_hint == "date" else " "
+
+
+def _locale(message: Outbound) -> str | None:
+    """The locale the message was written in (None: the current one)."""
+    return message.meta.get("locale")
 
 
 def _fallback(chunks: list[str]) -> str:
@@ -152,7 +163,7 @@ def _input_blocks(message: Outbound) -> list[dict]:
     choices = list(message.buttons)
     if any(len(b.label) > BUTTON_LABEL_LIMIT for b in choices):
         # Long labels would be cut on a button: show each in full beside its own button.
-        blocks.extend(_choice_row(i, b, message.multi_select) for i, b in enumerate(choices))
+        blocks.extend(_choice_row(i, b, message.multi_select, _locale(message)) for i, b in enumerate(choices))
         choices = []
     elements = [_button(i, b, message.multi_select) for i, b in enumerate(choices)]
     offset = len(message.buttons)
@@ -163,7 +174,7 @@ def _input_blocks(message: Outbound) -> list[dict]:
             {
                 "type": "datepicker",
                 "action_id": DATE_ACTION,
-                "placeholder": {"type": "plain_text", "text": "Pick a date"},
+                "placeholder": {"type": "plain_text", "text": text("channels.slack.pick_a_date", _locale(message))},
             },
         )
     for group in (elements, controls):
@@ -186,9 +197,14 @@ def _button(index: int, button: Button, multi: bool) -> dict:
     return element
 
 
-def _choice_row(index: int, button: Button, multi: bool) -> dict:
+def _choice_row(index: int, button: Button, multi: bool, locale: str | None) -> dict:
     label = (TICK if multi and button.selected else "") + button.label
-    short = ("Untick" if button.selected else "Tick") if multi else "Choose"
+    if not multi:
+        short = text("channels.slack.choose", locale)
+    elif button.selected:
+        short = text("channels.slack.untick", locale)
+    else:
+        short = text("channels.slack.tick", locale)
     accessory = _button(index, Button(label=short, payload=button.payload, style=button.style), False)
     if multi and button.selected:
         accessory["style"] = "primary"

@@ -103,6 +103,12 @@ def has_texts(locale: str) -> bool:
     return _language(locale) == ENGLISH or any(_table(found) is not None for found in fallbacks(locale)[:-1])
 
 
+def locales() -> list[str]:
+    """The locales svbot has a text file for, English first."""
+    found = sorted(path.stem for path in TEXTS_DIR.glob("*.yaml") if _LOCALE.match(path.stem))
+    return [ENGLISH, *(locale for locale in found if locale != ENGLISH)]
+
+
 def fallbacks(locale: str) -> tuple[str, ...]:
     """Where a locale's words are looked for, in order, English last: "cy-GB" -> cy-GB, cy, en."""
     return _candidates(locale or ENGLISH)

@@ -1,4 +1,4 @@
-"""Commands: `svbot support ...` (organisations), `svbot invite`, `svbot broadcast`,
+"""Commands: `svbot support ...` (organisations, their language), `svbot invite`, `svbot broadcast`,
 `svbot broadcasts send|status`, `svbot digest run` and `svbot report`."""
 
 from __future__ import annotations
@@ -96,6 +96,31 @@ def support_list() -> None:
     for organisation, members in found:
         framework = f", framework {organisation.framework_id}" if organisation.framework_id else ""
         click.echo(f"{organisation.id:>6}  {organisation.name} ({members} members{framework})")
+
+
+@support.command("set-locale")
+@click.argument("org_id", type=int)
+@click.argument("locale")
+def support_set_locale(org_id: int, locale: str) -> None:
+    """Set the language svbot speaks to an organisation's members (a support organisation's: to its
+    admins), for example cy. A person's own conversation locale, if set, comes first; en: English."""
+    from svbot.text import ENGLISH, has_texts, locales
+
+    locale = locale.strip()
+    if len(locale) > 16 or not has_texts(locale):
+        known = ", ".join(locales())
+        raise UserError(f"svbot has no texts in {locale!r} (a language is svbot/texts/LOCALE.yaml); it has: {known}")
+
+    async def work(db: async_sessionmaker[AsyncSession]) -> str:
+        async with db() as session, session.begin():
+            organisation = await session.get(Organisation, org_id)
+            if organisation is None:
+                raise UserError(f"there is no organisation with id {org_id}")
+            organisation.locale = None if locale == ENGLISH else locale  # NULL: English
+            return organisation.name
+
+    name = with_db(work)
+    click.echo(f"{name} ({org_id}) now hears svbot in {locale}.")
 
 
 # ---------------------------------------------------------------- invites

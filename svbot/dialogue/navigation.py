@@ -125,13 +125,15 @@ def pause(run: Run) -> None:
     run.say(text("dialogue.paused"))
 
 
-def ask_to_restart(run: Run) -> None:
-    """Ask "start again from the beginning?": yes restarts, no carries on."""
+def ask_to_restart(run: Run, prefix: str = "") -> None:
+    """Ask "start again from the beginning?": yes restarts, no carries on. Asked again (with
+    `prefix`), its first Yes and No buttons still work."""
     state = run.state
-    state.resume_mode = state.mode
-    state.mode = Mode.CONFIRM_RESTART
-    state.turn += 1
-    run.send(prompts.confirmation(run, text("dialogue.restart.check")))
+    if state.mode != Mode.CONFIRM_RESTART:
+        state.resume_mode = state.mode
+        state.mode = Mode.CONFIRM_RESTART
+        state.turn += 1
+    run.send(prompts.confirmation(run, text("dialogue.restart.check"), prefix))
 
 
 def welcome_back(run: Run) -> None:
@@ -154,11 +156,13 @@ def carry_on(run: Run, prefix: str = "") -> None:
 def restart(run: Run) -> None:
     """Clear this walk-through's answers (offered back as suggestions) and ask the first question."""
     state = run.state
-    kept = {k: {"value": v} for k, v in state.answers.items()}
+    kept = {k: {"value": v} for k, v in state.answers.items() if v is not None}
+    for key in [k for k in kept if "." in k]:  # a fact about one objective, offered for another too
+        kept.setdefault(ANY_ITEM + key.rsplit(".", 1)[1], kept[key])
     changed = list(state.answers)
     state.answers = {}
     state.skipped = []
-    state.suggestions = {**kept, **state.suggestions}
+    state.suggestions = {**state.suggestions, **kept}  # this time's answers over older ones
     state.back_to_review = False
     state.resume_mode = None
     run.answers_changed(*changed)

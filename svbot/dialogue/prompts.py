@@ -83,15 +83,28 @@ def confirmation(run: Run, asking: str, prefix: str = "") -> Outbound:
     )
 
 
+def check_again(run: Run, typed: str | None) -> Outbound:
+    """A yes/no check asked again after a reply that was neither yes nor no nor a new answer (a stray
+    "1"): what yes keeps, how to give another answer, and the same Yes and No buttons."""
+    state = run.state
+    slot = run.current
+    keep = display(run, slot, state.pending) if slot is not None else ""
+    prefix = text("dialogue.check.again", answer=keep)
+    if typed and typed.strip():
+        prefix += " " + text("dialogue.check.instead", typed=_shorten(typed, 40))
+    return confirmation(run, state.confirm_text or "", prefix)
+
+
 def review(run: Run, prefix: str = "") -> Outbound:
-    """The answers so far, numbered, with "all correct?"."""
+    """The answers so far, numbered 1..N, with "all correct?". Its commands are words and unnumbered
+    buttons (controls: a console numbers choices), so a number always means an answer."""
     answers, skipped = run.state.answers, run.state.skipped
     lines = [
         text(
             "dialogue.review.line",
             number=i,
             question=label(run, s),
-            answer=display(run, s, answers.get(s.key), s.key in skipped),
+            answer=_shorten(display(run, s, answers.get(s.key), s.key in skipped), REVIEW_ANSWER_LENGTH),
         )
         for i, s in enumerate(run.plan.answered(), start=1)
     ]
@@ -100,11 +113,11 @@ def review(run: Run, prefix: str = "") -> Outbound:
     said = heading + "\n\n" + "\n".join(lines) + "\n\n" + text("dialogue.review.check")
     return Outbound(
         text=_join(prefix, said),
-        buttons=(
+        controls=(
             _button(run, text("dialogue.button.all_correct"), Action.REVIEW_OK, style="primary"),
             _button(run, text("dialogue.button.change"), Action.CHANGE),
+            _button(run, text("dialogue.button.back"), Action.BACK),
         ),
-        controls=(_button(run, text("dialogue.button.back"), Action.BACK),),
         kind="question",
     )
 
@@ -186,10 +199,13 @@ def display(run: Run, slot: Slot, value: Any, skipped: bool = False) -> str:
         return ", ".join(labels.get(v, str(v)) for v in values) or text("dialogue.answer.none_chosen")
     if kind == "yes_no":
         return text("dialogue.answer.said_yes") if value else text("dialogue.answer.said_no")
-    if kind == "money":
-        return parse.format_money(float(value))
-    if kind in ("integer", "number"):
-        return f"{value:,}" if isinstance(value, int | float) else str(value)
+    if kind in ("integer", "number", "money"):  # with the word it was given with: "about 60", "over £500"
+        value, qualifier = run.answer_and_qualifier(slot, value)
+        if kind == "money":
+            shown = parse.format_money(float(value))
+        else:
+            shown = f"{value:,}" if isinstance(value, int | float) else str(value)
+        return parse.with_qualifier(shown, qualifier)
     if kind == "date":
         try:
             return text("dates.day", **date_values(date.fromisoformat(value)))
@@ -198,6 +214,7 @@ def display(run: Run, slot: Slot, value: Any, skipped: bool = False) -> str:
     return _shorten(str(value), 100)
 
 
+REVIEW_ANSWER_LENGTH = 60  # characters of an answer in the review list: a line or two on a phone
 Style = Literal["default", "primary", "danger"]
 _INPUT_HINTS: dict[str, InputHint] = {
     "long_text": "long_text", "date": "date", "integer": "number", "number": "number", "money": "number",

@@ -7,16 +7,39 @@ goes to the mode's handler: an answer to the question, yes or no to a check, the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from svbot.dialogue import navigation, prompts
 from svbot.dialogue.answers import Invalid
 from svbot.dialogue.payloads import Action, Press
-from svbot.dialogue.reading import Ticked, read_answer, retry_reason, yes_or_no
+from svbot.dialogue.plan import Slot
+from svbot.dialogue.reading import (
+    Ticked,
+    cannot_skip,
+    read_answer,
+    retry_reason,
+    says_unknown,
+    unknown_option,
+    yes_or_no,
+)
 from svbot.dialogue.run import Run
 from svbot.dialogue.state import Mode
-from svbot.dialogue.words import ALL_CORRECT, CARRY_ON, CHANGE_ONE, COMMAND_WORDS, START_AGAIN, Command, simplify
+from svbot.dialogue.words import (
+    ALL_CORRECT,
+    CARRY_ON,
+    CHANGE_NUMBER,
+    CHANGE_ONE,
+    COMMAND_WORDS,
+    JUST_NO,
+    KEEP_IT,
+    NO_AND,
+    NO_THEN_ANSWER,
+    POLITE,
+    START_AGAIN,
+    YES_AND,
+    Command,
+    simplify,
+)
 from svbot.text import text
 
 
@@ -84,14 +107,9 @@ def _on_answer(run: Run, said: Said) -> None:
     if said.is_press(Action.KEEP) and slot.key in state.answers:
         navigation.move_on(run)
         return
-    if said.command in (Command.SKIP, Command.UNKNOWN):
-        if not slot.step.optional:
-            run.send(prompts.question(run, slot, text("dialogue.needed")))
-            return
-        run.store_skip(slot)
-        if said.command == Command.UNKNOWN:
-            run.say(text("dialogue.unknown"))
-        navigation.move_on(run)
+    unknown = said.command == Command.UNKNOWN or says_unknown(run, slot, said.text)
+    if unknown or said.command == Command.SKIP:
+        _no_answer(run, slot, unknown)
         return
     try:
         answer = read_answer(run, slot, said.text, said.press)
@@ -105,29 +123,50 @@ def _on_answer(run: Run, said: Said) -> None:
         return
     if answer.confirm:
         state.mode = Mode.CONFIRM
-        state.pending = answer.value
+        state.pending = run.hold(answer.value, answer.qualifier)
         state.confirm_text = answer.confirm
         state.turn += 1
         run.send(prompts.confirmation(run, answer.confirm))
         return
-    run.store(slot, answer.value)
+    run.store(slot, answer.value, answer.qualifier)
     navigation.move_on(run)
 
 
+def _no_answer(run: Run, slot: Slot, unknown: bool) -> None:
+    """ "Skip", or "I don't know": its "None yet" option where the question has one, a skip where it
+    may be left out, and otherwise the question again with how to move on."""
+    option = unknown_option(run, slot)
+    if unknown and option is not None:
+        run.store(slot, [option.value] if slot.step.type == "multi_choice" else option.value)
+        run.say(text("answers.unknown.picked", option=option.label))
+        navigation.move_on(run)
+    elif slot.step.optional:
+        run.store_skip(slot)
+        if unknown:
+            run.say(text("dialogue.unknown"))
+        navigation.move_on(run)
+    else:
+        run.send(prompts.question(run, slot, cannot_skip(slot, option, unknown)))
+
+
 def _on_confirm(run: Run, said: Said) -> None:
-    """Yes or no to "just to check" or "last time you told me ...: still right?"."""
+    """Yes or no to "just to check" or "last time you told me ...: still right?".
+
+    An answer is never replaced without asking: "no, 45" gives a new answer, and so does a reply of
+    a few words ("45 people", "Supper Club"); one word that is neither yes nor no (a stray "1", typed
+    to press a numbered button) gets the check again, with its choices."""
     state = run.state
     slot = run.current
     if slot is None:
         navigation.repeat(run)
         return
-    if said.press is not None:
-        answer = True if said.is_press(Action.YES) else False if said.is_press(Action.NO) else None
-    else:
-        answer = yes_or_no(said.text) if said.text else None
+    answer = _yes_no_or_instead(said)
     if answer is True:
-        run.store(slot, state.pending)
+        run.store(slot, *run.held(slot))
         navigation.move_on(run)
+        return
+    if said.command is None and answer is None and (said.press is not None or _unclear(said.words)):
+        run.send(prompts.check_again(run, said.text if said.press is None else None))
         return
     state.mode = Mode.ASK
     state.confirm_text = None
@@ -137,14 +176,44 @@ def _on_confirm(run: Run, said: Said) -> None:
     elif answer is False:
         state.pending = None
         run.send(prompts.question(run, slot, text("dialogue.not_that")))
-    else:  # anything else is a fresh answer to the question ("no, 45")
+    elif isinstance(answer, str):  # "no, 45": the answer after the no
+        state.pending = None
+        _on_answer(run, Said.typed(answer))
+    else:  # a fresh answer to the question, in a few words ("45 people")
         _on_answer(run, said)
+
+
+def _yes_no_or_instead(said: Said) -> bool | str | None:
+    """Yes (keep it), no, the answer wanted instead ("no, 45" -> "45"), or None: neither."""
+    if said.press is not None:
+        return True if said.is_press(Action.YES) else False if said.is_press(Action.NO) else None
+    if not said.text:
+        return None
+    words = said.words
+    yes_and = YES_AND.fullmatch(words)
+    if words in KEEP_IT or (yes_and and yes_and.group("rest") in POLITE):
+        return True
+    plain = yes_or_no(said.text)
+    if plain is not None:
+        return plain
+    after_no = NO_AND.fullmatch(words)
+    if after_no and (not after_no.group("rest") or after_no.group("rest") in JUST_NO):
+        return False
+    instead = NO_THEN_ANSWER.fullmatch(said.text.strip())
+    return instead.group("answer").strip() if instead else None
+
+
+def _unclear(words: str) -> bool:
+    """One word or number that is neither yes nor no: at a check, too little to replace an answer."""
+    return " " not in words
 
 
 # ---- the review list --------------------------------------------------------------------------
 
 
 def _on_review(run: Run, said: Said) -> None:
+    """The review list: "all correct" (a word and a button, never a number), or the number of an
+    answer to change ("3", "change 3")."""
     words = said.words
     if said.is_press(Action.REVIEW_OK) or words in ALL_CORRECT:
         run.state.back_to_review = False
@@ -159,7 +228,7 @@ def _on_review(run: Run, said: Said) -> None:
     if said.command == Command.HELP:
         run.send(prompts.review(run, text("dialogue.review.help")))
         return
-    number = re.fullmatch(r"(?:change|edit|fix)?\s*(?:number|no\.?)?\s*(\d+)", words)  # typed words: input
+    number = CHANGE_NUMBER.fullmatch(words)
     if number:
         _change(run, int(number.group(1)))
         return
@@ -172,10 +241,6 @@ def _on_review(run: Run, said: Said) -> None:
 
 def _on_review_pick(run: Run, said: Said) -> None:
     """After "change an answer": which one?"""
-    words = said.words
-    if words.isdigit():
-        _change(run, int(words))
-        return
     run.state.mode = Mode.REVIEW
     _on_review(run, said)
 
@@ -209,11 +274,14 @@ def _on_resume(run: Run, said: Said) -> None:
 
 
 def _on_confirm_restart(run: Run, said: Said) -> None:
-    """Yes or no to "start again from the beginning?"."""
-    if said.is_press(Action.YES) or said.command == Command.RESTART or (said.text and yes_or_no(said.text)):
+    """Yes or no to "start again from the beginning?"; anything else gets the question again."""
+    answer = _yes_no_or_instead(said)
+    if answer is True or said.command == Command.RESTART:
         navigation.restart(run)
-    else:
+    elif answer is False or said.command == Command.BACK:
         navigation.carry_on(run, prefix=text("dialogue.restart.carrying_on"))
+    else:
+        navigation.ask_to_restart(run, prefix=text("dialogue.check.yes_or_no"))
 
 
 _HANDLERS = {

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from svbot.dialogue.answers import clean
+from svbot.dialogue.answers import QUALIFIER, clean
 from svbot.dialogue.engine import Engine, Result
 from svbot.dialogue.payloads import is_engine_payload as _is_engine_payload
 from svbot.dialogue.spec import Dialogue
@@ -472,7 +472,7 @@ class Bot:
                 "updated_at": now,
             }
             for key in sorted(keys)
-            if key in state.answers or key in state.skipped
+            if key in state.answers or key in state.skipped or _qualifier_cleared(state, key)
         ]
         if rows:
             await turn.queries.run_many("answer", rows)
@@ -530,6 +530,14 @@ def _in_locale(messages: list[Outbound]) -> list[Outbound]:
         return messages
     return [message if message.meta.get("locale") else replace(message, meta={**message.meta, "locale": locale})
             for message in messages]  # fmt: skip
+
+
+def _qualifier_cleared(state: ConvState, key: str) -> bool:
+    """A number's "about" (`key + "~qualifier"`) gone because the number was given again plainly or
+    skipped: saved as None, so the evidence bank forgets it. After a restart, when the answer has gone
+    too, neither is saved: the bank keeps both."""
+    answer = key.removesuffix(QUALIFIER)
+    return answer != key and (answer in state.answers or answer in state.skipped)
 
 
 def _in_dialogue(state: ConvState) -> bool:

@@ -5,9 +5,12 @@ from datetime import date
 import pytest
 
 from svbot.dialogue.answers import (
+    QUALIFIERS,
     Choice,
     Invalid,
     clean,
+    dont_know,
+    format_money,
     match_choice,
     match_choices,
     parse_date,
@@ -15,6 +18,11 @@ from svbot.dialogue.answers import (
     parse_number,
     parse_text,
     parse_yes_no,
+    qualified,
+    qualifier_key,
+    read_amount,
+    read_qualifier,
+    unknown_choice,
 )
 
 TODAY = date(2026, 11, 22)
@@ -156,7 +164,7 @@ def test_several_choices_at_once() -> None:
         ("a hundred and twenty", 120, None),
         ("two dozen", 24, None),
         ("In 2025 we helped 300 people", 300, None),  # a year is not the answer
-        ("about 7000 calls", 7000, "Just to check: shall I put 7,000?"),
+        ("about 7000 calls", 7000, 'Just to check: shall I put 7,000? I\'ll show it as "about 7,000".'),
         ("38 x 2 x 48", 3648, "I worked that out as 38 × 2 × 48 = 3,648. Shall I put 3,648?"),
         ("38*2*48", 3648, "I worked that out as 38 × 2 × 48 = 3,648. Shall I put 3,648?"),
         ("15 families a week", 780, "I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?"),
@@ -198,3 +206,88 @@ def test_a_typo_in_a_choice_is_forgiven_but_nonsense_is_not() -> None:
     assert match_choice("Older poeple", choices).value == "older"
     with pytest.raises(Invalid, match="isn't one of the options"):
         match_choice("xyz", choices)
+
+
+# ---- "about 60": the number, and the word kept with it (issue 14, finding 4) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "value", "qualifier"),
+    [
+        ("about 60", 60, "about"),
+        ("around 60", 60, "about"),
+        ("roughly 60", 60, "about"),
+        ("approximately 60", 60, "about"),
+        ("60ish", 60, "about"),
+        ("60 or so", 60, "about"),
+        ("~60", 60, "about"),
+        ("over 60", 60, "over"),
+        ("more than 60", 60, "over"),
+        ("at least 60", 60, "at least"),
+        ("60+", 60, "at least"),
+        ("60 or more", 60, "at least"),
+        ("nearly 60", 60, "nearly"),
+        ("almost sixty", 60, "nearly"),
+        ("up to 60", 60, "up to"),
+        ("under £500", 500, "up to"),
+        ("we reached about 60 older people", 60, "about"),
+        ("about 15 families a week", 780, "about"),
+        ("60", 60, None),
+        ("12 + 30", 42, None),  # a sum, not "at least 12"
+        ("over the year, 60 people came", 60, None),  # "over" is not next to the number
+    ],
+)
+def test_the_qualifier_is_read_with_the_number(typed: str, value: int, qualifier: str | None) -> None:
+    amount = read_amount(typed)
+    assert (amount.value, amount.qualifier) == (value, qualifier)
+    assert read_qualifier(typed) == qualifier
+    assert qualifier is None or qualifier in QUALIFIERS
+
+
+def test_parsed_numbers_carry_the_qualifier_and_say_it_in_the_check() -> None:
+    parsed = parse_number("about 60", integer=True, minimum=0)
+    assert (parsed.value, parsed.qualifier) == (60, "about")
+    assert parsed.confirm == 'Just to check: shall I put 60? I\'ll show it as "about 60".'
+    money = parse_money("over £1,200")
+    assert (money.value, money.qualifier) == (1200, "over")
+    assert money.confirm == 'Just to check: shall I put £1,200? I\'ll show it as "over £1,200".'
+    plain = parse_number("60", integer=True)
+    assert (plain.value, plain.qualifier, plain.confirm) == (60, None, None)
+
+
+def test_qualified_formats_the_number_with_its_qualifier() -> None:
+    answers = {"facts.people_reached": 60, qualifier_key("facts.people_reached"): "about",
+               "facts.local_spend": 1200.5, "facts.local_spend~qualifier": "over", "facts.volunteers": 1500,
+               "facts.what": "Lunches"}  # fmt: skip
+    assert qualifier_key("facts.people_reached") == "facts.people_reached~qualifier"
+    assert qualified(answers, "facts.people_reached") == "about 60"
+    assert qualified(answers, "facts.local_spend", format_money) == "over £1,200.50"
+    assert qualified(answers, "facts.volunteers") == "1,500"
+    assert qualified(answers, "facts.what") is None and qualified(answers, "facts.missing") is None
+
+
+# ---- "I don't know" ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["I don't know", "I don’t know", "don't know", "dont know", "dunno", "not sure", "I'm not sure", "no idea",
+     "idk", "IDK!", "n/a", "N/A.", "none", "None 🙂", "unknown", "not sure yet 🤷", "🤷", "🤷‍♀️", "no idea :(",
+     "sorry, no idea", "we don't know yet"],
+)  # fmt: skip
+def test_i_dont_know_however_it_is_put(typed: str) -> None:
+    assert dont_know(typed)
+
+
+@pytest.mark.parametrize(
+    "typed", ["no", "nope", "60", "not", "none of the above", "Not sure where to start, but it helps", "", "🙂"]
+)
+def test_answers_that_are_not_i_dont_know(typed: str) -> None:
+    assert not dont_know(typed)
+
+
+def test_the_none_yet_kind_of_option_is_found() -> None:
+    kinds = [Choice("survey", "Survey"), Choice("none_yet", "None yet")]
+    assert unknown_choice(kinds) == Choice("none_yet", "None yet")
+    assert unknown_choice([Choice("a", "Yes"), Choice("b", "Not sure")]) == Choice("b", "Not sure")
+    assert unknown_choice(CHOICES) is None

@@ -15,7 +15,7 @@ import calendar
 import difflib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
@@ -35,6 +35,7 @@ class Invalid(ValueError):
 class Parsed:
     value: Any
     confirm: str | None = None  # "Just to check: about 40 means 40?" when we had to guess
+    qualifier: str | None = None  # "about" in "about 40": kept beside the number (see QUALIFIER)
 
 
 # Control characters break terminals and some platforms; newlines and tabs are kept.
@@ -65,6 +66,38 @@ _QUALIFIER = (
 _APPROX = re.compile(rf"^(?:{_QUALIFIER})\s*", re.IGNORECASE)
 _APPROX_ANYWHERE = re.compile(rf"(?:^|\s)(?:{_QUALIFIER})\s+(?=[\d£a-z])", re.IGNORECASE)
 _APPROX_SUFFIX = re.compile(r"\s*(?:ish|\+|or so|odd)$", re.IGNORECASE)
+# The words kept with a number ("about 60", "over 60"), each as one of five: what a statement says.
+# Input, so English words here; how they are shown back is in svbot/texts (`answers.qualified.*`).
+QUALIFIERS = ("about", "over", "at least", "nearly", "up to")
+_QUALIFIER_BEFORE = {
+    "about": ("about", "around", "approximately", "approx.", "approx", "roughly", "circa", "c.", "ca.", "~",
+              "some", "maybe", "probably", "an estimated", "estimated", "an estimate of", "give or take"),
+    "over": ("over", "more than", "above", "in excess of", "upwards of", "well over", "just over"),
+    "at least": ("at least", "no fewer than", "no less than", "a minimum of", "minimum", "min."),
+    "nearly": ("nearly", "almost", "just under", "close to", "not quite"),
+    "up to": ("up to", "under", "less than", "fewer than", "below", "no more than", "at most", "a maximum of",
+              "maximum", "max."),
+}  # fmt: skip
+_QUALIFIER_AFTER = {"about": ("ish", "or so", "odd", "or thereabouts"), "at least": ("+", "or more"),
+                    "up to": ("or less", "or fewer", "at most")}  # fmt: skip
+
+
+def _phrases(table: dict[str, tuple[str, ...]]) -> str:
+    phrases = sorted(((p, q) for q, ps in table.items() for p in ps), key=lambda pq: -len(pq[0]))
+    return "|".join(re.escape(p) + (r"\b" if p[-1].isalpha() else "") for p, _ in phrases)
+
+
+_QUALIFIER_OF = {p: q for table in (_QUALIFIER_BEFORE, _QUALIFIER_AFTER) for q, ps in table.items() for p in ps}
+_NUMBER_WORDS = (
+    r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundred|thousand|million|dozen)\b"
+)
+_QUALIFIED_BEFORE = re.compile(  # "about 60", "over £500", "almost a hundred"
+    rf"(?<![\w.~])({_phrases(_QUALIFIER_BEFORE)})\s*(?=£?\s*(?:\d|(?:(?:a|an)\s+)?{_NUMBER_WORDS}))", re.IGNORECASE
+)
+_QUALIFIED_AFTER = re.compile(  # "60ish", "60+", "60 or so", "15 or so a week"
+    rf"(?:\d|\b{_NUMBER_WORDS})[\s-]*({_phrases(_QUALIFIER_AFTER)})(?=[\s,.!?)]|$)(?!\s*[\d(])", re.IGNORECASE
+)
 _SCALE = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000, "mn": 1_000_000}
 _NUMBER = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(k|m|mn|thousand|million)?$", re.IGNORECASE)
 # A number inside a sentence: 1,200 or 1200 or 1.5k, not part of a word or a date like 31/01.
@@ -93,6 +126,7 @@ class Amount:
     value: float
     approx: bool = False
     working: str | None = None  # "38 × 2 × 48 = 3,648": shown so they can check our sums
+    qualifier: str | None = None  # "about", "over", "at least", "nearly" or "up to": kept with the number
 
 
 NumberKind = Literal["number", "whole_number", "money"]  # which "I couldn't read that as ..." to say
@@ -104,6 +138,24 @@ def read_amount(typed: str, kind: NumberKind = "number") -> Amount:
     working), "44 men came in the last year" (the one number in a sentence). Two different numbers
     in one answer are not guessed between: we ask which one is meant."""
     raw = re.sub(r"\s+", " ", typed.strip().lower().replace("’", "'"))
+    amount = _read_amount(raw, kind)
+    qualifier = read_qualifier(raw)
+    if qualifier is None:
+        return amount
+    return Amount(amount.value, True, amount.working, qualifier)
+
+
+def read_qualifier(typed: str) -> str | None:
+    """The word hedging a number, as one of QUALIFIERS: "about" for "around 60", "roughly 60",
+    "60ish"; "over" for "more than 60"; "at least" for "60+"; "nearly" for "almost 60"; "up to" for
+    "under 60". None when the number is given plainly. Only a word next to a number counts: "over
+    the year, 60 came" is plain."""
+    raw = re.sub(r"\s+", " ", typed.strip().lower().replace("’", "'"))
+    found = _QUALIFIED_BEFORE.search(raw) or _QUALIFIED_AFTER.search(raw)
+    return _QUALIFIER_OF[found.group(1)] if found else None
+
+
+def _read_amount(raw: str, kind: NumberKind) -> Amount:
     approx = bool(_APPROX_ANYWHERE.search(" " + raw) or _APPROX_SUFFIX.search(raw))
     bare = _APPROX_SUFFIX.sub("", _APPROX.sub("", raw)).strip()
     bare = re.sub(r"£|\bgbp\b|\bpounds?\b", "", bare).strip()
@@ -195,17 +247,13 @@ def _number_in_sentence(raw: str, approx: bool, kind: NumberKind) -> Amount:
 def _number_words_in(raw: str) -> float | None:
     """The one run of number words in a sentence ("twenty five people came"), if there is one."""
     runs = re.findall(
-        r"\b(?:(?:" + "|".join(w for w in (*_UNITS, *_MULTIPLIERS) if w not in ("a", "an", "none"))
+        r"\b(?:(?:"
+        + "|".join(w for w in (*_UNITS, *_MULTIPLIERS) if w not in ("a", "an", "none"))
         + r")(?:[\s-]+(?:and[\s-]+)?)?)+",
         raw,
     )
     values = {v for run in runs if (v := _words_value(run.strip(" -"))) is not None}
     return values.pop() if len(values) == 1 else None
-
-
-def _number_value(typed: str, kind: NumberKind) -> tuple[float, bool, str | None]:
-    amount = read_amount(typed, kind)
-    return amount.value, amount.approx, amount.working
 
 
 def parse_number(
@@ -218,7 +266,8 @@ def parse_number(
 ) -> Parsed:
     if not typed:
         raise Invalid(text("answers.number.empty"), "12")
-    value, approx, working = _number_value(typed, "whole_number" if integer else "number")
+    amount = read_amount(typed, "whole_number" if integer else "number")
+    value: float = amount.value
     if integer:
         if value != int(value):
             raise Invalid(text("answers.number.whole"), str(round(value)))
@@ -226,7 +275,7 @@ def parse_number(
     elif float(value).is_integer():
         value = int(value)  # "1,200 hours" is shown as 1,200, not 1,200.0
     _check_range(value, minimum, maximum, format_number)
-    return Parsed(value, _confirmation(value, approx, soft_max, format_number, working))
+    return Parsed(value, _confirmation(value, amount, soft_max, format_number), amount.qualifier)
 
 
 def format_number(value: float) -> str:
@@ -238,10 +287,10 @@ def parse_money(typed: str, *, minimum: float | None = 0, maximum: float | None 
                 soft_max: float | None = None) -> Parsed:  # fmt: skip
     if not typed:
         raise Invalid(text("answers.money.empty"), "£1,200")
-    value, approx, working = _number_value(typed, "money")
-    value = round(value, 2)
+    amount = read_amount(typed, "money")
+    value = round(amount.value, 2)
     _check_range(value, minimum, maximum, format_money)
-    return Parsed(value, _confirmation(value, approx, soft_max, format_money, working))
+    return Parsed(value, _confirmation(value, amount, soft_max, format_money), amount.qualifier)
 
 
 def format_money(value: float) -> str:
@@ -257,14 +306,48 @@ def _check_range(value: float, minimum: float | None, maximum: float | None, sho
         raise Invalid(text("answers.number.above", most=show(maximum)), show(maximum))
 
 
-def _confirmation(value: float, approx: bool, soft_max: float | None, show, working: str | None = None) -> str | None:  # type: ignore[no-untyped-def]
-    if working:  # we did sums with their numbers: show them, so they can check
-        return text("answers.number.worked_out", working=working, value=show(value))
+def _confirmation(value: float, amount: Amount, soft_max: float | None, show) -> str | None:  # type: ignore[no-untyped-def]
+    shown = with_qualifier(show(value), amount.qualifier)
+    if amount.working:  # we did sums with their numbers: show them, so they can check
+        return text("answers.number.worked_out", working=amount.working, value=shown)
     if soft_max is not None and value > soft_max:
-        return text("answers.number.a_lot", value=show(value))
-    if approx:
+        return text("answers.number.a_lot", value=shown)
+    if amount.qualifier:  # the number is kept as 60, and "about" with it
+        return text("answers.number.check_qualified", value=show(value), shown=shown)
+    if amount.approx:
         return text("answers.number.check", value=show(value))
     return None
+
+
+# ---- "about 60": the number, and the word kept with it -------------------------------------------
+
+QUALIFIER = "~qualifier"  # answers["facts.people"] = 60, answers["facts.people~qualifier"] = "about"
+
+
+def qualifier_key(key: str) -> str:
+    """Where the word kept with the answer at `key` is stored, beside it: "facts.people~qualifier"."""
+    return key + QUALIFIER
+
+
+def is_qualifier_key(key: str) -> bool:
+    return key.endswith(QUALIFIER)
+
+
+def with_qualifier(shown: str, qualifier: str | None) -> str:
+    """ "60" with "about" -> "about 60" (in the locale's words); without a qualifier, as it was."""
+    if qualifier not in QUALIFIERS:
+        return shown
+    return text(f"answers.qualified.{qualifier.replace(' ', '_')}", value=shown)  # type: ignore[union-attr]
+
+
+def qualified(answers: Mapping[str, Any], key: str, show: Callable[[float], str] = format_number) -> str | None:
+    """The number answered at `key` as the person gave it: "about 60", "over £500" (with
+    `show=format_money`), or "60" when they gave it plainly. None when there is no number there
+    (not answered, skipped, or not a number)."""
+    value = answers.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return with_qualifier(show(value), answers.get(qualifier_key(key)))
 
 
 # ---- yes / no -------------------------------------------------------------------------------------
@@ -283,6 +366,46 @@ def parse_yes_no(typed: str) -> Parsed:
     if word in _NO:
         return Parsed(False)
     raise Invalid(text("answers.yes_no.refused"), text("answers.yes_no.example"))
+
+
+# ---- "I don't know" ------------------------------------------------------------------------------
+
+# What people type when they don't know (input, so English here): "dunno", "not sure yet 🤷", "N/A".
+_DONT_KNOW = re.compile(
+    r"(?:(?:sorry|honestly|um+|erm*|hmm+|well|oh|tbh|no|nope|ah)\s+)*"
+    r"(?:(?:i|we)\s+)?(?:(?:really|honestly|just|genuinely|simply)\s+)?"
+    r"(?:do(?:n'?t| not) know|dunno|(?:i'?m\s+|we'?re\s+|am\s+|are\s+)?not (?:sure|certain)|unsure|no idea|"
+    r"no clue|not a clue|haven'?t (?:a|got a) clue|idk|n/?a|n a|none|unknown|not known|can'?t say|couldn'?t say|"
+    r"no data|don'?t have (?:that|it|this)|not applicable)"
+    r"(?:\s+(?:yet|really|sorry|tbh|at all|at the moment|right now|i'?m afraid|to be honest|honestly|for now|"
+    r"off ?hand|exactly|for sure|i'?m sorry))*"
+)
+_SHRUG = "\U0001f937"  # 🤷, with or without a skin tone or gender after it
+
+
+def dont_know(typed: str) -> bool:
+    """Whether `typed` says "I don't know", however it is put: "I don't know", "don't know",
+    "dunno", "not sure", "no idea", "idk", "n/a", "none", with emoji or punctuation ("idk 🤷",
+    "Not sure yet!"), or a shrug on its own."""
+    said = typed.casefold().replace("’", "'").replace("‘", "'")
+    words = " ".join(re.sub(r"[^\w\s'/]|_", " ", said).split())
+    if not words:
+        return _SHRUG in said
+    return _DONT_KNOW.fullmatch(words.strip("'")) is not None
+
+
+# Options that mean "I don't know (yet)": guidance.yaml's `none_yet`, and their kind in other files.
+_UNKNOWN_VALUES = {"none_yet", "not_yet", "not_sure", "unsure", "unknown", "dont_know", "don_t_know", "no_idea"}
+_UNKNOWN_LABELS = {"none yet", "not yet", "not sure", "not sure yet", "unsure", "unknown", "don't know",
+                   "don t know", "i don't know", "i don t know", "no idea", "none", "none so far"}  # fmt: skip
+
+
+def unknown_choice(choices: Sequence[Choice]) -> Choice | None:
+    """The option that says "I don't know" or "none yet", if a question has one."""
+    for choice in choices:
+        if choice.value.casefold() in _UNKNOWN_VALUES or _norm(choice.label) in _UNKNOWN_LABELS:
+            return choice
+    return None
 
 
 # ---- dates ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from svbot.dialogue import answers as parse
-from svbot.dialogue.answers import Invalid, Parsed
+from svbot.dialogue.answers import Choice, Invalid, Parsed
 from svbot.dialogue.payloads import Action, Press
 from svbot.dialogue.plan import Slot
 from svbot.dialogue.run import Run
@@ -65,6 +65,46 @@ def retry_reason(slot: Slot, problem: Invalid, attempts: int) -> str:
     if attempts >= MAX_TRIES:
         reason += "\n" + text("answers.retry.stuck_optional" if slot.step.optional else "answers.retry.stuck")
     return reason
+
+
+def says_unknown(run: Run, slot: Slot, typed: str | None) -> bool:
+    """Whether typed text at this question is "I don't know" ("dunno", "n/a", "not sure 🤷"), rather
+    than an answer: "none" at a number question is 0, and at a choice with an option called "None"
+    that option, unless the question has a "None yet" kind of option for it."""
+    if typed is None or not parse.dont_know(typed):
+        return False
+    kind = slot.step.type
+    try:
+        if kind in ("integer", "number", "money"):
+            parse.read_amount(typed)
+            return False
+        if kind in ("choice", "multi_choice") and unknown_option(run, slot) is None:
+            parse.match_choice(typed, run.plan.choices(slot))
+            return False
+    except Invalid:
+        pass
+    return True
+
+
+def unknown_option(run: Run, slot: Slot) -> Choice | None:
+    """A choice question's "None yet" or "Not sure" option, which "I don't know" picks."""
+    if slot.step.type not in ("choice", "multi_choice"):
+        return None
+    return parse.unknown_choice(run.plan.choices(slot))
+
+
+def cannot_skip(slot: Slot, option: Choice | None, unknown: bool) -> str:
+    """Why a question that is needed is asked again after "skip" or "I don't know": plainly, with
+    the way on (a rough answer, its "None yet" option, or stop for now)."""
+    if option is not None:
+        return text("answers.unknown.choose_option", option=option.label)
+    if not unknown:
+        return text("dialogue.needed")
+    if slot.step.type == "money":
+        return text("answers.unknown.needed_money")
+    if slot.step.type in ("integer", "number"):
+        return text("answers.unknown.needed_number")
+    return text("answers.unknown.needed")
 
 
 def yes_or_no(text: str) -> bool | None:

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import JSON, Boolean, ForeignKey, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from svbot.dialogue.spec import slug
+from svbot.dialogue.state import ANY_ITEM
 from svbot.messages import FileOut
 from svbot.models import Answer, Base, Membership, Organisation, utcnow
 from svbot.statements.compose import StatementError, compose
 from svbot.statements.model import Commitment, Numbers, ObjectiveEvidence, OwnValue, Statement, StatementInput
 from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
+from svbot.statements.text import mentions_date
 from svbot.text import text
 from svbot.turns import Bot, Turn
 
@@ -60,17 +63,99 @@ def install(bot: Bot) -> None:
             return
         _send_statement(turn, record, intro=text("evidence.statement.latest"))
 
+    @bot.intent("word_limit", "limit", "word limit", "/limit", takes_args=True,
+                menu=text("evidence.limit.menu"))  # fmt: skip
+    async def fit(turn: Turn) -> None:
+        await _fit_to_limit(turn)
+
+    @bot.intent("new_statement", "new statement", "another statement", "statement for another bid",
+                "/newstatement", menu=text("evidence.another.menu"))  # fmt: skip
+    async def another(turn: Turn) -> None:
+        await _another_statement(turn)
+
+
+_LIMIT = re.compile(r"^\s*(\d[\d,]*)\s*(words?)?\s*$", re.IGNORECASE)
+_NO_LIMIT = {"none", "no limit", "off", "no"}
+MIN_LIMIT, MAX_LIMIT = 50, 20000
+
+
+async def _fit_to_limit(turn: Turn) -> None:
+    """ "limit 500": the latest statement again, fitted to a word limit, kept as a statement of its
+    own (one per bid). Words that are not a limit are an answer, when a walk-through is under way."""
+    said = turn.args.strip()
+    match = _LIMIT.match(said)
+    if not match and said.lower() not in _NO_LIMIT:
+        if in_dialogue(turn.state):
+            await turn.bot.converse(turn)
+            return
+        turn.say(text("evidence.limit.how"))
+        return
+    limit = int(match.group(1).replace(",", "")) if match else None
+    if limit is not None and not MIN_LIMIT <= limit <= MAX_LIMIT:
+        turn.say(text("evidence.limit.out_of_range", least=MIN_LIMIT, most=MAX_LIMIT), kind="error")
+        return
+    record = await latest_statement(turn.session, turn.conversation.organisation_id)
+    if record is None:
+        turn.say(text("evidence.statement.none"))
+        return
+    data = StatementInput.model_validate(record.data).model_copy(update={"word_limit": limit})
+    fitted = StatementRecord(
+        organisation_id=record.organisation_id,
+        conversation_id=turn.conversation.id,
+        framework_id=record.framework_id,
+        period=record.period,
+        data=data.model_dump(mode="json"),
+        shared=record.shared,
+    )
+    turn.session.add(fitted)
+    await turn.session.flush()
+    intro = text("evidence.limit.done", limit=limit) if limit else text("evidence.limit.removed")
+    _send_statement(turn, fitted, intro=intro)
+
+
+# A statement for another bid keeps what is known about the group, and asks again only for the
+# framework, its objectives and what those objectives need.
+_ASKED_AGAIN = ("framework", "objectives", "word_limit")
+
+
+async def _another_statement(turn: Turn) -> None:
+    if in_dialogue(turn.state):
+        turn.say(text("evidence.another.finish_first"))
+        return
+    bank = await turn.bot.evidence_bank(turn, DIALOGUE)
+    known = {key: entry["value"] for key, entry in bank.items()
+             if not key.startswith(ANY_ITEM) and key not in _ASKED_AGAIN}  # fmt: skip
+    if not known:
+        turn.say(text("evidence.another.nothing_yet"))
+        return
+    turn.start_dialogue(DIALOGUE, intro=text("evidence.another.intro"), answers=known, only_missing=True)
+
+
+def in_dialogue(state: Any) -> bool:
+    return state.dialogue is not None and state.mode not in ("idle", "done")
+
 
 def _context(turn: Turn, context: dict[str, Any]) -> None:
     context.setdefault("support_framework", None)
     context.setdefault("organisation_name", None)
+    # The walk-through asks "By when?" only when a commitment gives no date of its own.
+    context["mentions_date"] = mentions_date
 
 
 # ---- answers -> statement ---------------------------------------------------------------------------
 
 
-def statement_input(answers: dict[str, Any], framework_id: str, period: str | None = None) -> StatementInput:
-    """Map the walk-through's flat answers onto the statement's input. Numbers pass through as given."""
+_FIGURES = ("people_reached", "volunteers", "volunteer_hours", "local_spend", "partners")
+QUALIFIER = "~qualifier"  # the sibling key of a number's "about" / "over" (svbot/dialogue/answers.py)
+
+
+def statement_input(
+    answers: dict[str, Any], framework_id: str, period: str | None = None, today: date | None = None
+) -> StatementInput:
+    """Map the walk-through's flat answers onto the statement's input. Numbers pass through as given.
+
+    Reads both shapes: facts about the whole group under `facts.` (asked once), and, from answers
+    given before that, who benefits and the figures under each objective."""
 
     def get(key: str) -> Any:
         return answers.get(key)
@@ -82,17 +167,10 @@ def statement_input(answers: dict[str, Any], framework_id: str, period: str | No
             ObjectiveEvidence(
                 objective_id=objective_id,
                 activity=get(p + "activity"),
+                over_and_above=get(p + "over_and_above"),
                 beneficiaries=list(get(p + "beneficiaries") or []),
                 equality_groups=list(get(p + "equality") or []),
-                numbers=Numbers(
-                    people_reached=get(p + "people_reached"),
-                    sessions=get(p + "sessions"),
-                    volunteers=get(p + "volunteers"),
-                    volunteer_hours=get(p + "volunteer_hours"),
-                    local_spend=get(p + "local_spend"),
-                    partners=get(p + "partners"),
-                    own_value=_own_value(get(p + "own_value"), get(p + "own_value_source")),
-                ),
+                numbers=_numbers(answers, p, sessions=True),
                 change=get(p + "change"),
                 evidence_kinds=list(get(p + "evidence_kinds") or []),
                 evidence_detail=get(p + "evidence_detail"),
@@ -104,6 +182,7 @@ def statement_input(answers: dict[str, Any], framework_id: str, period: str | No
                 ),
             )
         )
+    figures_from, figures_to = figures_period(answers, today or date.today())
     return StatementInput(
         org_name=get("org.name") or text("evidence.our_organisation"),
         org_what=get("org.what"),
@@ -111,9 +190,50 @@ def statement_input(answers: dict[str, Any], framework_id: str, period: str | No
         size_band=_size_label(get("org.size")),
         framework_id=framework_id,
         period=period,
+        who_benefits=list(get("facts.who_benefits") or []),
+        equality_groups=list(get("facts.equality") or []),
+        numbers=_numbers(answers, "facts."),
+        figures_from=figures_from,
+        figures_to=figures_to,
         objectives=objectives,
         word_limit=get("word_limit"),
     )
+
+
+def _numbers(answers: dict[str, Any], prefix: str, sessions: bool = False) -> Numbers:
+    fields = (*_FIGURES, "sessions") if sessions else _FIGURES
+    values = {name: answers.get(prefix + name) for name in fields}
+    qualifiers = {name: answers[prefix + name + QUALIFIER] for name in fields
+                  if values[name] is not None and answers.get(prefix + name + QUALIFIER)}
+    return Numbers(
+        **values,
+        own_value=_own_value(answers.get(prefix + "own_value"), answers.get(prefix + "own_value_source")),
+        qualifiers=qualifiers,
+    )
+
+
+def figures_period(answers: dict[str, Any], today: date) -> tuple[date | None, date | None]:
+    """The dates the organisation's figures cover, from the walk-through's period question."""
+    chosen = answers.get("facts.period")
+    if chosen == "last_12_months":
+        return today - relativedelta(years=1) + timedelta(days=1), today
+    if chosen == "last_financial_year":
+        end_year = today.year if today.month >= 4 else today.year - 1
+        return date(end_year - 1, 4, 1), date(end_year, 3, 31)
+    start, end = _as_date(answers.get("facts.period_start")), _as_date(answers.get("facts.period_end"))
+    if chosen == "other" and start and end:
+        return (start, end) if start <= end else (end, start)
+    return None, None
+
+
+def _as_date(value: Any) -> date | None:
+    """A date answer: a date in a live turn, its ISO text once stored as JSON."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _own_value(amount: float | None, source: str | None) -> OwnValue | None:
@@ -147,7 +267,7 @@ async def _finished(turn: Turn) -> None:
     # Someone who joined with a code was not asked the name: the statement is still in it.
     answers = {**answers, "org.name": answers.get("org.name") or organisation.name}
     try:
-        data = statement_input(answers, framework_id, current_period(turn.now))
+        data = statement_input(answers, framework_id, current_period(turn.now), turn.now.date())
         compose(data, turn.bot.knowledge)  # check it composes before we store it
     except (StatementError, ValueError) as exc:
         log.warning("statement could not be composed: %s", exc)

@@ -22,6 +22,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from svbot.config import get_settings
@@ -155,6 +156,7 @@ class Choice(_Model):
     label: str = Field(min_length=1)
     explanation: str | None = None
     protected: bool = False  # a protected characteristic under the Equality Act 2010
+    equality: list[str] = Field(default_factory=list)  # a beneficiary group's equality characteristics
 
 
 class EvidenceKind(_Model):
@@ -193,6 +195,23 @@ class Guidance(_Model):
         if missing:
             raise ValueError(f"must include {', '.join(missing)} (the walk-through relies on them)")
         return value
+
+    @model_validator(mode="after")
+    def _equality_tags(self) -> Guidance:
+        known = {c.id for c in self.equality_characteristics}
+        for group in self.beneficiary_groups:
+            unknown = [tag for tag in group.equality if tag not in known]
+            if unknown:
+                raise ValueError(
+                    f"beneficiary group {group.id!r}: equality {', '.join(unknown)} is not in equality_characteristics"
+                )
+        return self
+
+    def equality_of(self, groups: list[str]) -> list[str]:
+        """The equality characteristics the chosen beneficiary groups belong to, in list order."""
+        chosen = set(groups)
+        tags = {tag for g in self.beneficiary_groups if g.id in chosen for tag in g.equality}
+        return [c.id for c in self.equality_characteristics if c.id in tags]
 
     def evidence_kind(self, kind_id: str) -> EvidenceKind:
         return _find(self.evidence_kinds, kind_id)

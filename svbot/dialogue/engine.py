@@ -58,8 +58,11 @@ class Engine:
         suggestions: dict[str, Any] | None = None,
         intro: str | None = None,
         turn: int = 0,
+        only_missing: bool = False,
     ) -> Result:
-        """Start a dialogue. `answers` are kept (a resumed or prefilled run); `suggestions` are offered."""
+        """Start a dialogue. `answers` are kept (a resumed or prefilled run); `suggestions` are offered.
+        With `only_missing`, only the questions the answers leave open are asked, then the review: a
+        second statement for another bid asks just what its new objectives need."""
         state = ConvState(
             dialogue=dialogue_id,
             mode=Mode.ASK,
@@ -69,7 +72,11 @@ class Engine:
             turn=turn,
         )
         run = Run(self.dialogues, state, context, now)
-        navigation.go_to(run, run.plan.first())
+        if only_missing:
+            state.back_to_review = True  # from each answer to the next open question, then the review
+            navigation.go_to(run, navigation.next_question(run))
+        else:
+            navigation.go_to(run, run.plan.first())
         if intro:
             _lead_with(run.messages, intro)
         return _result(run)

@@ -31,13 +31,23 @@ from svbot.statements.model import (
     CommitmentOut,
     Gap,
     NumberRow,
+    Numbers,
     ObjectiveEvidence,
     ObjectiveSection,
     Statement,
     StatementInput,
     Strength,
 )
-from svbot.statements.text import clean, count_words, drop_last_sentence, format_count, format_money, uk_date
+from svbot.statements.text import (
+    clean,
+    count_words,
+    drop_last_sentence,
+    format_count,
+    format_money,
+    mentions_date,
+    mentions_number,
+    uk_date,
+)
 
 STRONG_KINDS = {"survey", "attendance_records"}
 STORY_KINDS = {"quote", "case_study"}
@@ -62,16 +72,21 @@ def compose(data: StatementInput, knowledge: Knowledge) -> Statement:
     """Build the statement; if a word or character limit is set, trim free text until it fits."""
     framework = _framework(data, knowledge)
     _check_ids(data, framework, knowledge)
-    sections = [_section(i, ev, framework.objective(ev.objective_id), knowledge)
+    whole = data.numbers.given()
+    sections = [_section(i, ev, framework.objective(ev.objective_id), knowledge, whole)
                 for i, ev in enumerate(data.objectives, start=1)]
     gaps = _statement_gaps(data) + [g for ev, s in zip(data.objectives, sections, strict=True)
-                                    for g in _objective_gaps(ev, s)]
+                                    for g in _objective_gaps(ev, s, data)]
     statement = Statement(
         org_name=clean(data.org_name) or "Our organisation",
         org_what=clean(data.org_what),
         org_where=clean(data.org_where),
         size_band=clean(data.size_band),
         period=clean(data.period),
+        figures_period=_period_text(data),
+        numbers_text=_numbers_text(data.numbers),
+        who_benefits=[knowledge.guidance.beneficiary_label(v) for v in _cleaned_list(data.who_benefits)],
+        equality_groups=[knowledge.guidance.beneficiary_label(v) for v in _equality(data, knowledge)],
         framework_id=framework.id,
         framework_title=framework.title,
         framework_owner=framework.owner,
@@ -82,7 +97,8 @@ def compose(data: StatementInput, knowledge: Knowledge) -> Statement:
         illustrative_note=framework.status_note if framework.is_illustrative else None,
         summary="",
         sections=sections,
-        numbers=[row for ev, s in zip(data.objectives, sections, strict=True) for row in _number_rows(ev, s)],
+        numbers=_whole_rows(data) + [row for ev, s in zip(data.objectives, sections, strict=True)
+                                     for row in _number_rows(ev.numbers, s.id, s.title)],
         gaps=gaps,
         word_limit=data.word_limit,
         char_limit=data.char_limit,
@@ -133,11 +149,12 @@ def _check_ids(data: StatementInput, framework: Framework, knowledge: Knowledge)
 
 
 def _section(
-    number: int, ev: ObjectiveEvidence, objective: Objective, knowledge: Knowledge
+    number: int, ev: ObjectiveEvidence, objective: Objective, knowledge: Knowledge, whole_numbers: bool
 ) -> ObjectiveSection:
     guidance = knowledge.guidance
     kinds = _kinds(ev)
-    has_numbers = _has_numbers(ev)
+    # The organisation's own figures back up what it does under each objective it works on.
+    has_numbers = ev.numbers.given() or whole_numbers
     activity = clean(ev.activity)
     change = clean(ev.change)
     difference_strength = _difference_strength(kinds, has_numbers)
@@ -149,9 +166,10 @@ def _section(
         title=objective.title,
         theme=objective.theme,
         activity=Claim(text=activity, strength=activity_strength) if activity else None,
+        over_and_above=_not_none(clean(ev.over_and_above)),
         who_benefits=[guidance.beneficiary_label(v) for v in _cleaned_list(ev.beneficiaries)],
         equality_groups=[guidance.beneficiary_label(v) for v in _cleaned_list(ev.equality_groups)],
-        numbers_text=_numbers_text(ev),
+        numbers_text=_numbers_text(ev.numbers),
         difference=Claim(text=change, strength=difference_strength) if change else None,
         evidence=[guidance.evidence_kind(k).label for k in _unique(ev.evidence_kinds) if k != "none_yet"],
         evidence_detail=clean(ev.evidence_detail),
@@ -170,9 +188,22 @@ def _kinds(ev: ObjectiveEvidence) -> set[str]:
     return set(ev.evidence_kinds) - {"none_yet"}
 
 
-def _has_numbers(ev: ObjectiveEvidence) -> bool:
-    n = ev.numbers
-    return any(getattr(n, f[0]) is not None for f in _NUMBER_FIELDS) or n.own_value is not None
+def _not_none(value: str | None) -> str | None:
+    """An answer that only says there is nothing ("none", "no", "n/a") is left out."""
+    if value is None or value.strip(" .!").lower() in {"none", "no", "nothing", "n/a", "na", "not really"}:
+        return None
+    return value
+
+
+def _period_text(data: StatementInput) -> str | None:
+    if data.figures_from and data.figures_to:
+        return f"{uk_date(data.figures_from)} to {uk_date(data.figures_to)}"
+    return None
+
+
+def _equality(data: StatementInput, knowledge: Knowledge) -> list[str]:
+    """Equality groups reached: those the chosen beneficiary groups belong to, and any named directly."""
+    return _cleaned_list([*knowledge.guidance.equality_of(data.who_benefits), *data.equality_groups])
 
 
 def _difference_strength(kinds: set[str], has_numbers: bool) -> Strength:
@@ -187,31 +218,44 @@ def _activity_strength(kinds: set[str], has_numbers: bool) -> Strength:
     return "partly" if kinds or has_numbers else "not_yet"
 
 
-def _numbers_text(ev: ObjectiveEvidence) -> str | None:
+def _figure(numbers: Numbers, field: str, value: float | int) -> str:
+    """A figure exactly as given, with the person's own qualifier: "about 140", "over £2,000"."""
+    shown = format_money(value) if field in _MONEY_FIELDS else format_count(value)
+    qualifier = numbers.qualifiers.get(field)
+    return f"{qualifier} {shown}" if qualifier else shown
+
+
+def _numbers_text(numbers: Numbers) -> str | None:
     phrases = []
     for field, _label, one, many in _NUMBER_FIELDS:
-        value = getattr(ev.numbers, field)
+        value = getattr(numbers, field)
         if value is None:
             continue
-        shown = format_money(value) if field in _MONEY_FIELDS else format_count(value)
-        phrases.append((one if value == 1 else many).format(shown))
-    return ", ".join(phrases) if phrases else None
+        phrases.append((one if value == 1 else many).format(_figure(numbers, field, value)))
+    text = ", ".join(phrases)
+    return text[:1].upper() + text[1:] if text else None
 
 
-def _number_rows(ev: ObjectiveEvidence, section: ObjectiveSection) -> list[NumberRow]:
+_WHOLE_ORGANISATION = "All our work"
+
+
+def _whole_rows(data: StatementInput) -> list[NumberRow]:
+    return _number_rows(data.numbers, "", _WHOLE_ORGANISATION)
+
+
+def _number_rows(numbers: Numbers, objective_id: str, objective_title: str) -> list[NumberRow]:
     rows = []
     for field, label, _one, _many in _NUMBER_FIELDS:
-        value = getattr(ev.numbers, field)
+        value = getattr(numbers, field)
         if value is not None:
-            shown = format_money(value) if field in _MONEY_FIELDS else format_count(value)
-            rows.append(NumberRow(objective_id=section.id, objective_title=section.title,
-                                  measure=label, figure=shown))
-    own = ev.numbers.own_value
+            rows.append(NumberRow(objective_id=objective_id, objective_title=objective_title,
+                                  measure=label, figure=_figure(numbers, field, value)))
+    own = numbers.own_value
     if own is not None:
         source = clean(own.source)
         rows.append(NumberRow(
-            objective_id=section.id,
-            objective_title=section.title,
+            objective_id=objective_id,
+            objective_title=objective_title,
             measure=f"Our own valuation: {clean(own.description) or 'not described'}",
             figure=format_money(own.amount),
             note=f"Our own estimate, not a standard value. Source: {source or 'not given'}.",
@@ -231,38 +275,58 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 def _statement_gaps(data: StatementInput) -> list[Gap]:
+    def gap(problem: str, suggestion: str) -> Gap:
+        return Gap(objective_id=None, objective_title=None, problem=problem, suggestion=suggestion)
+
     gaps = []
     if not clean(data.period):
-        gaps.append(Gap(objective_id=None, objective_title=None,
-                        problem="No period given for the figures.",
-                        suggestion="Say which months or year the figures cover, "
-                                   "e.g. April 2025 to March 2026."))
+        gaps.append(gap("No period given for the figures.",
+                        "Say which months or year the figures cover, e.g. April 2025 to March 2026."))
     if not data.objectives:
-        gaps.append(Gap(objective_id=None, objective_title=None,
-                        problem="No objectives chosen.",
-                        suggestion="Pick at least one objective your work supports."))
+        gaps.append(gap("No objectives chosen.", "Pick at least one objective your work supports."))
+    if _asked_once(data):
+        # Asked once for the whole organisation, so said once, not under every objective.
+        if not data.who_benefits and not data.equality_groups:
+            gaps.append(gap("Who benefits is not stated.",
+                            "Name the groups who benefit, e.g. older people living alone, young carers."))
+        if not data.numbers.given() and not any(ev.numbers.given() for ev in data.objectives):
+            gaps.append(gap("No figures for your group.",
+                            "Even rough counts help: how many people took part and how many volunteers "
+                            "helped. Say \"about\" where it is an estimate."))
+        elif data.numbers.given() and not (data.figures_from and data.figures_to):
+            gaps.append(gap("Your figures do not say which 12 months they cover.",
+                            "Say which year they are for, e.g. April 2025 to March 2026."))
+        gaps.extend(gap(problem, suggestion) for problem, suggestion in _number_problems(data.numbers, None))
     return gaps
 
 
-def _objective_gaps(ev: ObjectiveEvidence, s: ObjectiveSection) -> list[Gap]:
+def _asked_once(data: StatementInput) -> bool:
+    """Whether the statement comes from the walk-through that asks about the whole group once (a
+    statement made before that has who benefits and the figures under each objective)."""
+    return bool(data.who_benefits or data.equality_groups or data.numbers.given() or data.figures_from
+                or not any(ev.beneficiaries or ev.equality_groups or ev.numbers.given() for ev in data.objectives))
+
+
+def _objective_gaps(ev: ObjectiveEvidence, s: ObjectiveSection, data: StatementInput) -> list[Gap]:
     def gap(problem: str, suggestion: str) -> Gap:
         return Gap(objective_id=s.id, objective_title=s.title, problem=problem, suggestion=suggestion)
 
     gaps: list[Gap] = []
     kinds = _kinds(ev)
-    has_numbers = _has_numbers(ev)
+    has_numbers = ev.numbers.given() or data.numbers.given()
+    per_objective = not _asked_once(data)
     t = s.title
     if s.activity is None:
         gaps.append(gap(f"No description of what you do for {t}.",
                         "Say in a sentence or two what you do, for whom, and how often."))
-    if not s.who_benefits and not s.equality_groups:
+    if per_objective and not s.who_benefits and not s.equality_groups:
         gaps.append(gap(f"Who benefits is not stated for {t}.",
                         "Name the groups who benefit, e.g. older people living alone, young carers."))
-    if not has_numbers:
+    if per_objective and not has_numbers:
         gaps.append(gap(f"No numbers for {t}.",
                         "Even rough counts help: how many people took part, how many sessions, "
                         "how many volunteers."))
-    gaps.extend(gap(problem, suggestion) for problem, suggestion in _number_problems(ev, t))
+    gaps.extend(gap(problem, suggestion) for problem, suggestion in _number_problems(ev.numbers, t))
     if s.difference is None:
         gaps.append(gap(f"No difference described for {t}.",
                         "Say what is different for people because of this work, "
@@ -284,32 +348,35 @@ def _objective_gaps(ev: ObjectiveEvidence, s: ObjectiveSection) -> list[Gap]:
         gaps.append(gap(f"No commitment for the next period for {t}.",
                         "Add one specific thing you will do, how you will measure it and by when."))
     else:
-        if not commitment.measure:
-            gaps.append(gap(f"The commitment for {t} has no measure.",
+        # The walk-through asks for the number, the measure and the date in one answer.
+        if not commitment.measure and not mentions_number(commitment.text):
+            gaps.append(gap(f"The commitment for {t} has no number to measure it by.",
                             "Say how you will know it happened, e.g. a number to reach or a survey result."))
-        if commitment.due is None:
+        if commitment.due is None and not mentions_date(commitment.text):
             gaps.append(gap(f"The commitment for {t} has no date.",
                             "Add a date, e.g. the end of your next funding year."))
     return gaps
 
 
-def _number_problems(ev: ObjectiveEvidence, title: str) -> list[tuple[str, str]]:
+def _number_problems(numbers: Numbers, title: str | None) -> list[tuple[str, str]]:
+    """Figures that cannot be right, for an objective (`title`) or the whole organisation (None)."""
     problems = []
+    of = f" for {title}" if title else ""
     values: list[tuple[str, float | int]] = [
-        (label, getattr(ev.numbers, field)) for field, label, _o, _m in _NUMBER_FIELDS
-        if getattr(ev.numbers, field) is not None
+        (label, getattr(numbers, field)) for field, label, _o, _m in _NUMBER_FIELDS
+        if getattr(numbers, field) is not None
     ]
-    own = ev.numbers.own_value
+    own = numbers.own_value
     if own is not None:
         values.append(("Our own valuation", own.amount))
         if not clean(own.source):
-            problems.append((f"Your own £ value for {title} has no source.",
+            problems.append((f"Your own £ value{of} has no source.",
                              "Say how you worked it out and where the figures came from."))
     for label, value in values:
         if isinstance(value, float) and not math.isfinite(value):
-            problems.append((f"{label} for {title} is not a number.", "Enter the figure again as digits."))
+            problems.append((f"{label}{of} is not a number.", "Enter the figure again as digits."))
         elif value < 0:
-            problems.append((f"{label} for {title} is below zero.", "Check the figure: counts start at 0."))
+            problems.append((f"{label}{of} is below zero.", "Check the figure: counts start at 0."))
     return problems
 
 

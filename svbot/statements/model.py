@@ -31,6 +31,10 @@ class OwnValue(BaseModel):
     source: str  # where the figure comes from, in the user's words
 
 
+# The figures a group can give, in the order they are shown.
+COUNTED = ("people_reached", "sessions", "volunteers", "volunteer_hours", "local_spend", "partners")
+
+
 class Numbers(BaseModel):
     people_reached: int | None = None
     sessions: int | None = None
@@ -39,6 +43,11 @@ class Numbers(BaseModel):
     local_spend: float | None = None  # GBP
     partners: int | None = None
     own_value: OwnValue | None = None
+    # A figure's qualifier as the person gave it ("about", "over", "at least"): field -> word.
+    qualifiers: dict[str, str] = Field(default_factory=dict)
+
+    def given(self) -> bool:
+        return any(getattr(self, name) is not None for name in COUNTED) or self.own_value is not None
 
 
 class Commitment(BaseModel):
@@ -50,6 +59,7 @@ class Commitment(BaseModel):
 class ObjectiveEvidence(BaseModel):
     objective_id: str
     activity: str | None = None
+    over_and_above: str | None = None  # what it adds beyond what is paid for (PPN 06/20's "over and above")
     beneficiaries: list[str] = Field(default_factory=list)  # group ids from guidance, or own words
     equality_groups: list[str] = Field(default_factory=list)  # characteristic ids, or own words
     numbers: Numbers = Field(default_factory=Numbers)
@@ -66,10 +76,29 @@ class StatementInput(BaseModel):
     org_where: str | None = None
     size_band: str | None = None
     framework_id: str
-    period: str | None = None
+    period: str | None = None  # the financial year the statement was made in, e.g. "2026-27"
+    # About the whole organisation, asked once (issue 14). Older statements have these per objective.
+    who_benefits: list[str] = Field(default_factory=list)  # group ids from guidance, or own words
+    equality_groups: list[str] = Field(default_factory=list)  # characteristic ids, or own words
+    numbers: Numbers = Field(default_factory=Numbers)
+    figures_from: date | None = None  # the period the organisation's figures cover
+    figures_to: date | None = None
     objectives: list[ObjectiveEvidence]
     word_limit: int | None = None
     char_limit: int | None = None
+
+    def whole_numbers(self) -> Numbers:
+        """The organisation's own figures; for a statement made before they were asked once, each
+        figure's largest value over the objectives (the same people are often counted under several
+        objectives, so the largest is an honest lower bound where a sum would over-claim)."""
+        if self.numbers.given() or not self.objectives:
+            return self.numbers
+        merged: dict[str, object] = {}
+        for name in COUNTED:
+            values = [getattr(ev.numbers, name) for ev in self.objectives if getattr(ev.numbers, name) is not None]
+            if values:
+                merged[name] = max(values)
+        return Numbers(**merged)  # type: ignore[arg-type]
 
 
 # ---- output: the statement ----------------------------------------------------------------------
@@ -114,6 +143,7 @@ class ObjectiveSection(BaseModel):
     title: str
     theme: str | None = None
     activity: Claim | None  # what we do
+    over_and_above: str | None = None
     who_benefits: list[str]
     equality_groups: list[str]
     numbers_text: str | None  # the figures as one sentence, exactly as given
@@ -136,6 +166,10 @@ class Statement(BaseModel):
     org_where: str | None
     size_band: str | None
     period: str | None
+    figures_period: str | None = None  # "1 April 2025 to 31 March 2026"
+    numbers_text: str | None = None  # the organisation's figures as one sentence, exactly as given
+    who_benefits: list[str] = Field(default_factory=list)
+    equality_groups: list[str] = Field(default_factory=list)
     framework_id: str
     framework_title: str
     framework_owner: str

@@ -126,6 +126,12 @@ def _render_docx(s: Statement) -> bytes:
     doc.add_paragraph(_x(s.summary))
     if s.org_what:
         _labelled(doc, "About us", s.org_what)
+    if s.who_benefits:
+        _labelled(doc, "Who benefits", "; ".join(s.who_benefits))
+    if s.equality_groups:
+        _labelled(doc, "Equality groups reached", "; ".join(s.equality_groups))
+    if s.numbers_text:
+        _labelled(doc, "Our figures" + (f" for {s.figures_period}" if s.figures_period else ""), s.numbers_text)
 
     for sec in s.sections:
         styles.add(doc, "Heading 1", f"{sec.number}. {sec.title}")
@@ -134,6 +140,8 @@ def _render_docx(s: Statement) -> bytes:
         _labelled(doc, "Evidence strength", sec.strength_label)
         if sec.activity:
             _labelled(doc, f"What we do ({sec.activity.strength_label.lower()})", sec.activity.text)
+        if sec.over_and_above:
+            _labelled(doc, "Over and above what we are funded for", sec.over_and_above)
         if sec.who_benefits:
             _labelled(doc, "Who benefits", "; ".join(sec.who_benefits))
         if sec.equality_groups:
@@ -151,8 +159,10 @@ def _render_docx(s: Statement) -> bytes:
         c = sec.commitment
         if c.text:
             _labelled(doc, "Our commitment for the next period", c.text)
-            _labelled(doc, "Measure", c.measure or "Not yet set.")
-            _labelled(doc, "By", c.due_text or "No date yet.")
+            if c.measure:
+                _labelled(doc, "Measure", c.measure)
+            if c.due_text:
+                _labelled(doc, "By", c.due_text)
         else:
             _labelled(doc, "Our commitment for the next period", "Not yet set.")
 

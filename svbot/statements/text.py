@@ -173,3 +173,31 @@ def _pieces(text: str, max_chars: int, level: int) -> list[tuple[str, str]]:
         sub[0] = (sub[0][0], separator if index else "")
         result.extend(sub)
     return result
+
+
+# A date in a commitment ("by March 2028", "31/3/28", "end of 2027", "by Christmas"): then svbot
+# need not ask "By when?" separately, and the statement does not report the date as missing.
+_MONTH_WORDS = (
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|((by|in|before|until|of|from) )may|may \d"  # not "we may"
+    r"|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?"
+    r"|nov(ember)?|dec(ember)?|christmas|easter|summer|autumn|winter|spring|year[- ]end|end of (the )?year"
+)
+_DATE_IN_TEXT = re.compile(
+    rf"\b({_MONTH_WORDS})\b|\b\d{{1,2}}[/.-]\d{{1,2}}([/.-]\d{{2,4}})?\b|\b20\d\d\b",
+    re.IGNORECASE,
+)
+_NUMBER_IN_TEXT = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+    r"|hundred|thousand|dozen|half|every|each|weekly|monthly)\b",
+    re.IGNORECASE,
+)
+
+
+def mentions_date(value: str | None) -> bool:
+    """Whether a free-text answer names a date or a time of year."""
+    return bool(value and _DATE_IN_TEXT.search(value))
+
+
+def mentions_number(value: str | None) -> bool:
+    """Whether a free-text answer has something countable in it (a figure, "every week")."""
+    return bool(value and _NUMBER_IN_TEXT.search(value))

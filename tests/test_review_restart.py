@@ -13,6 +13,7 @@ social_value.yaml.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from svbot.models import Answer
+from tests.conftest import run_sql
 from tests.scenario import Clock, ScenarioBot, make_bot
 
 CLUB = """\
@@ -294,3 +296,40 @@ async def test_start_after_finishing_offers_earlier_answers_with_when(person: Sc
     await person.say("ok")
     await person.say("start")
     assert "Last time you told me: Lunch Club (in " in person.last
+
+
+# -- through `svbot chat`, piped -------------------------------------------------------------------------
+
+
+def test_review_and_start_again_through_svbot_chat(tmp_path: Path, db_url: str) -> None:
+    """As a script (or a person at a terminal) would: the console numbers a question's choices, never
+    the review's commands, so "3" changes answer 3; at "still right?" its "1" is the Yes button."""
+    import subprocess
+    import sys
+
+    from tests.reliability.support import svbot_env
+
+    def chat(*lines: str) -> str:
+        env = svbot_env(db_url, SVBOT_DIALOGUES_DIR=str(club_dialogues(tmp_path)))
+        done = subprocess.run(
+            [sys.executable, "-m", "svbot.cli", "chat", "--user", "ann"],
+            input="\n".join(lines) + "\n", capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr, done.stderr
+        return done.stdout
+
+    out = chat("hello", "Lunch Club", "skip", "40", "2", "3", "55", "all correct")
+    assert "1. Name: Lunch Club\n2. What you do: not answered yet\n3. People: 40\n4. Size: £10,000 to £100,000" in out
+    assert "1. All correct" not in out and "  (All correct · Change an answer · Back)" in out
+    assert "How many people came last year?\n(Your answer now: 40)" in out, '"3" at the review changed answer 3'
+    assert "3. People: 55" in out and out.rstrip().endswith("Thanks, Lunch Club!")
+
+    again = chat("start", "1", "skip", "1", "1", "all correct")
+    offer = r"Last time you told me: Lunch Club \(in \w+ \d{4}\)\. Is that still right\?\n  1\. Yes\n  2\. No"
+    assert re.search(offer, again)
+    assert re.search(r"Last time you told me: 55 \(in \w+ \d{4}\)", again)
+    assert "1. Name: Lunch Club\n2. What you do: not answered yet\n3. People: 55" in again
+    assert again.rstrip().endswith("Thanks, Lunch Club!")
+    values = {key: str(value) for key, value in run_sql(db_url, "SELECT key, value FROM answers")}
+    assert values["name"] in ("Lunch Club", '"Lunch Club"'), "the console's 1 was its Yes button"
+    assert values["people"] == "55" and not [v for v in values.values() if v in ("1", '"1"')]

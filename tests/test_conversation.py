@@ -140,7 +140,7 @@ async def test_numbers_given_roughly_are_checked_before_they_are_kept(bot: Scena
     await bot.say("7")
     await bot.say("back")
     await bot.say("back")
-    assert "(Your answer now: 50)" in bot.last
+    assert "(Your answer now: about 50)" in bot.last
     await bot.say("5000000")
     assert "a lot more than most groups say" in bot.last
     await bot.say("yes")

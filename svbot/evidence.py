@@ -69,7 +69,7 @@ def install(bot: Bot) -> None:
         await _fit_to_limit(turn)
 
     @bot.intent("new_statement", "new statement", "another statement", "statement for another bid",
-                "/newstatement", menu=text("evidence.another.menu"))  # fmt: skip
+                "newstatement", "/newstatement", menu=text("evidence.another.menu"))  # fmt: skip
     async def another(turn: Turn) -> None:
         await _another_statement(turn)
 
@@ -128,7 +128,11 @@ async def _another_statement(turn: Turn) -> None:
     if not known:
         turn.say(text("evidence.another.nothing_yet"))
         return
-    turn.start_dialogue(DIALOGUE, intro=text("evidence.another.intro"), answers=known, only_missing=True)
+    # What they skipped last time (in this chat) stays skipped: "I don't know" is an answer too.
+    state = turn.state
+    skipped = [key for key in state.skipped if key not in _ASKED_AGAIN] if state.dialogue == DIALOGUE else []
+    turn.start_dialogue(DIALOGUE, intro=text("evidence.another.intro"), answers=known, skipped=skipped,
+                        only_missing=True)  # fmt: skip
 
 
 def in_dialogue(state: Any) -> bool:

@@ -297,6 +297,10 @@ class Bot:
             return
         await self._converse(turn)
 
+    async def converse(self, turn: Turn) -> None:
+        """Give what was said to the walk-through: an intent's word that turned out to be an answer."""
+        await self._converse(turn)
+
     async def _converse(self, turn: Turn, word: str | None = None) -> None:
         """What was said (or `word`, a command word it stands for) goes to the walk-through under way,
         or starts one."""

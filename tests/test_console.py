@@ -47,9 +47,9 @@ def test_the_real_walk_through_runs_in_the_console(tmp_path: Path, db_url: str) 
     out = chat(
         tmp_path,
         db_url,
-        ["hi", "Hollybush Lunch Club", "A weekly lunch club for older people", "Hollingdean", "1", "1", "1",
-         "We cook lunch and chat", "1", "skip", "35", "48", "12", "1,728", "skip", "skip", "skip",
-         "Members feel less lonely", "1, 2", "28 of 35 said they feel less lonely", "skip", "skip", "skip", "ok"],
+        ["hi", "Hollybush Lunch Club", "A weekly lunch club for older people in Hollingdean", "1", "1", "1",
+         "1", "35", "12", "1,728", "1", "We cook lunch and chat", "skip",
+         "Members feel less lonely", "1, 2", "28 of 35 said they feel less lonely", "skip", "skip", "ok"],
         dialogues=Path(__file__).resolve().parent.parent / "dialogues",
     )  # fmt: skip
     assert "Please note:" in out and "illustrative" in out, "users are told the framework is a starter set"

@@ -300,7 +300,7 @@ async def test_later_words_we_do_not_know_get_the_list_of_what_we_do(shipped: Ap
     assert FIRST_QUESTION not in said and "Here's what I can do" in said
     for entry in shipped.bot.menu:
         assert (f"• {entry.command}: {entry.description}" in said) or (entry.roles and entry.command in said)
-    assert "what does Brighton CVS do?" in await known.say("start")  # its name is known: not asked
+    assert "what does Brighton CVS do, and where?" in await known.say("start")  # its name is known: not asked
 
 
 async def test_someone_who_joined_is_not_asked_their_organisations_name(shipped: App) -> None:
@@ -308,4 +308,4 @@ async def test_someone_who_joined_is_not_asked_their_organisations_name(shipped:
     await member.say(f"join {await new_code(shipped, 'Hollybush Lunch Club')}")
     said = await member.say("start")
     assert FIRST_QUESTION not in said
-    assert "what does Hollybush Lunch Club do?" in said
+    assert "what does Hollybush Lunch Club do, and where?" in said

@@ -294,7 +294,7 @@ def test_food_bank_gaps_are_flagged_with_suggestions(knowledge: Knowledge) -> No
     assert f"No evidence given for {environment}." in problems
     assert f"No difference described for {environment}." in problems
     assert f"The commitment for {environment} has no date." in problems
-    assert f"The commitment for {environment} has no measure." in problems
+    assert f"The commitment for {environment} has no number to measure it by." in problems
     assert f"Who benefits is not stated for {environment}." in problems
     assert any(p.startswith(f"The evidence for {partnership} is quotes or case studies only") for p in problems)
     assert not any(partnership in p and "No numbers" in p for p in problems)

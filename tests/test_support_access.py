@@ -342,16 +342,20 @@ async def test_members_of_a_support_organisation_are_not_asked_for_a_framework(w
     alice = await joined(world, "alice", world.a, "org_admin")
     await alice.say("start")
     assert "What is your organisation or group called?" not in alice.text  # she joined it: svbot knows
-    assert "what does Allotment Friends do?" in alice.text
-    for answer in ("We grow vegetables together.", "skip", "skip"):
-        await alice.say(answer)
+    assert "what does Allotment Friends do, and where?" in alice.text
+    await alice.say("We grow vegetables together.")
+    await alice.say("skip")  # her group's size
     assert "Whose objectives" not in alice.text
-    assert "Which of these does your work help with?" in alice.text
+    assert "Who benefits from your work?" in alice.text
+    for _ in range(7):  # the whole group's facts, each skipped
+        await alice.say("skip")
+        if "Which of these does your work help with?" in alice.text:
+            break
     assert "We involve local people in shaping what we do" in [b.label for b in alice.last_message.buttons]
 
     loner = world.user("dora")  # in no support organisation: asked as before
     await loner.say("start")
-    for answer in ("Dora's Group", "We knit.", "skip", "skip"):
+    for answer in ("Dora's Group", "We knit.", "skip"):
         await loner.say(answer)
     assert "Whose objectives" in loner.text
 
@@ -448,12 +452,12 @@ async def test_sent_rows_are_marked(world: World) -> None:
 async def test_join_and_invite_words_inside_an_answer_stay_answers(world: World) -> None:
     alice = await joined(world, "alice", world.a, "org_admin")
     await alice.say("start")
-    assert "what does Allotment Friends do?" in alice.text  # she joined it: its name is not asked
+    assert "what does Allotment Friends do, and where?" in alice.text  # she joined it: its name is not asked
     await alice.say("join us for lunch on Fridays")
-    assert "Where do you work?" in alice.text  # taken as the answer, not as a join code
+    assert "how much does your group spend" in alice.text  # taken as the answer, not as a join code
     await alice.say("back")
     await alice.say("invite friends round to grow food")
-    assert "Where do you work?" in alice.text
+    assert "how much does your group spend" in alice.text
     async with world.bot.sessionmaker() as session:
         state = await session.scalar(select(Conversation.state).where(Conversation.key.like("%:alice")))
         invites_made = await session.scalar(select(func.count()).select_from(Invite))

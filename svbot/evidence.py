@@ -164,6 +164,7 @@ def statement_input(
     def get(key: str) -> Any:
         return answers.get(key)
 
+    asked_once = any(key.startswith("facts.") for key in answers)
     objectives = []
     for objective_id in get("objectives") or []:
         p = f"per_objective.{slug(objective_id)}."
@@ -172,9 +173,11 @@ def statement_input(
                 objective_id=objective_id,
                 activity=get(p + "activity"),
                 over_and_above=get(p + "over_and_above"),
-                beneficiaries=list(get(p + "beneficiaries") or []),
-                equality_groups=list(get(p + "equality") or []),
-                numbers=_numbers(answers, p, sessions=True),
+                beneficiaries=[] if asked_once else list(get(p + "beneficiaries") or []),
+                equality_groups=[] if asked_once else list(get(p + "equality") or []),
+                # Figures were asked per objective before they were asked once for the group (and
+                # are kept there by migration 0008): read them only from answers of that shape.
+                numbers=_numbers(answers, p, sessions=True) if not asked_once else Numbers(),
                 change=get(p + "change"),
                 evidence_kinds=list(get(p + "evidence_kinds") or []),
                 evidence_detail=get(p + "evidence_detail"),

@@ -336,6 +336,9 @@ class Bot:
         # A first message of any kind starts the walk-through (people open with all sorts); later,
         # words we don't know get the list of what we do, rather than a walk-through they didn't ask for.
         known = turn.conversation.version > 0 or turn.state.mode == "done"
+        if COMMAND_WORDS.get(said) == "restart":  # "start again" after finishing: a new walk-through
+            await self._start(turn)
+            return
         if said == "help" or (known and said and said not in _GREETINGS):
             turn.say(self.home_help())
             return

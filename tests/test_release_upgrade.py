@@ -337,7 +337,6 @@ async def test_the_half_way_person_who_says_start_is_asked_the_next_new_question
         await bot.db_engine.dispose()  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=True, reason="statement_input reads the old per-objective figures as well as facts.*")
 async def test_the_half_way_persons_figures_appear_once(release_url: str) -> None:
     bot = await make_bot(release_url, dialogues_dir=dialogues_dir(), clock=Clock())
     bea = ScenarioBot(bot, user="bea")

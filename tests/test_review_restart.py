@@ -298,11 +298,6 @@ async def test_start_after_finishing_offers_earlier_answers_with_when(person: Sc
     assert "Last time you told me: Lunch Club (in " in person.last
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="svbot/turns.py (not the engine's): after a finished walk-through, Bot._home answers "
-    "'restart' and 'start again' with the help list; it should start, as 'start' does",
-)
 @pytest.mark.parametrize("word", ["restart", "start again"])
 async def test_start_again_after_finishing_offers_earlier_answers(person: ScenarioBot, word: str) -> None:
     await answer_all(person)

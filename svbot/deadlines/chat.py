@@ -136,7 +136,7 @@ def _refused(turn: Turn, deadline_id: int | str, action: str) -> None:
         "deadline %s refused for identity %s (%s): not found or not their organisation",
         deadline_id, turn.identity.id, action,
     )  # fmt: skip
-    turn.say(NOT_FOUND)
+    turn.say(text("deadlines.not_found"))
 
 
 async def _open_items(turn: Turn) -> list[DueItem]:

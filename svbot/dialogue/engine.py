@@ -10,9 +10,9 @@ templates see), `navigation` (moving between questions), `replies` (what was sai
 `reading` (an answer, by question type), `prompts` (how messages look), `payloads` (the buttons'
 values) and `words` (the command words).
 
-What it says comes from svbot/texts (`dialogue.*`, `answers.*`), in English for now. A conversation's
-language would arrive the way everything else about it does, in the context (`context["locale"]`),
-which every part reaches through `run.scope.context`.
+What it says comes from svbot/texts (`dialogue.*`, `answers.*`) in the turn's language: the Bot sets
+the current locale (svbot.text.speaking) before the engine runs, and the dialogues dict picks
+dialogues/<locale>/<id>.yaml by it, so nothing here passes a locale around.
 """
 
 from __future__ import annotations

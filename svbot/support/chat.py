@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 DIALOGUE = "broadcast"
 MAX_BUTTONS = 24
-NOT_FOUND = text("support.not_found")
+NOT_FOUND = text("support.not_found")  # English, for tests; turns say text(...) in their locale
 SUPPORT_ONLY = text("support.support_only")
 ADMINS = (ORG_ADMIN, SUPPORT_ADMIN)
 
@@ -237,13 +237,13 @@ def _role_name(role: str) -> str:
 async def _sv_button(turn: Turn) -> None:
     action, _, raw_id = (turn.inbound.payload or "").partition(":")[2].partition(":")
     if not raw_id.isdigit():
-        turn.say(NOT_FOUND, kind="error")
+        turn.say(text("support.not_found"), kind="error")
         return
     target = int(raw_id)
     person = turn.identity.person_id
     if action == "use":
         if await access.role_in(turn.session, person, target) is None:
-            turn.say(NOT_FOUND, kind="error")
+            turn.say(text("support.not_found"), kind="error")
             return
         organisation = await turn.session.get(Organisation, target)
         turn.conversation.organisation_id = target
@@ -255,11 +255,11 @@ async def _sv_button(turn: Turn) -> None:
     elif action == "stmt":
         record = await access.visible_statement(turn.session, person, target)
         if record is None:
-            turn.say(NOT_FOUND, kind="error")
+            turn.say(text("support.not_found"), kind="error")
             return
         _send_statement(turn, record)
     else:
-        turn.say(NOT_FOUND, kind="error")
+        turn.say(text("support.not_found"), kind="error")
 
 
 # ---- what a support admin sees -----------------------------------------------------------------------
@@ -268,7 +268,7 @@ async def _sv_button(turn: Turn) -> None:
 async def _members(turn: Turn) -> None:
     supports = await access.admin_support_orgs(turn.session, turn.identity.person_id)
     if not supports:
-        turn.say(SUPPORT_ONLY)
+        turn.say(text("support.support_only"))
         return
     today = turn.now.date()
     for support in supports:
@@ -305,7 +305,7 @@ async def _members(turn: Turn) -> None:
 async def _member_detail(turn: Turn, organisation_id: int) -> None:
     organisation = await access.supporting_admin(turn.session, turn.identity.person_id, organisation_id)
     if organisation is None:
-        turn.say(NOT_FOUND, kind="error")
+        turn.say(text("support.not_found"), kind="error")
         return
     items = await upcoming_for_org(turn.session, organisation.id, turn.now.date())
     said = text(
@@ -368,7 +368,7 @@ async def _share(turn: Turn, shared: bool) -> None:
 async def _broadcast_start(turn: Turn) -> None:
     supports = await access.admin_support_orgs(turn.session, turn.identity.person_id)
     if not supports:
-        turn.say(SUPPORT_ONLY)
+        turn.say(text("support.support_only"))
         return
     current = next((s for s in supports if s.id == turn.conversation.organisation_id), None)
     if current is None and len(supports) > 1:
@@ -393,14 +393,14 @@ async def _bc_button(turn: Turn) -> None:
     parts = (turn.inbound.payload or "").split(":")
     action = parts[1] if len(parts) > 1 else ""
     if len(parts) < 3 or not parts[2].isdigit():
-        turn.say(NOT_FOUND, kind="error")
+        turn.say(text("support.not_found"), kind="error")
         return
     target = int(parts[2])
     if action in ("send", "cancel"):
         await _bc_decide(turn, target, action)
         return
     if not await access.is_support_admin(turn.session, turn.identity.person_id, target):
-        turn.say(SUPPORT_ONLY, kind="error")
+        turn.say(text("support.support_only"), kind="error")
         return
     support = await turn.session.get(Organisation, target)
     assert support is not None
@@ -409,7 +409,7 @@ async def _bc_button(turn: Turn) -> None:
     elif action == "to":
         await _bc_audience(turn, support, parts[3:])
     else:
-        turn.say(NOT_FOUND, kind="error")
+        turn.say(text("support.not_found"), kind="error")
 
 
 async def _bc_audience(turn: Turn, support: Organisation, rest: list[str]) -> None:
@@ -440,7 +440,7 @@ async def _bc_audience(turn: Turn, support: Organisation, rest: list[str]) -> No
         audience = broadcasts.parse_audience(kind if value is None else f"{kind}:{value}")
         people = await broadcasts.recipients(session, sid, audience, turn.now.date())
     except broadcasts.BroadcastError:
-        turn.say(NOT_FOUND, kind="error")
+        turn.say(text("support.not_found"), kind="error")
         return
     if not people:
         what = await broadcasts.describe(session, sid, audience)
@@ -488,7 +488,7 @@ async def _bc_decide(turn: Turn, broadcast_id: int, action: str) -> None:
     row = await turn.session.get(Broadcast, broadcast_id)
     person = turn.identity.person_id
     if row is None or not await access.is_support_admin(turn.session, person, row.support_org_id):
-        turn.say(NOT_FOUND, kind="error")
+        turn.say(text("support.not_found"), kind="error")
         return
     if row.status != DRAFT:
         cancelled = row.status == "cancelled"
@@ -521,7 +521,7 @@ async def _own_draft(turn: Turn, broadcast_id: Any) -> Broadcast | None:
 async def _broadcast_status(turn: Turn) -> None:
     supports = await access.admin_support_orgs(turn.session, turn.identity.person_id)
     if not supports:
-        turn.say(SUPPORT_ONLY)
+        turn.say(text("support.support_only"))
         return
     rows = (
         await turn.session.scalars(

@@ -43,7 +43,7 @@ async def test_every_answer_type_by_typing(bot: ScenarioBot) -> None:
     review = bot.last
     for line in ["Name: Lunch Club", "How many people came?: 1,200", "How many hours?: 12.5",
                  "How much did you spend locally?: £1,200", "Sun 31 Jan 2027", "Over £100,000",
-                 "Who benefits?: Older people, Carers", "Older people: How many older people took part?: 30",
+                 "Who benefits?: Older people, Carers", "Older people\n9. How many older people took part?: 30",
                  "Do you have a grant?: Yes", "Who funds you?: The council"]:  # fmt: skip
         assert line in review
     await bot.say("ok")
@@ -233,7 +233,7 @@ async def test_review_edits_an_answer_and_returns_to_review(bot: ScenarioBot) ->
     await bot.press("Done")
     assert "How many young people took part?" in bot.last
     await bot.say("9")
-    assert "Here's what you told me" in bot.last and "Young people: How many young people took part?: 9" in bot.last
+    assert "Here's what you told me" in bot.last and "Young people\n10. How many young people took part?: 9" in bot.last
     await bot.say("change 99")
     assert "There's no answer 99" in bot.last
 

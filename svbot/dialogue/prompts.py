@@ -97,17 +97,21 @@ def check_again(run: Run, typed: str | None) -> Outbound:
 
 def review(run: Run, prefix: str = "") -> Outbound:
     """The answers so far, numbered 1..N, with "all correct?". Its commands are words and unnumbered
-    buttons (controls: a console numbers choices), so a number always means an answer."""
+    buttons (controls: a console numbers choices), so a number always means an answer. Answers about
+    one item (an objective) sit under its name, said once rather than on every line of a phone."""
     answers, skipped = run.state.answers, run.state.skipped
-    lines = [
-        text(
-            "dialogue.review.line",
-            number=i,
-            question=label(run, s),
-            answer=_shorten(display(run, s, answers.get(s.key), s.key in skipped), REVIEW_ANSWER_LENGTH),
-        )
-        for i, s in enumerate(run.plan.answered(), start=1)
-    ]
+    lines: list[str] = []
+    group: str | None = None
+    for number, s in enumerate(run.plan.answered(), start=1):
+        item = _item_label(s)
+        if item != group:
+            if lines:
+                lines.append("")
+            if item:
+                lines.append(text("dialogue.review.group", group=item))
+            group = item
+        answer = _shorten(display(run, s, answers.get(s.key), s.key in skipped), REVIEW_ANSWER_LENGTH)
+        lines.append(text("dialogue.review.line", number=number, question=label(run, s, item=False), answer=answer))
     slot = run.current
     heading = asked(run, slot) if slot and slot.step.ask else text("dialogue.review.heading")
     said = heading + "\n\n" + "\n".join(lines) + "\n\n" + text("dialogue.review.check")
@@ -179,13 +183,20 @@ def asked(run: Run, slot: Slot) -> str:
     return run.scope.render(slot.step.ask or "", slot.prefix, slot.item)
 
 
-def label(run: Run, slot: Slot | None) -> str:
-    """A question's short name, for the review list and "welcome back"."""
+def label(run: Run, slot: Slot | None, item: bool = True) -> str:
+    """A question's short name, for the review list and "welcome back"; `item`: led by the name of
+    the item it is about ("Older people: How many took part?")."""
     if slot is None:
         return ""
     base = slot.step.label or _shorten(run.scope.render(slot.step.ask or slot.step.id, slot.prefix, slot.item), 60)
-    item_label = field_of(slot.item, "label", "title") if slot.item is not None else None
+    item_label = _item_label(slot) if item else None
     return f"{item_label}: {base}" if item_label else base
+
+
+def _item_label(slot: Slot) -> str | None:
+    """The name of the item (an objective, a group of people) a question is about, if any."""
+    name = field_of(slot.item, "label", "title") if slot.item is not None else None
+    return str(name) if name else None
 
 
 def display(run: Run, slot: Slot, value: Any, skipped: bool = False) -> str:

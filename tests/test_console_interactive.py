@@ -13,9 +13,9 @@ async def test_interactive_console_numbers_press_buttons(db_url: str) -> None:
     bot = await make_bot(db_url, start_dialogue="every_type")
     out = io.StringIO()
     console = ConsoleChannel(bot, "pat", out=out, interactive=True)
-    for line in ["hi", "Lunch Club", "skip", "about 40"]:
+    for line in ["hi", "Lunch Club", "skip", "about 20 x 2"]:
         await console.say(line)
-    assert "Just to check: shall I put 40?" in out.getvalue()
+    assert "Shall I put about 40?" in out.getvalue()
     await console.say("1")  # the first button: Yes
     assert out.getvalue().rstrip().endswith("(Back · Help)") and "How many hours?" in out.getvalue()
     for line in ["3", "skip", "31/01/2027"]:

@@ -123,20 +123,18 @@ async def test_invalid_answers_give_the_reason_an_example_and_the_same_question(
     assert "yes or no" in bot.last
 
 
-async def test_numbers_given_roughly_are_checked_before_they_are_kept(bot: ScenarioBot) -> None:
+async def test_numbers_given_roughly_keep_their_word_without_a_check(bot: ScenarioBot) -> None:
     for said in ["hi", "Lunch Club", "We cook"]:
         await bot.say(said)
     await bot.say("about 40")
-    assert "Just to check: shall I put 40?" in bot.last
-    await bot.say("no, 45")  # a fresh answer instead of yes or no: read as a person would
+    assert "How many hours?" in bot.last, "kept as 40 with its 'about': nothing to check, one answer"
+    await bot.say("back")
+    assert "(Your answer now: about 40)" in bot.last
+    await bot.say("45ish")
     assert "How many hours?" in bot.last
     await bot.say("back")
-    await bot.say("45ish")
-    await bot.press("No")
-    assert "How many people came?" in bot.last
+    assert "(Your answer now: about 45)" in bot.last
     await bot.say("around 50")
-    await bot.press("Yes")
-    assert "How many hours?" in bot.last
     await bot.say("7")
     await bot.say("back")
     await bot.say("back")

@@ -28,9 +28,9 @@ async def close(bot: ScenarioBot) -> None:
 async def test_a_new_process_resumes_exactly_where_the_user_was(db_url: str) -> None:
     db = db_url
     first = await new_bot(db)
-    for said in ["hi", "Lunch Club", "We cook", "about 40"]:
+    for said in ["hi", "Lunch Club", "We cook", "about 20 x 2"]:
         await first.say(said)
-    assert "Just to check" in first.last
+    assert "Shall I put about 40?" in first.last
     await close(first)
 
     second = await new_bot(db)  # as if the process had restarted

@@ -312,9 +312,9 @@ def _confirmation(value: float, amount: Amount, soft_max: float | None, show) ->
         return text("answers.number.worked_out", working=amount.working, value=shown)
     if soft_max is not None and value > soft_max:
         return text("answers.number.a_lot", value=shown)
-    if amount.qualifier:  # the number is kept as 60, and "about" with it
-        return text("answers.number.check_qualified", value=show(value), shown=shown)
-    if amount.approx:
+    # "about 60" needs no check: the number is kept as 60 and "about" with it, and both are shown
+    # in the review. A hedge away from the number ("roughly, we had 60") is checked.
+    if amount.approx and not amount.qualifier:
         return text("answers.number.check", value=show(value))
     return None
 

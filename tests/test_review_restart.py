@@ -139,6 +139,24 @@ async def test_a_stray_1_at_just_to_check_keeps_the_saved_answer(person: Scenari
     assert (await saved(person))["people"] == 45
 
 
+async def test_a_stray_number_at_a_written_answer_changed_from_the_review_is_asked_about(person: ScenarioBot) -> None:
+    """ "1" to change the name, then "17" as if the list were still there: asked, not put in its place."""
+    await answer_all(person)
+    await person.say("1")
+    assert "(Your answer now: Lunch Club)" in person.last
+    await person.say("17")
+    assert_asked_again(person, 'Just to check: change your answer from "Lunch Club" to "17"?')
+    assert (await saved(person))["name"] == "Lunch Club"
+    await person.say("no")
+    assert "What is your group called?" in person.last and "(Your answer now: Lunch Club)" in person.last
+    await person.say("Supper Club")  # words: kept at once
+    assert "1. Name: Supper Club" in person.last
+    await person.say("change 1")
+    await person.say("7")
+    await person.say("yes")  # a group really called 7
+    assert "1. Name: 7" in person.last
+
+
 async def test_a_stray_1_at_start_again_asks_again(person: ScenarioBot) -> None:
     await answer_all(person)
     await person.say("restart")

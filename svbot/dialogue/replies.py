@@ -36,6 +36,7 @@ from svbot.dialogue.words import (
     NO_THEN_ANSWER,
     POLITE,
     START_AGAIN,
+    STRAY_NUMBER,
     YES_AND,
     Command,
     simplify,
@@ -128,8 +129,30 @@ def _on_answer(run: Run, said: Said) -> None:
         state.turn += 1
         run.send(prompts.confirmation(run, answer.confirm))
         return
+    if _replaces_with_a_stray_number(run, slot, said, answer.value):
+        old = prompts.display(run, slot, state.answers[slot.key])
+        new = prompts.display(run, slot, answer.value)
+        state.mode = Mode.CONFIRM
+        state.pending = run.hold(answer.value, answer.qualifier)
+        state.confirm_text = text("dialogue.replace", old=old, new=new)
+        state.turn += 1
+        run.send(prompts.confirmation(run, state.confirm_text))
+        return
     run.store(slot, answer.value, answer.qualifier)
     navigation.move_on(run)
+
+
+def _replaces_with_a_stray_number(run: Run, slot: Slot, said: Said, value: object) -> bool:
+    """A bare number typed at a written answer that already has one ("change 1", then "17" as if the
+    review were still there): asked about, never put in its place without asking."""
+    old = run.state.answers.get(slot.key)
+    return (
+        slot.step.type in ("text", "long_text")
+        and said.text is not None
+        and old is not None
+        and old != value
+        and STRAY_NUMBER.fullmatch(said.words) is not None
+    )
 
 
 def _no_answer(run: Run, slot: Slot, unknown: bool) -> None:

@@ -55,6 +55,8 @@ ALL_CORRECT = {"ok", "okay", "yes", "y", "yep", "yeah", "done", "confirm", "look
                "all ok", "all okay", "yes please"}  # fmt: skip
 # At the review, a number picks an answer to change: "3", "change 3", "change answer 3", "no. 3", "#3".
 CHANGE_NUMBER = re.compile(r"(?:(?:change|edit|fix)\s*)?(?:(?:answer|number|no\.?|#)\s*)?(\d{1,6})")
+# A number on its own, as typed to pick from a list: at a written answer, asked about before it is kept.
+STRAY_NUMBER = re.compile(r"#?\d{1,6}")
 CHANGE_ONE = {"change", "edit", "change an answer", "no"}  # at the review: "which one?"
 CARRY_ON = {"carry on", "continue", "yes", "ok", "resume", "go on", "y"}  # after "welcome back"
 START_AGAIN = {"new"}  # after "welcome back" ("start again" is the command word: it asks first)

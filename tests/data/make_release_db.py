@@ -4,10 +4,12 @@
     python tests/data/make_release_db.py --checkout /tmp/release-368f2c2 tests/data/release-368f2c2.sqlite
     git -C /work/main worktree remove /tmp/release-368f2c2
 
-`--checkout` is the svbot source tree to run (any commit: the script uses only the app's long-standing
-interfaces, `svbot.app.create_bot`, `svbot.messages.Inbound` and the `svbot grants add` command); it
-is put first on sys.path, and the script stops if `import svbot` resolves anywhere else. Its shipped
-dialogues and knowledge are used. The database holds:
+`--checkout` is the svbot source tree to run, from a git worktree of any commit: the script uses only
+the app's long-standing interfaces (`svbot.app.create_bot`, `svbot.messages.Inbound`, the `svbot
+grants add` command). It is put first on sys.path, and the script stops if `import svbot` resolves
+anywhere else. Its shipped dialogues and knowledge are used. The answers below are keyed to the
+walk-through of 368f2c2: another commit may ask other questions (unknown ones are skipped, and the
+script stops, saying where, if a walk-through never finishes). The database holds:
 
 - "Hollybush Lunch Club" (organisation 1), made by "ann", who finished the social value walk-through
   against "Building social capital" with two objectives (more_volunteering, less_isolation):

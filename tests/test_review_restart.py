@@ -147,6 +147,8 @@ async def test_a_stray_number_at_a_written_answer_changed_from_the_review_is_ask
     await person.say("17")
     assert_asked_again(person, 'Just to check: change your answer from "Lunch Club" to "17"?')
     assert (await saved(person))["name"] == "Lunch Club"
+    await person.say("all correct")  # as if the review were still there: not an answer either
+    assert_asked_again(person, 'change your answer from "Lunch Club" to "17"?')
     await person.say("no")
     assert "What is your group called?" in person.last and "(Your answer now: Lunch Club)" in person.last
     await person.say("Supper Club")  # words: kept at once

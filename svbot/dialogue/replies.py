@@ -227,8 +227,15 @@ def _yes_no_or_instead(said: Said) -> bool | str | None:
 
 
 def _unclear(words: str) -> bool:
-    """One word or number that is neither yes nor no: at a check, too little to replace an answer."""
-    return " " not in words
+    """At a check, too little to replace an answer: one word or number that is neither yes nor no, or
+    words that belong elsewhere ("all correct" or "change 3", as if the review were still there)."""
+    return (
+        " " not in words
+        or words in ALL_CORRECT
+        or words in CHANGE_ONE
+        or words in CARRY_ON
+        or CHANGE_NUMBER.fullmatch(words) is not None
+    )
 
 
 # ---- the review list --------------------------------------------------------------------------

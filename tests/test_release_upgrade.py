@@ -248,12 +248,12 @@ async def test_the_stored_statement_still_renders(release_url: str, tmp_path: Pa
     knowledge = load_knowledge(knowledge_dir())
     markdown = export(record, knowledge, "md")
     assert isinstance(markdown, str)
-    assert "# Social value statement: Hollybush Lunch Club" in markdown
+    assert markdown.startswith("# ") and "Hollybush Lunch Club" in markdown.splitlines()[0]
     for shown in ("140", "1,728", "£2,400", "£15,000", "Sussex Community Research", "Recruit 4 new volunteers",
                   "31 March 2028", "Members tell us they feel less lonely"):  # fmt: skip
         assert shown in markdown, shown
     document = Document(io.BytesIO(export(record, knowledge, "docx")))  # type: ignore[arg-type]
-    assert document.paragraphs[0].text == "Social value statement: Hollybush Lunch Club"
+    assert "Hollybush Lunch Club" in document.paragraphs[0].text
 
     env = {**os.environ, "DATABASE_URL": release_url}
     command = [sys.executable, "-m", "svbot", "statement", "export", "--org", str(LUNCH_CLUB)]
@@ -265,7 +265,7 @@ async def test_the_stored_statement_still_renders(release_url: str, tmp_path: Pa
     done = subprocess.run([*command, "--format", "docx", "--out", str(out)], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert Document(str(out)).paragraphs[0].text == "Social value statement: Hollybush Lunch Club"
+    assert "Hollybush Lunch Club" in Document(str(out)).paragraphs[0].text
 
 
 async def test_the_finished_organisation_is_offered_its_facts_next_time(release_url: str) -> None:
@@ -319,7 +319,7 @@ async def test_the_half_way_person_finishes_with_the_new_questions(release_url: 
         "facts carried over are used, not asked again"
     )
     statement = "\n".join(m.text for m in bea.replies if m.markdown)
-    assert "# Social value statement: Whitehawk Befrienders" in statement
+    assert statement.startswith("# ") and "Whitehawk Befrienders" in statement.splitlines()[0]
     assert "Volunteers make extra calls at Christmas" in statement, "the new question's answer is in it"
     assert "44" in statement and "702" in statement, "the figures carried over are in it"
     rows = _select(release_url, sa.select(_STATEMENTS.c.id))
@@ -345,11 +345,18 @@ async def test_the_half_way_persons_figures_appear_once(release_url: str) -> Non
         await finish(bea, BEA_NEW)
     finally:
         await bot.db_engine.dispose()  # type: ignore[attr-defined]
-    statement = "\n".join(m.text for m in bea.replies if m.markdown)
     # Issue 14, finding 1: "identical answers then appear twice in the statement". The migration keeps the
-    # old per-objective answers (so stored statements stay as they are) and adds facts.*: the statement
-    # should show the organisation's figures once, not again under the objective they were first given for.
-    assert statement.count("| People reached | 44 |") == 1, statement
+    # old per-objective answers (so stored statements stay as they are) and adds facts.*: her statement
+    # has the group's figures and who benefits once, for the whole group, not again under the objective
+    # they were first given for.
+    latest = _select(release_url, sa.select(_STATEMENTS.c.data).order_by(_STATEMENTS.c.id.desc()).limit(1))
+    data = latest[0].data
+    assert data["numbers"]["people_reached"] == 44 and data["numbers"]["volunteer_hours"] == 702
+    assert data["who_benefits"] == BEA_FACTS["facts.who_benefits"]
+    assert data["equality_groups"] == BEA_FACTS["facts.equality"]
+    for objective in data["objectives"]:
+        assert objective["beneficiaries"] == [] and objective["equality_groups"] == []
+        assert all(objective["numbers"][name] is None for name in ("people_reached", "volunteers", "partners"))
 
 
 async def finish(bot: ScenarioBot, answers: dict[str, str]) -> list[str]:

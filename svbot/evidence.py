@@ -338,7 +338,10 @@ def _send_statement(turn: Turn, record: StatementRecord, intro: str) -> None:
 
 
 def _file_stem(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "statement"
+    """A file name from the organisation's name, keeping letters such as ŵ and ŷ."""
+    from svbot.documents import file_name
+
+    return file_name(name, "", default="statement")
 
 
 async def latest_statement(session: AsyncSession, organisation_id: int | None) -> StatementRecord | None:

@@ -1,4 +1,4 @@
-"""`pip install .` (not only editable installs) must ship the dialogues and knowledge folders."""
+"""`pip install .` (not only editable installs) must ship the dialogues and knowledge folders, and the Word template."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
         assert f"svbot/_data/{source.parent.name}/{source.name}" in names
     assert "svbot/migrations/env.py" in names and any(n.startswith("svbot/migrations/versions/0001") for n in names)
     assert "svbot/texts/en.yaml" in names, "everything svbot says in chat"
+    assert "svbot/templates/svbot.docx" in names, "the shared Word template"
 
     target = tmp_path / "site"
     installed = subprocess.run(
@@ -33,7 +34,8 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
         "import svbot.paths as p, svbot.dialogue.spec as s, svbot.knowledge as k;"
         "d = p.dialogues_dir(); print(d); print(sorted(s.load_dialogues(d)));"
         "print(sorted(k.load_knowledge(p.knowledge_dir()).frameworks));"
-        "import svbot.text as t; print(t.text('support.not_found'))"
+        "import svbot.text as t; print(t.text('support.not_found'));"
+        "import svbot.documents as d; print(d.TEMPLATE); print(d.to_bytes(d.new_document('T', 'A'))[:2])"
     )
     run = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120,
@@ -44,3 +46,4 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
     assert lines[0] == str(target / "svbot" / "_data" / "dialogues"), "found inside the installed package"
     assert "social_value" in lines[1] and "building_social_capital" in lines[2]
     assert lines[3].startswith("Sorry"), "the installed package reads its own text file"
+    assert lines[4] == str(target / "svbot" / "templates" / "svbot.docx") and lines[5] == "b'PK'", "and its template"

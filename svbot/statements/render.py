@@ -3,8 +3,9 @@
 Templates are files shipped in `svbot/statements/templates/` (names `statement.<fmt>.j2`), run in
 Jinja2's sandbox. People's answers are only ever passed in as data, never compiled as templates,
 and every value printed is escaped for its format by the environment itself (Markdown: backslash
-escapes; HTML: autoescaping), so a template cannot forget to. Word files are built with
-python-docx text runs, which Word never interprets as markup.
+escapes; HTML: autoescaping), so a template cannot forget to. Word files are built from svbot's
+shared Word template with `svbot.documents` (python-docx text runs, which Word never interprets as
+markup).
 
 A framework may bring its own template for one format (`template: name.md.j2` beside its YAML).
 It can `{% extends "svbot/statement.md.j2" %}` and override blocks.
@@ -13,7 +14,6 @@ It can `{% extends "svbot/statement.md.j2" %}` and override blocks.
 from __future__ import annotations
 
 from functools import lru_cache
-from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +21,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from svbot.statements.model import STRENGTH_LABELS, Statement
-from svbot.statements.text import clean, md_escape, one_line, split_text
+from svbot.statements.text import md_escape, one_line, split_text
 
 Format = Literal["md", "html", "txt", "docx"]
 FORMATS: tuple[str, ...] = ("md", "html", "txt", "docx")
@@ -106,123 +106,79 @@ def _environment(fmt: str, extra_dir: str | None) -> SandboxedEnvironment:
 
 
 def _render_docx(s: Statement) -> bytes:
-    from docx import Document  # imported here: it is slow to import and only Word needs it
+    # svbot.documents imports python-docx itself, inside its functions: only Word needs it.
+    from svbot.documents import bullet, heading, new_document, paragraph, table, to_bytes
 
-    doc = Document()
-    styles = _StyleIds(doc)
-    doc.core_properties.title = _x(f"Social value statement: {s.org_name}")
-    doc.core_properties.author = _x(s.org_name)
-    styles.add(doc, "Title", f"Social value statement: {s.org_name}")
-    _labelled(doc, "Framework", s.framework_title)
-    _labelled(doc, "Set by", s.framework_owner)
+    title = f"Social value statement: {s.org_name}"
+    doc = new_document(title, author=s.org_name, subject=s.framework_title, keywords="social value")
+    heading(doc, title, level=0)
+    paragraph(doc, s.framework_title, label="Framework:")
+    paragraph(doc, s.framework_owner, label="Set by:")
     if s.period:
-        _labelled(doc, "Period", s.period)
+        paragraph(doc, s.period, label="Period:")
     if s.illustrative_note:
-        note = doc.add_paragraph()
-        note.add_run("Note: ").bold = True
-        note.add_run(_x(s.illustrative_note)).italic = True
+        paragraph(doc, s.illustrative_note, label="Note:", italic=True)
 
-    styles.add(doc, "Heading 1", "Summary")
-    doc.add_paragraph(_x(s.summary))
+    heading(doc, "Summary")
+    paragraph(doc, s.summary)
     if s.org_what:
-        _labelled(doc, "About us", s.org_what)
+        paragraph(doc, s.org_what, label="About us:")
     if s.who_benefits:
-        _labelled(doc, "Who benefits", "; ".join(s.who_benefits))
+        paragraph(doc, "; ".join(s.who_benefits), label="Who benefits:")
     if s.equality_groups:
-        _labelled(doc, "Equality groups reached", "; ".join(s.equality_groups))
+        paragraph(doc, "; ".join(s.equality_groups), label="Equality groups reached:")
     if s.numbers_text:
-        _labelled(doc, "Our figures" + (f" for {s.figures_period}" if s.figures_period else ""), s.numbers_text)
+        label = "Our figures" + (f" for {s.figures_period}" if s.figures_period else "")
+        paragraph(doc, s.numbers_text, label=label + ":")
 
     for sec in s.sections:
-        styles.add(doc, "Heading 1", f"{sec.number}. {sec.title}")
+        heading(doc, f"{sec.number}. {sec.title}")
         if sec.theme:
-            doc.add_paragraph().add_run(_x(sec.theme)).italic = True
-        _labelled(doc, "Evidence strength", sec.strength_label)
+            paragraph(doc, sec.theme, italic=True)
+        paragraph(doc, sec.strength_label, label="Evidence strength:")
         if sec.activity:
-            _labelled(doc, f"What we do ({sec.activity.strength_label.lower()})", sec.activity.text)
+            paragraph(doc, sec.activity.text, label=f"What we do ({sec.activity.strength_label.lower()}):")
         if sec.over_and_above:
-            _labelled(doc, "Over and above what we are funded for", sec.over_and_above)
+            paragraph(doc, sec.over_and_above, label="Over and above what we are funded for:")
         if sec.who_benefits:
-            _labelled(doc, "Who benefits", "; ".join(sec.who_benefits))
+            paragraph(doc, "; ".join(sec.who_benefits), label="Who benefits:")
         if sec.equality_groups:
-            _labelled(doc, "Equality groups reached", "; ".join(sec.equality_groups))
+            paragraph(doc, "; ".join(sec.equality_groups), label="Equality groups reached:")
         if sec.numbers_text:
-            _labelled(doc, "Figures", sec.numbers_text)
+            paragraph(doc, sec.numbers_text, label="Figures:")
         if sec.difference:
-            _labelled(doc, f"The difference it makes ({sec.difference.strength_label.lower()})",
-                      sec.difference.text)
-        _labelled(doc, "How we know", "; ".join(sec.evidence) if sec.evidence else "No evidence yet.")
+            label = f"The difference it makes ({sec.difference.strength_label.lower()}):"
+            paragraph(doc, sec.difference.text, label=label)
+        paragraph(doc, "; ".join(sec.evidence) if sec.evidence else "No evidence yet.", label="How we know:")
         if sec.evidence_detail:
-            doc.add_paragraph(_x(sec.evidence_detail))
+            paragraph(doc, sec.evidence_detail)
         if sec.story:
-            _labelled(doc, "In their words", sec.story)
+            paragraph(doc, sec.story, label="In their words:")
         c = sec.commitment
         if c.text:
-            _labelled(doc, "Our commitment for the next period", c.text)
+            paragraph(doc, c.text, label="Our commitment for the next period:")
             if c.measure:
-                _labelled(doc, "Measure", c.measure)
+                paragraph(doc, c.measure, label="Measure:")
             if c.due_text:
-                _labelled(doc, "By", c.due_text)
+                paragraph(doc, c.due_text, label="By:")
         else:
-            _labelled(doc, "Our commitment for the next period", "Not yet set.")
+            paragraph(doc, "Not yet set.", label="Our commitment for the next period:")
 
-    styles.add(doc, "Heading 1", "The numbers")
+    heading(doc, "The numbers")
     if s.numbers:
-        # Sized up front: add_row() re-reads the whole grid each time, which is slow for long tables.
-        table = doc.add_table(rows=len(s.numbers) + 1, cols=3)
-        table.style = "Table Grid"
-        rows = table.rows
-        for cell, title in zip(rows[0].cells, ("Objective", "Measure", "Figure"), strict=True):
-            cell.paragraphs[0].add_run(title).bold = True
-        for row, number in zip(rows[1:], s.numbers, strict=True):
-            cells = row.cells
-            cells[0].text = _x(number.objective_title)
-            cells[1].text = _x(number.measure + (f" ({number.note})" if number.note else ""))
-            cells[2].text = _x(number.figure)
+        rows = [[n.objective_title, n.measure + (f" ({n.note})" if n.note else ""), n.figure] for n in s.numbers]
+        table(doc, ["Objective", "Measure", "Figure"], rows, numeric={2})
     else:
-        doc.add_paragraph("No figures given yet.")
+        paragraph(doc, "No figures given yet.")
 
-    styles.add(doc, "Heading 1", "Gaps to close before you submit")
+    heading(doc, "Gaps to close before you submit")
     if s.gaps:
         for gap in s.gaps:
-            item = styles.add(doc, "List Bullet", "")
-            item.add_run(_x(gap.problem)).bold = True
-            item.add_run(" Suggestion: " + _x(gap.suggestion))
+            bullet(doc, "Suggestion: " + gap.suggestion, label=gap.problem)
     else:
-        doc.add_paragraph("None found.")
+        paragraph(doc, "None found.")
 
-    doc.add_paragraph(_x(s.count_line))
-    _labelled(doc, "Objectives from", s.framework_source + (f" {s.framework_url}" if s.framework_url else ""))
-    _labelled(doc, "Licence", s.framework_licence)
-    out = BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
-class _StyleIds:
-    """Paragraph styles looked up once per document.
-
-    python-docx resolves a style name on every paragraph by scanning the whole style sheet, which
-    made a 12-objective statement take most of its 300 ms budget; setting the looked-up id on the
-    paragraph's XML directly (`CT_P.style`) gives the same document.
-    """
-
-    def __init__(self, doc: Any) -> None:
-        self._ids = {name: doc.styles[name].style_id for name in ("Title", "Heading 1", "List Bullet")}
-
-    def add(self, doc: Any, style: str, text: str) -> Any:
-        paragraph = doc.add_paragraph(_x(text) if text else "")
-        paragraph._p.style = self._ids[style]
-        return paragraph
-
-
-def _labelled(doc: Any, label: str, text: str) -> None:
-    paragraph = doc.add_paragraph()
-    paragraph.add_run(_x(label) + ": ").bold = True
-    paragraph.add_run(_x(text))
-
-
-def _x(text: str) -> str:
-    # compose() already cleans answers; a Statement built by hand may not be, and Word's XML
-    # cannot hold control characters.
-    return clean(text) or ""
+    paragraph(doc, s.count_line)
+    paragraph(doc, s.framework_source + (f" {s.framework_url}" if s.framework_url else ""), label="Objectives from:")
+    paragraph(doc, s.framework_licence, label="Licence:")
+    return to_bytes(doc)

@@ -292,52 +292,61 @@ def summary_lines(report: AnnualReport) -> list[str]:
 
 
 def render_docx(report: AnnualReport, chart: bytes | None = None) -> bytes:
-    import docx
-    from docx.shared import Inches
+    from svbot.documents import bullet, heading, new_document, paragraph, picture, table, to_bytes
 
-    document = docx.Document()
-    document.add_heading(f"{report.support_name}: social value report {report.period}", level=0)
+    title = f"{report.support_name}: social value report {report.period}"
+    document = new_document(title, author=report.support_name, subject=report.framework_title,
+                            keywords="social value; annual report")  # fmt: skip
+    heading(document, title, level=0)
     for line in summary_lines(report):
-        document.add_paragraph(line)
-    document.add_heading("Objectives covered", level=1)
-    document.add_picture(BytesIO(chart if chart is not None else chart_png(report)), width=Inches(6))
-    table = document.add_table(rows=1, cols=5)
-    table.style = "Table Grid"
-    headings = ("Objective", "Organisations", "People reached", "Volunteers", "Volunteer hours")
-    for cell, text in zip(table.rows[0].cells, headings, strict=True):
-        cell.text = text
-    for row in report.objectives:
-        values = (
+        paragraph(document, line)
+    heading(document, "Objectives covered")
+    picture(
+        document, chart if chart is not None else chart_png(report), width_cm=15.24, alt_text=chart_alt_text(report)
+    )
+    headings = ["Objective", "Organisations", "People reached", "Volunteers", "Volunteer hours"]
+    rows = [
+        [
             row.title,
             str(row.organisations),
             format_count(row.people_reached),
             format_count(row.volunteers),
             format_count(row.volunteer_hours),
-        )
-        for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.text = text
-    document.add_paragraph(_double_count_note())
-    document.add_heading("How well it is evidenced", level=1)
+        ]
+        for row in report.objectives
+    ]
+    table(document, headings, rows, numeric={1, 2, 3, 4})
+    paragraph(document, _double_count_note())
+    heading(document, "How well it is evidenced")
     for key, label in STRENGTH_LABELS.items():
-        document.add_paragraph(f"{label}: {report.strength.get(key, 0)}", style="List Bullet")
-    document.add_heading("Commitments", level=1)
+        bullet(document, f"{label}: {report.strength.get(key, 0)}")
+    heading(document, "Commitments")
     if not report.commitments:
-        document.add_paragraph("No commitments were recorded.")
+        paragraph(document, "No commitments were recorded.")
     for c in report.commitments:
         due = f" (by {c.due:%-d %B %Y})" if c.due else ""
-        document.add_paragraph(f"{c.organisation}, {c.objective}: {c.text}{due}", style="List Bullet")
-    document.add_heading("In their own words", level=1)
+        bullet(document, f"{c.organisation}, {c.objective}: {c.text}{due}")
+    heading(document, "In their own words")
     if not report.stories:
-        document.add_paragraph("No organisation has shared a story for this report yet.")
+        paragraph(document, "No organisation has shared a story for this report yet.")
     for story in report.stories:
-        document.add_paragraph(f"“{story.text}”", style="Intense Quote")
-        document.add_paragraph(f"{story.organisation}, on {story.objective}")
+        paragraph(document, f"\u201c{story.text}\u201d", style="Quote")
+        paragraph(document, f"{story.organisation}, on {story.objective}")
     if report.missing:
-        document.add_heading("Not yet included", level=1)
-        document.add_paragraph(", ".join(report.missing))
-    buffer = BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+        heading(document, "Not yet included")
+        paragraph(document, ", ".join(report.missing))
+    return to_bytes(document)
+
+
+def chart_alt_text(report: AnnualReport) -> str:
+    """What the objectives chart shows, in words, for screen readers (the Word file's alt text)."""
+    if not report.objectives:
+        return f"Bar chart of objectives covered, {report.period}: there are no objectives to show."
+    bars = "; ".join(
+        f"{row.title}: {row.organisations} organisation{'' if row.organisations == 1 else 's'}"
+        for row in report.objectives
+    )
+    return f"Bar chart of how many member organisations cover each objective, {report.period}. {bars}."
 
 
 def _double_count_note() -> str:

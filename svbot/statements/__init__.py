@@ -5,16 +5,16 @@
     markdown = render(statement, "md"); word_file = render(statement, "docx")
 """
 
-from svbot.statements.compose import StatementError, compose
+from svbot.statements.compose import StatementError, compose, submit_text
 from svbot.statements.model import (
-    Claim,
     Commitment,
+    Figure,
     Gap,
-    NumberRow,
     Numbers,
     ObjectiveEvidence,
     ObjectiveSection,
     OwnValue,
+    Part,
     Statement,
     StatementInput,
     Strength,
@@ -24,15 +24,15 @@ from svbot.statements.render import FORMATS, MEDIA_TYPES, Format, body_text, cha
 __all__ = [
     "FORMATS",
     "MEDIA_TYPES",
-    "Claim",
     "Commitment",
+    "Figure",
     "Format",
     "Gap",
-    "NumberRow",
     "Numbers",
     "ObjectiveEvidence",
     "ObjectiveSection",
     "OwnValue",
+    "Part",
     "Statement",
     "StatementError",
     "StatementInput",
@@ -41,4 +41,5 @@ __all__ = [
     "chat_chunks",
     "compose",
     "render",
+    "submit_text",
 ]

@@ -1,39 +1,50 @@
-"""Turn the walk-through's answers into a draft evidence statement.
+"""Turn the walk-through's answers into a draft evidence statement that reads like a good bid answer.
 
-Evidence strength (so nothing is over-claimed). For each objective, with "numbers" meaning at least
-one of the figures was given and "kinds" the evidence kinds chosen, ignoring `none_yet`:
+The statement has two parts, kept apart. **The text to submit**: a short opening about the
+organisation (what it does, its figures for a stated period, who benefits), then one paragraph per
+objective under the funder's own wording (what we do, what is over and above our funding, the
+difference it makes, how we know and what that showed, a story, our commitment). **svbot's notes**:
+how well each paragraph is evidenced and why, the figures and any working, and the gaps to close.
 
-The difference it makes (the outcome claim):
-  - evidenced: an external evaluation; or a survey or attendance records together with numbers
-  - partly:    a survey or attendance records without numbers; or only quotes and/or case studies
-  - not yet:   no evidence, or "none yet"
-What we do (the activity claim):
-  - evidenced: numbers and at least one kind of evidence
-  - partly:    numbers or evidence, not both
-  - not yet:   neither
-The section's headline strength is that of its difference claim, or of its activity claim when no
-difference was described.
+Honest evidence (README, "How svbot judges evidence"; tests/test_statement_evidence.py, rule by rule):
+1. Outputs (people, sessions, volunteers, hours) are evidenced by records: attendance records back
+   the figures; without them the figures are the group's own count, and an estimate reads as one.
+2. The difference work makes (an outcome) needs outcome evidence: an external evaluation, or a
+   survey or feedback with a result in numbers. Attendance records show who came, not what changed.
+3. A story (a quote or case study) illustrates a difference; it does not evidence it.
+4. A result that covers fewer people than were reached says whom it covers ("80% of the 35 people
+   who answered"), and the notes say that it is not everyone.
+5. A figure about the whole organisation is said once, in the opening, not under every objective.
+6. Every number is one the person gave, or worked out from theirs with the working in the notes.
 
-Numbers are shown exactly as given: never rounded, summed or changed, only formatted with thousands
-separators (and £ for money). Totals across objectives are deliberately not shown: the same people
-often count under several objectives, and adding them up would over-claim.
+The headline strength of a section is that of its difference claim: evidenced (rule 2 met), partly
+(a survey without its result, or only stories), not yet (no evidence of the change, or records
+only). With no difference described, it is that of what we do: evidenced when there are figures and
+records, partly with one of them, not yet with neither.
+
+Word limits count the text to submit. When it is over, svbot drops its own optional sentences
+first, shrinks stories to one sentence, shortens the charity's longest answers a sentence at a time
+(never below one sentence each), and removes stories last. If it still does not fit, it cuts
+nothing more and says by how much it is over. Gaps are worked out on the final text.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Iterable
+
+from dateutil.relativedelta import relativedelta
 
 from svbot.knowledge import Framework, Knowledge, Objective
 from svbot.statements.model import (
-    STRENGTH_LABELS,
-    Claim,
-    CommitmentOut,
+    COUNTED,
+    Figure,
     Gap,
-    NumberRow,
     Numbers,
     ObjectiveEvidence,
     ObjectiveSection,
+    Part,
     Statement,
     StatementInput,
     Strength,
@@ -46,22 +57,21 @@ from svbot.statements.text import (
     format_money,
     mentions_date,
     mentions_number,
+    split_sentences,
     uk_date,
 )
 
-STRONG_KINDS = {"survey", "attendance_records"}
+OUTCOME_KINDS = {"survey", "quote", "external_evaluation"}  # can carry a result about the change
 STORY_KINDS = {"quote", "case_study"}
-
-# (field, table label, singular phrase, plural phrase) for the figures sentence and table.
-_NUMBER_FIELDS: tuple[tuple[str, str, str, str], ...] = (
-    ("people_reached", "People reached", "{} person reached", "{} people reached"),
-    ("sessions", "Sessions", "{} session", "{} sessions"),
-    ("volunteers", "Volunteers", "{} volunteer", "{} volunteers"),
-    ("volunteer_hours", "Volunteer hours", "{} volunteer hour", "{} volunteer hours"),
-    ("local_spend", "Spent locally", "{} spent locally", "{} spent locally"),
-    ("partners", "Partner organisations", "{} partner organisation", "{} partner organisations"),
-)
 _MONEY_FIELDS = {"local_spend"}
+_LABELS = {
+    "people_reached": "People reached", "sessions": "Sessions", "volunteers": "Volunteers",
+    "volunteer_hours": "Volunteer hours", "local_spend": "Spent with local businesses",
+    "partners": "Partner organisations",
+}  # fmt: skip
+# "28 of 35", "28 out of 35 members": a result and the number of people it covers.
+_OUT_OF = re.compile(r"\b(\d[\d,]*)\s+(?:out\s+)?of\s+(?:the\s+)?(\d[\d,]*)\b", re.IGNORECASE)
+_NOTHING = {"none", "no", "nothing", "n/a", "na", "not really", "not sure", "don't know", "dont know"}
 
 
 class StatementError(ValueError):
@@ -69,24 +79,21 @@ class StatementError(ValueError):
 
 
 def compose(data: StatementInput, knowledge: Knowledge) -> Statement:
-    """Build the statement; if a word or character limit is set, trim free text until it fits."""
+    """Build the statement; if a word or character limit is set, shorten it as the module says."""
     framework = _framework(data, knowledge)
     _check_ids(data, framework, knowledge)
-    whole = data.numbers.given()
-    sections = [_section(i, ev, framework.objective(ev.objective_id), knowledge, whole)
-                for i, ev in enumerate(data.objectives, start=1)]
-    gaps = _statement_gaps(data) + [g for ev, s in zip(data.objectives, sections, strict=True)
-                                    for g in _objective_gaps(ev, s, data)]
+    period = _period(data)
+    working: list[str] = []
+    opening = _opening(data, knowledge, period)
+    sections = [
+        _section(i, ev, framework.objective(ev.objective_id), data, working)
+        for i, ev in enumerate(data.objectives, start=1)
+    ]
     statement = Statement(
         org_name=clean(data.org_name) or "Our organisation",
-        org_what=clean(data.org_what),
-        org_where=clean(data.org_where),
-        size_band=clean(data.size_band),
-        period=clean(data.period),
-        figures_period=_period_text(data),
-        numbers_text=_numbers_text(data.numbers),
-        who_benefits=[knowledge.guidance.beneficiary_label(v) for v in _cleaned_list(data.who_benefits)],
-        equality_groups=[knowledge.guidance.beneficiary_label(v) for v in _equality(data, knowledge)],
+        figures_period=period[0] if period else None,
+        opening=opening,
+        sections=sections,
         framework_id=framework.id,
         framework_title=framework.title,
         framework_owner=framework.owner,
@@ -94,20 +101,26 @@ def compose(data: StatementInput, knowledge: Knowledge) -> Statement:
         framework_source=framework.source.citation,
         framework_url=framework.source.url,
         framework_licence=framework.licence,
-        illustrative_note=framework.status_note if framework.is_illustrative else None,
-        summary="",
-        sections=sections,
-        numbers=_whole_rows(data) + [row for ev, s in zip(data.objectives, sections, strict=True)
-                                     for row in _number_rows(ev.numbers, s.id, s.title)],
-        gaps=gaps,
+        notice=_notice(framework),
+        figures=_figures(data, framework),
+        working=working,
+        notes=_notes(data, sections),
+        gaps=[],
         word_limit=data.word_limit,
         char_limit=data.char_limit,
         template_dir=str(framework.directory) if framework.template and framework.directory else None,
         template_name=framework.template,
     )
-    statement.summary = _summary(statement, framework)
-    _fit_and_count(statement)
+    _fit(statement)
+    statement.gaps = _gaps(data, statement)  # on the final text: what was cut is known
     return statement
+
+
+def submit_text(statement: Statement) -> str:
+    """The text to submit, as plain text: what word and character limits count."""
+    blocks = [statement.opening_paragraph] if statement.opening else []
+    blocks += [f"{s.title}\n{s.paragraph}" for s in statement.sections]
+    return "\n\n".join(b for b in blocks if b.strip())
 
 
 # ---- checks ------------------------------------------------------------------------------------
@@ -123,6 +136,7 @@ def _framework(data: StatementInput, knowledge: Knowledge) -> Framework:
 
 def _check_ids(data: StatementInput, framework: Framework, knowledge: Knowledge) -> None:
     known = framework.objective_ids()
+    kinds = {k.id for k in knowledge.guidance.evidence_kinds}
     seen: set[str] = set()
     for evidence in data.objectives:
         if evidence.objective_id not in known:
@@ -133,7 +147,6 @@ def _check_ids(data: StatementInput, framework: Framework, knowledge: Knowledge)
         if evidence.objective_id in seen:
             raise StatementError(f"Objective {evidence.objective_id!r} is given twice.")
         seen.add(evidence.objective_id)
-        kinds = {k.id for k in knowledge.guidance.evidence_kinds}
         for kind in evidence.evidence_kinds:
             if kind not in kinds:
                 raise StatementError(
@@ -145,260 +158,486 @@ def _check_ids(data: StatementInput, framework: Framework, knowledge: Knowledge)
             raise StatementError(f"{name} must be at least 1, not {limit}.")
 
 
-# ---- sections ----------------------------------------------------------------------------------
+def _notice(framework: Framework) -> str | None:
+    """What a reader must be told about the framework: a starter set, or a policy since replaced."""
+    notice = getattr(framework, "notice", None)  # knowledge may say more than "illustrative"
+    if isinstance(notice, str) and notice:
+        return notice
+    return framework.status_note if framework.is_illustrative else None
+
+
+# ---- the period ----------------------------------------------------------------------------------
+
+
+def _period(data: StatementInput) -> tuple[str, str] | None:
+    """(the period in words, how a sentence starts with it), from the dates the figures cover:
+    ("April 2025 to March 2026", "From April 2025 to March 2026") or ("the 12 months to 1 December
+    2026", "In the 12 months to 1 December 2026"). None when the dates were not given."""
+    start, end = data.figures_from, data.figures_to
+    if start is None or end is None:
+        return None
+    if start.day == 1 and end == start + relativedelta(years=1, days=-1):
+        if start.month == 4:  # a financial year, as charities and councils count it
+            words = f"April {start.year} to March {end.year}"
+        else:
+            words = f"{start:%B} {start.year} to {end:%B} {end.year}"
+        return words, f"From {words}"
+    if start == end - relativedelta(years=1) + relativedelta(days=1):
+        words = f"the 12 months to {uk_date(end)}"
+        return words, f"In {words}"
+    words = f"{uk_date(start)} to {uk_date(end)}"
+    return words, f"From {words}"
+
+
+# ---- the opening ---------------------------------------------------------------------------------
+
+
+def _opening(data: StatementInput, knowledge: Knowledge, period: tuple[str, str] | None) -> list[Part]:
+    guidance = knowledge.guidance
+    parts: list[Part] = []
+    what = _sentence(clean(data.org_what))
+    if what:
+        parts.append(Part(kind="what", text=what, own=True))
+    where = clean(data.org_where)
+    if where and (not what or where.lower() not in what.lower()):
+        parts.append(Part(kind="what", text=f"We work in {_sentence(where)}", own=True))
+    figures = _figures_sentences(data.numbers, period[1] if period else None)
+    if figures:
+        parts.append(Part(kind="figures", text=figures, own=False))
+    own = data.numbers.own_value
+    if own is not None and clean(own.source):
+        parts.append(Part(kind="own_value", own=False, text=(
+            f"We value this work at {format_money(own.amount)}, a figure from {_sentence(clean(own.source))}")))
+    groups = _labels(guidance, data.who_benefits)
+    if groups:
+        parts.append(Part(kind="who", text=f"Our work benefits {_join(groups)}.", own=False))
+    equality = _equality_sentence(knowledge, [*guidance.equality_of(data.who_benefits), *data.equality_groups])
+    if equality:
+        parts.append(Part(kind="equality", text=equality, own=False))
+    return parts
+
+
+def _figures_sentences(numbers: Numbers, lead: str | None) -> str | None:
+    """The figures in plain sentences, each exactly as given ("about 140 people")."""
+
+    def fig(name: str) -> str | None:
+        value = getattr(numbers, name)
+        if value is None:
+            return None
+        shown = format_money(value) if name in _MONEY_FIELDS else format_count(value)
+        qualifier = numbers.qualifiers.get(name)
+        return f"{qualifier} {shown}" if qualifier else shown
+
+    def plural(name: str, one: str, many: str) -> str:
+        return one if getattr(numbers, name) == 1 else many
+
+    sentences = []
+    did = []
+    if fig("people_reached"):
+        did.append(f"reached {fig('people_reached')} {plural('people_reached', 'person', 'people')}")
+    if fig("sessions"):
+        did.append(f"ran {fig('sessions')} {plural('sessions', 'session', 'sessions')}")
+    if did:
+        sentences.append(f"{lead}, we {_join(did)}." if lead else f"We {_join(did)}.")
+    volunteers, hours = fig("volunteers"), fig("volunteer_hours")
+    if volunteers and hours:
+        who = plural("volunteers", "volunteer", "volunteers")
+        sentences.append(f"Our {volunteers} {who} gave {hours} hours of their time.")
+    elif volunteers:
+        sentences.append(f"Our {volunteers} {plural('volunteers', 'volunteer helps', 'volunteers help')} us.")
+    elif hours:
+        sentences.append(f"Our volunteers gave {hours} hours of their time.")
+    together = []
+    if fig("partners"):
+        together.append(f"worked with {fig('partners')} other local "
+                        f"{plural('partners', 'organisation', 'organisations')}")
+    if fig("local_spend"):
+        together.append(f"spent {fig('local_spend')} with local businesses")
+    if together:
+        sentences.append(f"We {_join(together)}.")
+    if sentences and lead and not did:
+        sentences[0] = f"{lead}: {sentences[0][0].lower()}{sentences[0][1:]}"
+    return " ".join(sentences) or None
+
+
+def _equality_sentence(knowledge: Knowledge, ids: list[str]) -> str | None:
+    chosen = _unique(v for v in (clean(x) for x in ids) if v)
+    if not chosen:
+        return None
+    characteristics = {c.id: c for c in knowledge.guidance.equality_characteristics}
+    is_protected = {i for i in chosen if i in characteristics and characteristics[i].protected}
+    protected = [_lower(characteristics[i].label) for i in chosen if i in is_protected]
+    others = [_lower(characteristics[i].label) if i in characteristics else i for i in chosen if i not in is_protected]
+    sentences = []
+    if protected:
+        sentences.append(f"It reaches people with protected characteristics under the Equality Act 2010: "
+                         f"{_join(protected)}.")
+    if others:
+        sentences.append(f"It also reaches groups that equality assessments ask about: {_join(others)}.")
+    return " ".join(sentences)
+
+
+# ---- one objective ---------------------------------------------------------------------------------
 
 
 def _section(
-    number: int, ev: ObjectiveEvidence, objective: Objective, knowledge: Knowledge, whole_numbers: bool
+    number: int, ev: ObjectiveEvidence, objective: Objective, data: StatementInput, working: list[str]
 ) -> ObjectiveSection:
-    guidance = knowledge.guidance
+    parts: list[Part] = []
+    activity = _sentence(clean(ev.activity))
+    if activity:
+        parts.append(Part(kind="activity", text=activity, own=True))
+    reach = _figures_sentences(ev.numbers, None)  # statements made before figures were asked once
+    if reach:
+        parts.append(Part(kind="reach", text=reach.replace("We ", "Here we ", 1), own=False))
+    extra = _sentence(_something(clean(ev.over_and_above)))
+    if extra:
+        parts.append(Part(kind="over_and_above", text=f"Over and above what we are funded to do: {extra}", own=True))
+    change = _sentence(clean(ev.change))
+    if change:
+        parts.append(Part(kind="change", text=change, own=True))
     kinds = _kinds(ev)
-    # The organisation's own figures back up what it does under each objective it works on.
-    has_numbers = ev.numbers.given() or whole_numbers
-    activity = clean(ev.activity)
-    change = clean(ev.change)
-    difference_strength = _difference_strength(kinds, has_numbers)
-    activity_strength = _activity_strength(kinds, has_numbers)
-    commitment = ev.commitment
-    return ObjectiveSection(
-        id=objective.id,
-        number=number,
-        title=objective.title,
-        theme=objective.theme,
-        activity=Claim(text=activity, strength=activity_strength) if activity else None,
-        over_and_above=_not_none(clean(ev.over_and_above)),
-        who_benefits=[guidance.beneficiary_label(v) for v in _cleaned_list(ev.beneficiaries)],
-        equality_groups=[guidance.beneficiary_label(v) for v in _cleaned_list(ev.equality_groups)],
-        numbers_text=_numbers_text(ev.numbers),
-        difference=Claim(text=change, strength=difference_strength) if change else None,
-        evidence=[guidance.evidence_kind(k).label for k in _unique(ev.evidence_kinds) if k != "none_yet"],
-        evidence_detail=clean(ev.evidence_detail),
-        story=clean(ev.story),
-        commitment=CommitmentOut(
-            text=clean(commitment.text),
-            measure=clean(commitment.measure),
-            due=commitment.due,
-            due_text=uk_date(commitment.due) if commitment.due else None,
-        ),
-        strength=difference_strength if change else activity_strength,
-    )
+    evidence = _evidence_sentence(kinds)
+    if evidence:
+        parts.append(Part(kind="evidence", text=evidence, own=False))
+    result = _sentence(clean(ev.evidence_detail))
+    if result:
+        parts.append(Part(kind="result", text=result, own=True))
+        coverage = _coverage(result, working)
+        if coverage:
+            parts.append(Part(kind="evidence", text=coverage, own=False))
+    story = _sentence(clean(ev.story))
+    if story:
+        lead = "In their own words:" if story[:1] in "\"'“‘" else "For example:"
+        parts.append(Part(kind="story", text=f"{lead} {story}", own=True))
+    parts.extend(_commitment(ev))
+    strength, note = _strength(ev, kinds, result, change, data)
+    return ObjectiveSection(id=objective.id, number=number, title=objective.title, theme=objective.theme,
+                            parts=parts, strength=strength, evidence_note=note)  # fmt: skip
 
 
 def _kinds(ev: ObjectiveEvidence) -> set[str]:
     return set(ev.evidence_kinds) - {"none_yet"}
 
 
-def _not_none(value: str | None) -> str | None:
-    """An answer that only says there is nothing ("none", "no", "n/a") is left out."""
-    if value is None or value.strip(" .!").lower() in {"none", "no", "nothing", "n/a", "na", "not really"}:
+_EVIDENCE_WORDS = {  # in the order they are named
+    "external_evaluation": "an independent evaluation",
+    "survey": "our survey",
+    "attendance_records": "our attendance records",
+    "case_study": "our case studies",
+    "quote": "what people tell us",
+}
+
+
+def _evidence_sentence(kinds: set[str]) -> str | None:
+    if not kinds:
         return None
-    return value
+    if kinds == {"attendance_records"}:
+        return "Our attendance records show who comes and how often."
+    named = [words for kind, words in _EVIDENCE_WORDS.items() if kind in kinds]
+    return f"We know this from {_join(named)}."
 
 
-def _period_text(data: StatementInput) -> str | None:
-    if data.figures_from and data.figures_to:
-        return f"{uk_date(data.figures_from)} to {uk_date(data.figures_to)}"
-    return None
+def _coverage(result: str, working: list[str]) -> str | None:
+    """ "28 of 35 members said ..." -> "That is 80% of the 35 people who answered.", working noted."""
+    match = _OUT_OF.search(result)
+    if not match:
+        return None
+    part, whole = (int(g.replace(",", "")) for g in match.groups())
+    if not 0 < part <= whole:
+        return None
+    percent = round(100 * part / whole)
+    working.append(f"{format_count(part)} ÷ {format_count(whole)} = {percent}%")
+    return f"That is {percent}% of the {format_count(whole)} who answered."
 
 
-def _equality(data: StatementInput, knowledge: Knowledge) -> list[str]:
-    """Equality groups reached: those the chosen beneficiary groups belong to, and any named directly."""
-    return _cleaned_list([*knowledge.guidance.equality_of(data.who_benefits), *data.equality_groups])
+def _commitment(ev: ObjectiveEvidence) -> list[Part]:
+    c = ev.commitment
+    what = _sentence(_something(clean(c.text)))
+    if not what:
+        return []
+    parts = [Part(kind="commitment", text=f"Over the next year, we commit to this: {what}", own=True)]
+    detail = []
+    measure = _sentence(clean(c.measure))
+    if measure:
+        detail.append(f"We will measure it by: {measure}")
+    if c.due is not None and not mentions_date(what):
+        detail.append(f"We will do this by {uk_date(c.due)}.")
+    if detail:
+        parts.append(Part(kind="commitment_detail", text=" ".join(detail), own=False))
+    return parts
 
 
-def _difference_strength(kinds: set[str], has_numbers: bool) -> Strength:
-    if "external_evaluation" in kinds or (kinds & STRONG_KINDS and has_numbers):
-        return "evidenced"
-    return "partly" if kinds else "not_yet"
+def _strength(
+    ev: ObjectiveEvidence, kinds: set[str], result: str | None, change: str | None, data: StatementInput
+) -> tuple[Strength, str]:
+    """The section's headline strength and, in a sentence, why (rules 1-3 of the module)."""
+    with_result = bool(result and re.search(r"\d", result))
+    if change:
+        if "external_evaluation" in kinds:
+            return "evidenced", "The difference it makes is backed by an independent evaluation."
+        if kinds & {"survey", "quote"} and with_result:
+            return "evidenced", "The difference it makes is backed by a survey or feedback with a result in numbers."
+        if "survey" in kinds:
+            return "partly", "You have a survey, but the statement does not yet say what it showed, in numbers."
+        if kinds & STORY_KINDS:
+            return "partly", "Quotes and case studies show what the difference looks like, but do not measure it."
+        if kinds:
+            return "not_yet", "Attendance records show who came, not what changed for them."
+        return "not_yet", "There is no evidence yet of the difference it makes."
+    figures = ev.numbers.given() or data.numbers.given()
+    if figures and "attendance_records" in kinds:
+        return "evidenced", "What you do is backed by figures and your attendance records."
+    if figures or kinds:
+        return "partly", "What you do has figures or records, not both."
+    return "not_yet", "There are no figures or records for what you do yet."
 
 
-def _activity_strength(kinds: set[str], has_numbers: bool) -> Strength:
-    if kinds and has_numbers:
-        return "evidenced"
-    return "partly" if kinds or has_numbers else "not_yet"
+# ---- notes: figures, working, evidence -------------------------------------------------------------
 
 
-def _figure(numbers: Numbers, field: str, value: float | int) -> str:
-    """A figure exactly as given, with the person's own qualifier: "about 140", "over £2,000"."""
-    shown = format_money(value) if field in _MONEY_FIELDS else format_count(value)
-    qualifier = numbers.qualifiers.get(field)
-    return f"{qualifier} {shown}" if qualifier else shown
-
-
-def _numbers_text(numbers: Numbers) -> str | None:
-    phrases = []
-    for field, _label, one, many in _NUMBER_FIELDS:
-        value = getattr(numbers, field)
-        if value is None:
-            continue
-        phrases.append((one if value == 1 else many).format(_figure(numbers, field, value)))
-    text = ", ".join(phrases)
-    return text[:1].upper() + text[1:] if text else None
-
-
-_WHOLE_ORGANISATION = "All our work"
-
-
-def _whole_rows(data: StatementInput) -> list[NumberRow]:
-    return _number_rows(data.numbers, "", _WHOLE_ORGANISATION)
-
-
-def _number_rows(numbers: Numbers, objective_id: str, objective_title: str) -> list[NumberRow]:
-    rows = []
-    for field, label, _one, _many in _NUMBER_FIELDS:
-        value = getattr(numbers, field)
-        if value is not None:
-            rows.append(NumberRow(objective_id=objective_id, objective_title=objective_title,
-                                  measure=label, figure=_figure(numbers, field, value)))
-    own = numbers.own_value
-    if own is not None:
-        source = clean(own.source)
-        rows.append(NumberRow(
-            objective_id=objective_id,
-            objective_title=objective_title,
-            measure=f"Our own valuation: {clean(own.description) or 'not described'}",
-            figure=format_money(own.amount),
-            note=f"Our own estimate, not a standard value. Source: {source or 'not given'}.",
-        ))
+def _figures(data: StatementInput, framework: Framework) -> list[Figure]:
+    rows = _figure_rows(data.numbers, None)
+    for ev in data.objectives:
+        rows += _figure_rows(ev.numbers, framework.objective(ev.objective_id).title)
     return rows
 
 
-def _cleaned_list(values: list[str]) -> list[str]:
-    return _unique(v for v in (clean(x) for x in values) if v)
+def _figure_rows(numbers: Numbers, objective: str | None) -> list[Figure]:
+    rows = []
+    for name in COUNTED:
+        value = getattr(numbers, name)
+        if value is not None:
+            shown = format_money(value) if name in _MONEY_FIELDS else format_count(value)
+            qualifier = numbers.qualifiers.get(name)
+            rows.append(Figure(objective_title=objective, measure=_LABELS[name],
+                               figure=f"{qualifier} {shown}" if qualifier else shown))  # fmt: skip
+    own = numbers.own_value
+    if own is not None:
+        rows.append(Figure(objective_title=objective, measure="Our own £ value of the work",
+                           figure=format_money(own.amount),
+                           note=f"Worked out by us, not a standard value. Source: {clean(own.source) or 'not given'}."))
+    return rows
+
+
+def _notes(data: StatementInput, sections: list[ObjectiveSection]) -> list[str]:
+    notes = []
+    numbers = [data.numbers, *(ev.numbers for ev in data.objectives)]
+    kinds = set().union(*(_kinds(ev) for ev in data.objectives)) if data.objectives else set()
+    if any(n.given() for n in numbers):
+        if "attendance_records" in kinds:
+            notes.append("Your figures are backed by your attendance records.")
+        else:
+            notes.append("Your figures are your own count: a register or sign-in sheet would let you evidence them.")
+    if any(n.qualifiers for n in numbers):
+        notes.append('Figures you gave as estimates ("about", "over") are written as estimates.')
+    reached = data.numbers.people_reached
+    for ev in data.objectives:
+        match = _OUT_OF.search(ev.evidence_detail or "")
+        if match and reached:
+            whole = int(match.group(2).replace(",", ""))
+            if whole < reached:
+                notes.append(f"Your result for “{_title(sections, ev.objective_id)}” covers {format_count(whole)} "
+                             f"people, fewer than the {format_count(reached)} you reached: the statement says "
+                             "whom it covers, so don't claim it for everyone.")
+    return notes
+
+
+def _title(sections: list[ObjectiveSection], objective_id: str) -> str:
+    return next((s.title for s in sections if s.id == objective_id), objective_id)
+
+
+# ---- gaps, on the final text -----------------------------------------------------------------------
+
+
+def _gaps(data: StatementInput, statement: Statement) -> list[Gap]:
+    def gap(problem: str, suggestion: str, section: ObjectiveSection | None = None) -> Gap:
+        return Gap(objective_id=section.id if section else None, objective_title=section.title if section else None,
+                   problem=problem, suggestion=suggestion)  # fmt: skip
+
+    gaps = []
+    if not data.objectives:
+        gaps.append(gap("No objectives chosen.", "Pick at least one objective your work supports."))
+    if not any(p.kind == "what" for p in statement.opening):
+        gaps.append(gap("Nothing says what your group does.",
+                        "Start with a sentence or two a stranger would understand: what you do, for whom, where."))
+    numbers = [data.numbers, *(ev.numbers for ev in data.objectives)]
+    if not any(n.people_reached is not None for n in numbers):
+        gaps.append(gap("How many people you reached is missing.",
+                        'A careful estimate is fine: say "about 120", and keep a register from now on.'))
+    if any(n.given() for n in numbers) and statement.figures_period is None:
+        gaps.append(gap("Your figures do not say which 12 months they cover.",
+                        "Say which year they are for, for example April 2025 to March 2026."))
+    if not data.who_benefits and not data.equality_groups and not any(ev.beneficiaries for ev in data.objectives):
+        gaps.append(gap("Who benefits is not stated.",
+                        "Name the groups who benefit, for example older people living alone or young carers."))
+    for problem in _number_problems(numbers):
+        gaps.append(gap(problem, "Check the figure and give it again as digits."))
+    for ev, s in zip(data.objectives, statement.sections, strict=True):
+        gaps.extend(_section_gaps(ev, s, gap))
+    return gaps
+
+
+def _section_gaps(ev: ObjectiveEvidence, s: ObjectiveSection, gap) -> list[Gap]:  # type: ignore[no-untyped-def]
+    t = s.title
+    kinds = _kinds(ev)
+    out = []
+    if s.part("activity") is None:
+        out.append(gap(f"“{t}”: nothing says what you do.",
+                       "Say in a sentence or two what you do, for whom, and how often.", s))
+    if s.part("over_and_above") is None:
+        out.append(gap(f"“{t}”: nothing says what you do over and above your funding.",
+                       "Commissioners score what you add beyond what you are paid for: volunteers' time, "
+                       "free places, extra sessions, money you raise yourselves.", s))
+    if s.part("change") is None:
+        out.append(gap(f"“{t}”: no difference described.",
+                       "Say what is different for people because of this work, "
+                       "for example members say they feel less lonely.", s))
+    if s.strength == "not_yet" and s.part("change") is not None:
+        out.append(gap(f"“{t}”: no evidence yet of the difference it makes.",
+                       "Ask people one simple question before and after, such as 'How often do you feel "
+                       "lonely?', and count the answers.", s))
+    elif "survey" in kinds and s.part("result") is None:
+        out.append(gap(f"“{t}”: the statement does not say what your survey showed.",
+                       "Say what it showed, with numbers: for example 28 of 35 said they feel less lonely.", s))
+    elif kinds and kinds <= STORY_KINDS and s.part("change") is not None:
+        out.append(gap(f"“{t}”: only quotes or case studies show the difference.",
+                       "Add a count: a short survey that asks everyone the same question.", s))
+    commitment = s.part("commitment")
+    if commitment is None:
+        out.append(gap(f"“{t}”: no commitment for the next year.",
+                       "Add one specific thing you will do, with a number, how you will count it and a date.", s))
+    else:
+        if not ev.commitment.measure and not mentions_number(ev.commitment.text):
+            out.append(gap(f"“{t}”: the commitment has no number to measure it by.",
+                           "Give a number to reach, for example 20 members paired with a buddy.", s))
+        if ev.commitment.due is None and not mentions_date(ev.commitment.text):
+            out.append(gap(f"“{t}”: the commitment has no date.",
+                           "Add a date, for example the end of your next funding year.", s))
+    if ev.story and s.part("story") is None:
+        out.append(gap(f"“{t}”: your story was left out to fit the word limit.",
+                       "If it matters more than another part, shorten that part and put the story back.", s))
+    return out
+
+
+def _number_problems(numbers: list[Numbers]) -> list[str]:
+    problems = []
+    for n in numbers:
+        for name in COUNTED:
+            value = getattr(n, name)
+            if value is None:
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{_LABELS[name]} is not a number.")
+            elif value < 0:
+                problems.append(f"{_LABELS[name]} is below zero.")
+        if n.own_value is not None and not clean(n.own_value.source):
+            problems.append("Your own £ value has no source.")
+    return problems
+
+
+# ---- word limits -----------------------------------------------------------------------------------
+
+
+def _fit(statement: Statement) -> None:
+    """Count the text to submit and, when over a limit, shorten it in the module's order."""
+    _count(statement)
+    if not _over(statement):
+        return
+    # 1. svbot's own optional sentences: the equality sentence, per-objective figures said above.
+    for drop in ("equality", "reach"):
+        for holder in [statement.opening, *(s.parts for s in statement.sections)]:
+            holder[:] = [p for p in holder if p.kind != drop]
+        statement.trimmed = True
+        if not _count(statement):
+            return
+    # 2. Stories to one sentence. 3. The longest answers, a sentence at a time, never below one.
+    for kinds in ({"story"}, None):
+        while _over(statement):
+            if not _shorten_longest(statement, kinds):
+                break
+            statement.trimmed = True
+            _count(statement)
+        if not _over(statement):
+            return
+    # 4. Stories go.
+    for section in statement.sections:
+        if section.part("story") is not None:
+            section.parts = [p for p in section.parts if p.kind != "story"]
+            section.trimmed = statement.trimmed = True
+            if not _count(statement):
+                return
+    statement.within_limit = False
+    statement.over_by = _excess(statement)
+
+
+def _count(statement: Statement) -> bool:
+    """Count the text to submit; True while it is over a limit."""
+    text = submit_text(statement)
+    statement.word_count, statement.char_count = count_words(text), len(text)
+    return _over(statement)
+
+
+def _over(statement: Statement) -> bool:
+    return _excess(statement) > 0
+
+
+def _excess(statement: Statement) -> int:
+    words = (statement.word_count or 0) - statement.word_limit if statement.word_limit else 0
+    chars = (statement.char_count or 0) - statement.char_limit if statement.char_limit else 0
+    return max(words, chars, 0)
+
+
+def _shorten_longest(statement: Statement, kinds: set[str] | None) -> bool:
+    """Drop the last sentence of the longest of the charity's answers (of `kinds`) that has more than
+    one. False when none has."""
+    candidates = [
+        (count_words(part.text), part, section)
+        for section, parts in [(None, statement.opening), *((s, s.parts) for s in statement.sections)]
+        for part in parts
+        if part.own and (kinds is None or part.kind in kinds) and len(split_sentences(part.text)) > 1
+    ]
+    if not candidates:
+        return False
+    _size, part, section = max(candidates, key=lambda c: c[0])
+    part.text = drop_last_sentence(part.text) or part.text
+    part.trimmed = True
+    if section is not None:
+        section.trimmed = True
+    return True
+
+
+# ---- words -----------------------------------------------------------------------------------------
+
+
+def _sentence(text: str | None) -> str | None:
+    """An answer as a sentence: kept as given, with a full stop if it has no closing punctuation."""
+    if not text:
+        return None
+    return text if text[-1] in ".!?…\"'”’)" else text + "."
+
+
+def _something(text: str | None) -> str | None:
+    """An answer that only says there is nothing ("none", "no", "n/a") is left out."""
+    if text is None or text.strip(" .!").lower() in _NOTHING:
+        return None
+    return text
+
+
+def _labels(guidance, values: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """Known groups in svbot's words, lower-cased inside a sentence; the person's own words as given."""
+    known = {g.id for g in guidance.beneficiary_groups}
+    return [_lower(guidance.beneficiary_label(v)) if v in known else v
+            for v in _unique(v for v in (clean(x) for x in values) if v)]  # fmt: skip
+
+
+def _lower(label: str) -> str:
+    """ "Older people" -> "older people"; "LGBTQ+ people" stays."""
+    return label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
 
 
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
-
-
-# ---- gaps --------------------------------------------------------------------------------------
-
-
-def _statement_gaps(data: StatementInput) -> list[Gap]:
-    def gap(problem: str, suggestion: str) -> Gap:
-        return Gap(objective_id=None, objective_title=None, problem=problem, suggestion=suggestion)
-
-    gaps = []
-    if not clean(data.period):
-        gaps.append(gap("No period given for the figures.",
-                        "Say which months or year the figures cover, e.g. April 2025 to March 2026."))
-    if not data.objectives:
-        gaps.append(gap("No objectives chosen.", "Pick at least one objective your work supports."))
-    if _asked_once(data):
-        # Asked once for the whole organisation, so said once, not under every objective.
-        if not data.who_benefits and not data.equality_groups:
-            gaps.append(gap("Who benefits is not stated.",
-                            "Name the groups who benefit, e.g. older people living alone, young carers."))
-        if not data.numbers.given() and not any(ev.numbers.given() for ev in data.objectives):
-            gaps.append(gap("No figures for your group.",
-                            "Even rough counts help: how many people took part and how many volunteers "
-                            "helped. Say \"about\" where it is an estimate."))
-        elif data.numbers.given() and not (data.figures_from and data.figures_to):
-            gaps.append(gap("Your figures do not say which 12 months they cover.",
-                            "Say which year they are for, e.g. April 2025 to March 2026."))
-        gaps.extend(gap(problem, suggestion) for problem, suggestion in _number_problems(data.numbers, None))
-    return gaps
-
-
-def _asked_once(data: StatementInput) -> bool:
-    """Whether the statement comes from the walk-through that asks about the whole group once (a
-    statement made before that has who benefits and the figures under each objective)."""
-    return bool(data.who_benefits or data.equality_groups or data.numbers.given() or data.figures_from
-                or not any(ev.beneficiaries or ev.equality_groups or ev.numbers.given() for ev in data.objectives))
-
-
-def _objective_gaps(ev: ObjectiveEvidence, s: ObjectiveSection, data: StatementInput) -> list[Gap]:
-    def gap(problem: str, suggestion: str) -> Gap:
-        return Gap(objective_id=s.id, objective_title=s.title, problem=problem, suggestion=suggestion)
-
-    gaps: list[Gap] = []
-    kinds = _kinds(ev)
-    has_numbers = ev.numbers.given() or data.numbers.given()
-    per_objective = not _asked_once(data)
-    t = s.title
-    if s.activity is None:
-        gaps.append(gap(f"No description of what you do for {t}.",
-                        "Say in a sentence or two what you do, for whom, and how often."))
-    if per_objective and not s.who_benefits and not s.equality_groups:
-        gaps.append(gap(f"Who benefits is not stated for {t}.",
-                        "Name the groups who benefit, e.g. older people living alone, young carers."))
-    if per_objective and not has_numbers:
-        gaps.append(gap(f"No numbers for {t}.",
-                        "Even rough counts help: how many people took part, how many sessions, "
-                        "how many volunteers."))
-    gaps.extend(gap(problem, suggestion) for problem, suggestion in _number_problems(ev.numbers, t))
-    if s.difference is None:
-        gaps.append(gap(f"No difference described for {t}.",
-                        "Say what is different for people because of this work, "
-                        "e.g. members say they feel less lonely."))
-    if not kinds:
-        gaps.append(gap(f"No evidence given for {t}.",
-                        "Start simply: a sign-in sheet at each session, and ask a few people in their "
-                        "own words what difference it makes."))
-    elif kinds <= STORY_KINDS:
-        gaps.append(gap(f"The evidence for {t} is quotes or case studies only, so it is partly evidenced.",
-                        "Add a count from your attendance records or a short survey that asks everyone "
-                        "the same questions."))
-    elif "external_evaluation" not in kinds and not has_numbers:
-        gaps.append(gap(f"Your records or survey for {t} have no figures with them.",
-                        "Add the figures from your records, e.g. how many people took part or how many "
-                        "said things improved."))
-    commitment = s.commitment
-    if not commitment.text:
-        gaps.append(gap(f"No commitment for the next period for {t}.",
-                        "Add one specific thing you will do, how you will measure it and by when."))
-    else:
-        # The walk-through asks for the number, the measure and the date in one answer.
-        if not commitment.measure and not mentions_number(commitment.text):
-            gaps.append(gap(f"The commitment for {t} has no number to measure it by.",
-                            "Say how you will know it happened, e.g. a number to reach or a survey result."))
-        if commitment.due is None and not mentions_date(commitment.text):
-            gaps.append(gap(f"The commitment for {t} has no date.",
-                            "Add a date, e.g. the end of your next funding year."))
-    return gaps
-
-
-def _number_problems(numbers: Numbers, title: str | None) -> list[tuple[str, str]]:
-    """Figures that cannot be right, for an objective (`title`) or the whole organisation (None)."""
-    problems = []
-    of = f" for {title}" if title else ""
-    values: list[tuple[str, float | int]] = [
-        (label, getattr(numbers, field)) for field, label, _o, _m in _NUMBER_FIELDS
-        if getattr(numbers, field) is not None
-    ]
-    own = numbers.own_value
-    if own is not None:
-        values.append(("Our own valuation", own.amount))
-        if not clean(own.source):
-            problems.append((f"Your own £ value{of} has no source.",
-                             "Say how you worked it out and where the figures came from."))
-    for label, value in values:
-        if isinstance(value, float) and not math.isfinite(value):
-            problems.append((f"{label}{of} is not a number.", "Enter the figure again as digits."))
-        elif value < 0:
-            problems.append((f"{label}{of} is below zero.", "Check the figure: counts start at 0."))
-    return problems
-
-
-# ---- summary -----------------------------------------------------------------------------------
-
-
-def _summary(statement: Statement, framework: Framework) -> str:
-    sections = statement.sections
-    where = f" in {statement.org_where}" if statement.org_where else ""
-    when = f" during {statement.period}" if statement.period else ""
-    if not sections:
-        return f"{statement.org_name}{where} has not yet chosen objectives from {framework.title}."
-    titles = _join([s.title for s in sections])
-    noun = "objective" if len(sections) == 1 else "objectives"
-    first = (f"{statement.org_name}{where} supports {len(sections)} {noun} of {framework.title}{when}: "
-             f"{titles}.")
-    counts = {key: sum(1 for s in sections if s.strength == key) for key in STRENGTH_LABELS}
-    parts = [f"{counts[key]} {'is' if counts[key] == 1 else 'are'} {STRENGTH_LABELS[key].lower()}"
-             for key in STRENGTH_LABELS if counts[key]]
-    second = f"Of these, {_join(parts)}."
-    third = "The gaps list at the end says what would make the evidence stronger." if statement.gaps else ""
-    return " ".join(p for p in (first, second, third) if p)
 
 
 def _join(items: list[str]) -> str:
@@ -406,117 +645,3 @@ def _join(items: list[str]) -> str:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
 
-
-# ---- limits ------------------------------------------------------------------------------------
-
-
-def _fit_and_count(statement: Statement) -> None:
-    """Count the plain-text draft; if over a limit, drop sentences from the longest free text first.
-
-    Numbers, gaps, titles and the summary are never cut. Pass 1 keeps at least one sentence of every
-    answer; pass 2 may remove stories, details and descriptions entirely; pass 3 touches commitments.
-    """
-    from svbot.statements.render import render  # render imports the model only; no cycle at import
-
-    def measure() -> tuple[int, int]:
-        _set_counts(statement, render)
-        return statement.word_count or 0, statement.char_count or 0
-
-    words, chars = measure()
-    if statement.word_limit is None and statement.char_limit is None:
-        return
-    for keep_one, include_commitments in ((True, False), (False, False), (False, True)):
-        while _over(statement, words, chars):
-            # Cut about as much as the excess before measuring again: rendering once per sentence
-            # would be slow for long answers.
-            by_chars = _chars_bind(statement, words)
-            excess = chars - (statement.char_limit or 0) if by_chars else words - (statement.word_limit or 0)
-            removed = 0
-            while removed < excess:
-                cut = _trim_once(statement, keep_one, include_commitments, by_chars=by_chars)
-                if cut is None:
-                    break
-                removed += cut
-            if not removed:
-                break
-            statement.trimmed = True
-            words, chars = measure()
-    if _over(statement, words, chars):
-        statement.within_limit = False
-        measure()  # the closing line now says so, which changes the count
-
-
-def _over(statement: Statement, words: int, chars: int) -> bool:
-    return bool((statement.word_limit and words > statement.word_limit)
-                or (statement.char_limit and chars > statement.char_limit))
-
-
-def _chars_bind(statement: Statement, words: int) -> bool:
-    """Trim by characters when the word limit is met (or absent) and the character limit is not."""
-    return not (statement.word_limit and words > statement.word_limit)
-
-
-def _set_counts(statement: Statement, render: Callable[[Statement, str], str | bytes]) -> None:
-    from svbot.statements.render import body_text
-
-    text = body_text(statement)
-    statement.word_count, statement.char_count = count_words(text), len(text)
-
-
-_SECTION_FIELDS = ("story", "evidence_detail")
-_CLAIM_FIELDS = ("activity", "difference")
-
-
-def _trim_once(statement: Statement, keep_one: bool, include_commitments: bool, by_chars: bool) -> int | None:
-    """Drop one sentence from the longest trimmable text; return how many words (or characters)
-    went. None when nothing can be trimmed."""
-    candidates: list[tuple[int, Callable[[str | None], None], str]] = []
-
-    def offer(text: str | None, setter: Callable[[str | None], None]) -> None:
-        if text and (not keep_one or drop_last_sentence(text) is not None):
-            size = len(text) if by_chars else count_words(text)
-            candidates.append((size, setter, text))
-
-    offer(statement.org_what, lambda v: setattr(statement, "org_what", v))
-    for section in statement.sections:
-        for name in _SECTION_FIELDS:
-            offer(getattr(section, name), _setter(section, name))
-        for name in _CLAIM_FIELDS:
-            claim = getattr(section, name)
-            if claim is not None:
-                offer(claim.text, _claim_setter(section, name))
-        if include_commitments:
-            offer(section.commitment.text, _commitment_setter(section))
-    if not candidates:
-        return None
-    _size, setter, text = max(candidates, key=lambda c: c[0])
-    shorter = drop_last_sentence(text)
-    setter(shorter)
-    if by_chars:
-        return max(1, len(text) - len(shorter or ""))
-    return max(1, count_words(text) - count_words(shorter or ""))
-
-
-def _setter(section: ObjectiveSection, name: str) -> Callable[[str | None], None]:
-    def set_value(value: str | None) -> None:
-        setattr(section, name, value)
-        section.trimmed = True
-
-    return set_value
-
-
-def _commitment_setter(section: ObjectiveSection) -> Callable[[str | None], None]:
-    def set_value(value: str | None) -> None:
-        section.commitment.text = value
-        section.trimmed = True
-
-    return set_value
-
-
-def _claim_setter(section: ObjectiveSection, name: str) -> Callable[[str | None], None]:
-    def set_value(value: str | None) -> None:
-        claim = getattr(section, name)
-        setattr(section, name, None if value is None else Claim(text=value, strength=claim.strength))
-        section.trimmed = True
-
-    return set_value

@@ -102,74 +102,70 @@ class StatementInput(BaseModel):
 
 
 # ---- output: the statement ----------------------------------------------------------------------
+#
+# Two parts, kept apart: the text to submit (an opening about the organisation, then one paragraph per
+# objective under the funder's own wording), and svbot's notes to the charity (how well each part is
+# evidenced, the figures and any working, the gaps). Word limits count the text to submit only.
+
+PartKind = Literal[
+    "what", "figures", "who", "equality", "own_value",  # the opening
+    "activity", "reach", "over_and_above", "change", "evidence", "result", "story", "commitment",
+    "commitment_detail",  # how it will be measured and by when, from the answers: never cut
+]  # fmt: skip
 
 
-class Claim(BaseModel):
-    """One thing the statement asserts, with how well it is backed up."""
+class Part(BaseModel):
+    """One piece of a paragraph: the charity's own words, or a sentence svbot writes from their answers."""
 
+    kind: PartKind
     text: str
-    strength: Strength
-
-    @property
-    def strength_label(self) -> str:
-        return STRENGTH_LABELS[self.strength]
-
-
-class NumberRow(BaseModel):
-    objective_id: str
-    objective_title: str
-    measure: str  # e.g. "Volunteer hours"
-    figure: str  # formatted exactly from the user's value: "1,200", "£2,500.50"
-    note: str | None = None  # e.g. the source of an own valuation
+    own: bool  # the charity's own words, kept as given (trimmable); else svbot's sentence from their answers
+    trimmed: bool = False  # shortened to fit a limit
 
 
 class Gap(BaseModel):
     objective_id: str | None
     objective_title: str | None
-    problem: str  # "No evidence given for ..."
+    problem: str  # "No evidence yet of the difference for ..."
     suggestion: str
 
 
-class CommitmentOut(BaseModel):
-    text: str | None
-    measure: str | None
-    due: date | None
-    due_text: str | None  # "31 March 2027"
+class Figure(BaseModel):
+    """One figure as the person gave it (or worked out from theirs), for the notes' list."""
+
+    objective_title: str | None  # None: the whole organisation
+    measure: str  # e.g. "Volunteer hours"
+    figure: str  # formatted exactly from the user's value: "1,200", "about £2,500"
+    note: str | None = None  # e.g. the source of an own valuation
 
 
 class ObjectiveSection(BaseModel):
     id: str
     number: int  # 1-based position in the statement
-    title: str
+    title: str  # the funder's own wording
     theme: str | None = None
-    activity: Claim | None  # what we do
-    over_and_above: str | None = None
-    who_benefits: list[str]
-    equality_groups: list[str]
-    numbers_text: str | None  # the figures as one sentence, exactly as given
-    difference: Claim | None  # the difference it makes
-    evidence: list[str]  # evidence kind labels
-    evidence_detail: str | None
-    story: str | None
-    commitment: CommitmentOut
-    strength: Strength  # the section's headline strength (that of its difference claim)
+    parts: list[Part]
+    strength: Strength  # the headline: how well the difference it makes is evidenced (else what it does)
+    evidence_note: str  # why, in a sentence, for the notes
     trimmed: bool = False  # some of this section's text was cut to fit a limit
 
     @property
     def strength_label(self) -> str:
         return STRENGTH_LABELS[self.strength]
 
+    @property
+    def paragraph(self) -> str:
+        return " ".join(part.text for part in self.parts)
+
+    def part(self, kind: str) -> Part | None:
+        return next((p for p in self.parts if p.kind == kind), None)
+
 
 class Statement(BaseModel):
     org_name: str
-    org_what: str | None
-    org_where: str | None
-    size_band: str | None
-    period: str | None
-    figures_period: str | None = None  # "1 April 2025 to 31 March 2026"
-    numbers_text: str | None = None  # the organisation's figures as one sentence, exactly as given
-    who_benefits: list[str] = Field(default_factory=list)
-    equality_groups: list[str] = Field(default_factory=list)
+    figures_period: str | None = None  # "April 2025 to March 2026", "the 12 months to November 2026"
+    opening: list[Part]
+    sections: list[ObjectiveSection]
     framework_id: str
     framework_title: str
     framework_owner: str
@@ -177,35 +173,37 @@ class Statement(BaseModel):
     framework_source: str
     framework_url: str | None
     framework_licence: str
-    illustrative_note: str | None  # shown when the framework is an illustrative starter set
-    summary: str
-    sections: list[ObjectiveSection]
-    numbers: list[NumberRow]
+    notice: str | None  # the framework's warning: an illustrative starter set, or a replaced policy
+    figures: list[Figure]
+    working: list[str]  # how svbot worked out any number it computed: "28 ÷ 35 = 80%"
+    notes: list[str]  # about the evidence: estimates, a survey smaller than the people reached, ...
     gaps: list[Gap]
     word_limit: int | None = None
     char_limit: int | None = None
-    word_count: int | None = None  # words in the plain-text draft (set by compose)
+    word_count: int | None = None  # words in the text to submit (set by compose)
     char_count: int | None = None
     within_limit: bool = True
+    over_by: int = 0  # words (or characters) still over the limit, when nothing more may be cut
     trimmed: bool = False
-    # True while compose measures the draft: the count covers what would be submitted (summary,
-    # objectives, numbers), not svbot's notes to the user (the gaps list, sources and this line).
-    counting: bool = False
     # A framework's own template: its folder and file name (format from the name's suffix).
     template_dir: str | None = None
     template_name: str | None = None
 
     @property
+    def opening_paragraph(self) -> str:
+        return " ".join(part.text for part in self.opening)
+
+    @property
     def count_line(self) -> str:
-        """The closing line about length. Its number of words does not depend on the counts."""
-        text = f"This draft uses {self.word_count} words"
-        if self.word_limit:
-            text += f" (limit {self.word_limit})"
-        if self.char_limit:
-            text += f" and {self.char_count} characters (limit {self.char_limit})"
-        text += ", counted on the plain-text statement without the gaps list and these notes."
+        """The closing line about length."""
+        unit = "characters" if self.char_limit and not self.word_limit else "words"
+        used = self.char_count if unit == "characters" else self.word_count
+        limit = self.char_limit if unit == "characters" else self.word_limit
+        text = f"The text to submit is {used:,} {unit}" + (f" (limit {limit:,})." if limit else ".")
         if self.trimmed:
-            text += " Some answers were shortened to fit."
+            text += " Some answers were shortened to fit: check the shortened parts still say what you mean."
         if not self.within_limit:
-            text += " It is still over the limit: the numbers are never cut, so please shorten by hand."
+            text += (f" It is still {self.over_by:,} {unit} over. svbot cuts no more than this, so that "
+                     "every objective keeps what you do, the difference it makes, your evidence and your "
+                     "commitment: shorten the longest parts by hand.")
         return text

@@ -52,15 +52,10 @@ def render(statement: Statement, fmt: Format) -> str | bytes:
 
 
 def body_text(statement: Statement) -> str:
-    """The plain-text statement as it would be submitted: without the gaps list and svbot's notes.
-    Word and character limits are counted on this."""
-    statement.counting = True
-    try:
-        text = render(statement, "txt")
-    finally:
-        statement.counting = False
-    assert isinstance(text, str)
-    return text
+    """The text to submit, as plain text, without svbot's notes: what word and character limits count."""
+    from svbot.statements.compose import submit_text  # compose renders nothing; no cycle at import
+
+    return submit_text(statement)
 
 
 def chat_chunks(statement: Statement, max_chars: int) -> list[str]:
@@ -107,78 +102,42 @@ def _environment(fmt: str, extra_dir: str | None) -> SandboxedEnvironment:
 
 def _render_docx(s: Statement) -> bytes:
     # svbot.documents imports python-docx itself, inside its functions: only Word needs it.
-    from svbot.documents import bullet, heading, new_document, paragraph, table, to_bytes
+    from svbot.documents import bullet, heading, new_document, paragraph, to_bytes
 
-    title = f"Social value statement: {s.org_name}"
+    title = f"{s.org_name}: social value"
     doc = new_document(title, author=s.org_name, subject=s.framework_title, keywords="social value")
     heading(doc, title, level=0)
-    paragraph(doc, s.framework_title, label="Framework:")
-    paragraph(doc, s.framework_owner, label="Set by:")
-    if s.period:
-        paragraph(doc, s.period, label="Period:")
-    if s.illustrative_note:
-        paragraph(doc, s.illustrative_note, label="Note:", italic=True)
-
-    heading(doc, "Summary")
-    paragraph(doc, s.summary)
-    if s.org_what:
-        paragraph(doc, s.org_what, label="About us:")
-    if s.who_benefits:
-        paragraph(doc, "; ".join(s.who_benefits), label="Who benefits:")
-    if s.equality_groups:
-        paragraph(doc, "; ".join(s.equality_groups), label="Equality groups reached:")
-    if s.numbers_text:
-        label = "Our figures" + (f" for {s.figures_period}" if s.figures_period else "")
-        paragraph(doc, s.numbers_text, label=label + ":")
-
+    paragraph(doc, f"A draft for {s.framework_title}, set by {s.framework_owner}. Check it, then make it your own.",
+              italic=True)  # fmt: skip
+    if s.notice:
+        paragraph(doc, s.notice, label="Please note:", italic=True)
+    if s.opening:
+        paragraph(doc, s.opening_paragraph)
     for sec in s.sections:
-        heading(doc, f"{sec.number}. {sec.title}")
-        if sec.theme:
-            paragraph(doc, sec.theme, italic=True)
-        paragraph(doc, sec.strength_label, label="Evidence strength:")
-        if sec.activity:
-            paragraph(doc, sec.activity.text, label=f"What we do ({sec.activity.strength_label.lower()}):")
-        if sec.over_and_above:
-            paragraph(doc, sec.over_and_above, label="Over and above what we are funded for:")
-        if sec.who_benefits:
-            paragraph(doc, "; ".join(sec.who_benefits), label="Who benefits:")
-        if sec.equality_groups:
-            paragraph(doc, "; ".join(sec.equality_groups), label="Equality groups reached:")
-        if sec.numbers_text:
-            paragraph(doc, sec.numbers_text, label="Figures:")
-        if sec.difference:
-            label = f"The difference it makes ({sec.difference.strength_label.lower()}):"
-            paragraph(doc, sec.difference.text, label=label)
-        paragraph(doc, "; ".join(sec.evidence) if sec.evidence else "No evidence yet.", label="How we know:")
-        if sec.evidence_detail:
-            paragraph(doc, sec.evidence_detail)
-        if sec.story:
-            paragraph(doc, sec.story, label="In their words:")
-        c = sec.commitment
-        if c.text:
-            paragraph(doc, c.text, label="Our commitment for the next period:")
-            if c.measure:
-                paragraph(doc, c.measure, label="Measure:")
-            if c.due_text:
-                paragraph(doc, c.due_text, label="By:")
-        else:
-            paragraph(doc, "Not yet set.", label="Our commitment for the next period:")
+        heading(doc, sec.title)
+        paragraph(doc, sec.paragraph)
 
-    heading(doc, "The numbers")
-    if s.numbers:
-        rows = [[n.objective_title, n.measure + (f" ({n.note})" if n.note else ""), n.figure] for n in s.numbers]
-        table(doc, ["Objective", "Measure", "Figure"], rows, numeric={2})
-    else:
-        paragraph(doc, "No figures given yet.")
-
-    heading(doc, "Gaps to close before you submit")
-    if s.gaps:
-        for gap in s.gaps:
-            bullet(doc, "Suggestion: " + gap.suggestion, label=gap.problem)
-    else:
-        paragraph(doc, "None found.")
-
+    heading(doc, "Notes for you, not for the bid")
+    heading(doc, "How well each paragraph is evidenced", level=2)
+    for sec in s.sections:
+        bullet(doc, sec.evidence_note, label=f"{sec.title}: {sec.strength_label}.")
+    for note in s.notes:
+        bullet(doc, note)
+    if s.figures:
+        heading(doc, "Your figures" + (f", {s.figures_period}" if s.figures_period else ""), level=2)
+        for f in s.figures:
+            where = f" ({f.objective_title})" if f.objective_title else ""
+            bullet(doc, f.figure + (f". {f.note}" if f.note else ""), label=f"{f.measure}{where}:")
+    if s.working:
+        heading(doc, "How svbot worked out its numbers", level=2)
+        for line in s.working:
+            bullet(doc, line)
+    heading(doc, "Gaps to close before you submit", level=2)
+    for gap in s.gaps:
+        bullet(doc, gap.suggestion, label=gap.problem)
+    if not s.gaps:
+        paragraph(doc, "None found. Read it through once more as the commissioner would.")
     paragraph(doc, s.count_line)
-    paragraph(doc, s.framework_source + (f" {s.framework_url}" if s.framework_url else ""), label="Objectives from:")
-    paragraph(doc, s.framework_licence, label="Licence:")
+    paragraph(doc, s.framework_source + (f" {s.framework_url}" if s.framework_url else "")
+              + f" Licence: {s.framework_licence}", label="Objectives from:")  # fmt: skip
     return to_bytes(doc)

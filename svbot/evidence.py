@@ -257,10 +257,16 @@ def _size_label(value: str | None) -> str | None:
     return text(f"evidence.size.{value}") if value in _SIZES else value
 
 
-def current_period(now: datetime) -> str:
+def current_period(now: datetime | date) -> str:
     """The UK financial year, as charities and councils count it: April to March, e.g. "2026-27"."""
     start = now.year if now.month >= 4 else now.year - 1
     return f"{start}-{str(start + 1)[-2:]}"
+
+
+def statement_year(data: StatementInput, now: datetime) -> str:
+    """The financial year a statement reports on, for the annual report to select it by: the year its
+    figures end in, or, without figures' dates, the year it was made in."""
+    return current_period(data.figures_to or now)
 
 
 # ---- when the walk-through is finished -----------------------------------------------------------
@@ -274,7 +280,8 @@ async def _finished(turn: Turn) -> None:
     # Someone who joined with a code was not asked the name: the statement is still in it.
     answers = {**answers, "org.name": answers.get("org.name") or organisation.name}
     try:
-        data = statement_input(answers, framework_id, current_period(turn.now), turn.now.date())
+        data = statement_input(answers, framework_id, None, turn.now.date())
+        data.period = statement_year(data, turn.now)
         compose(data, turn.bot.knowledge)  # check it composes before we store it
     except (StatementError, ValueError) as exc:
         log.warning("statement could not be composed: %s", exc)

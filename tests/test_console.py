@@ -53,8 +53,8 @@ def test_the_real_walk_through_runs_in_the_console(tmp_path: Path, db_url: str) 
         dialogues=Path(__file__).resolve().parent.parent / "dialogues",
     )  # fmt: skip
     assert "Please note:" in out and "illustrative" in out, "users are told the framework is a starter set"
-    assert "# Social value statement: Hollybush Lunch Club" in out
-    assert "| Volunteer hours | 1,728 |" in out
+    assert "# Hollybush Lunch Club: social value" in out
+    assert "Our 12 volunteers gave 1,728 hours of their time." in out
     docx = list(tmp_path.glob("*.docx"))
     assert [p.name for p in docx] == ["hollybush-lunch-club-social-value.docx"]
 

@@ -174,7 +174,8 @@ async def test_the_numbers_across_members_latest_statements(db, members: dict[st
     assert (report.people_reached, report.volunteers, report.volunteer_hours) == (150, 10, 160.5)
     involve = report.objectives[0]
     assert (involve.people_reached, involve.volunteers, involve.volunteer_hours) == (100, 8, 150.5)
-    assert dict(report.strength) == {"evidenced": 2, "partly": 2, "not_yet": 1}
+    # A survey without its result in numbers is partly evidenced (issue 15: an outcome needs a result)
+    assert dict(report.strength) == {"evidenced": 1, "partly": 3, "not_yet": 1}
     assert [(c.organisation, c.text, c.due) for c in report.commitments] == [
         ("Allotment Friends", "Hold two open days", date(2026, 12, 15)),
         ("Coastal Cleanup", "Plant 200 trees", date(2027, 3, 31)),
@@ -233,7 +234,7 @@ async def test_html_and_word_with_the_chart(db, members: dict[str, int]) -> None
     text = " ".join(" ".join(parsed.text).split())
     assert "3 of 4 member organisations described their social value" in text
     assert "cover 4 of the framework's 6 objectives" in text
-    assert "Of their 5 claims, 2 evidenced, 2 partly evidenced, 1 not yet evidenced." in text
+    assert "Of their 5 claims, 1 evidenced, 3 partly evidenced, 1 not yet evidenced." in text
     assert re.search(r'data-objective="involve_local_people"><td>[^<]+</td><td class="n">2</td>', html)
 
     document = docx.Document(BytesIO(render_docx(report, chart)))

@@ -155,18 +155,21 @@ def _add_statement(
         strengths = {}
     report.organisations.append(name)
     report.shared += bool(record.shared)
+    # Each organisation's figures count once in the totals (the same people are often counted under
+    # several objectives); an objective's row shows the figures of the organisations working on it.
+    whole = data.whole_numbers()
+    report.people_reached += whole.people_reached or 0
+    report.volunteers += whole.volunteers or 0
+    report.volunteer_hours += whole.volunteer_hours or 0.0
     for evidence in data.objectives:
         row = rows.get(evidence.objective_id)
         if row is None:
             continue  # an objective the framework no longer has
-        numbers = evidence.numbers
+        numbers = evidence.numbers if evidence.numbers.given() else whole
         row.organisations += 1
         row.people_reached += numbers.people_reached or 0
         row.volunteers += numbers.volunteers or 0
         row.volunteer_hours += numbers.volunteer_hours or 0.0
-        report.people_reached += numbers.people_reached or 0
-        report.volunteers += numbers.volunteers or 0
-        report.volunteer_hours += numbers.volunteer_hours or 0.0
         strength = strengths.get(evidence.objective_id)
         if strength:
             row.strength[strength] += 1

@@ -110,7 +110,7 @@ def main() -> int:
     statement = compose(data, knowledge)
     assert len(statement.sections) == 12
 
-    print(f"12-objective statement: {statement.word_count} words, {len(statement.numbers)} number rows, "
+    print(f"12-objective statement: {statement.word_count} words, {len(statement.figures)} figures, "
           f"{len(statement.gaps)} gaps; median of {args.runs} runs")
     print(f"{'step':<22}{'median ms':>10}{'fastest':>10}{'target':>9}{'ratio':>8}")
     failed = False

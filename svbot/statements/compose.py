@@ -554,7 +554,16 @@ def _fit(statement: Statement) -> None:
     # 2. Stories to one sentence. 3. The longest answers, a sentence at a time, never below one.
     for kinds in ({"story"}, None):
         while _over(statement):
-            if not _shorten_longest(statement, kinds):
+            # Cut about as much as the excess before counting again: counting once per sentence
+            # would be slow for long answers.
+            by_words = bool(statement.word_limit and (statement.word_count or 0) > statement.word_limit)
+            excess, removed = _excess(statement), 0
+            while removed < excess:
+                cut = _shorten_longest(statement, kinds, by_words)
+                if not cut:
+                    break
+                removed += cut
+            if not removed:
                 break
             statement.trimmed = True
             _count(statement)
@@ -588,9 +597,9 @@ def _excess(statement: Statement) -> int:
     return max(words, chars, 0)
 
 
-def _shorten_longest(statement: Statement, kinds: set[str] | None) -> bool:
+def _shorten_longest(statement: Statement, kinds: set[str] | None, by_words: bool = True) -> int:
     """Drop the last sentence of the longest of the charity's answers (of `kinds`) that has more than
-    one. False when none has."""
+    one; return how many words (or characters) went, 0 when no answer has more than one sentence."""
     candidates = [
         (count_words(part.text), part, section)
         for section, parts in [(None, statement.opening), *((s, s.parts) for s in statement.sections)]
@@ -598,13 +607,16 @@ def _shorten_longest(statement: Statement, kinds: set[str] | None) -> bool:
         if part.own and (kinds is None or part.kind in kinds) and len(split_sentences(part.text)) > 1
     ]
     if not candidates:
-        return False
+        return 0
     _size, part, section = max(candidates, key=lambda c: c[0])
+    before = part.text
     part.text = drop_last_sentence(part.text) or part.text
     part.trimmed = True
     if section is not None:
         section.trimmed = True
-    return True
+    if by_words:
+        return max(1, count_words(before) - count_words(part.text))
+    return max(1, len(before) - len(part.text))
 
 
 # ---- words -----------------------------------------------------------------------------------------

@@ -68,6 +68,12 @@ def install(bot: Bot) -> None:
     async def fit(turn: Turn) -> None:
         await _fit_to_limit(turn)
 
+    @bot.intent("reword", "reword", "/reword", takes_args=True, menu=text("evidence.reword.menu"))
+    async def reword(turn: Turn) -> None:
+        await _reword(turn)
+
+    bot.on_complete[REWORD] = _reworded
+
     @bot.intent("new_statement", "new statement", "another statement", "statement for another bid",
                 "newstatement", "/newstatement", menu=text("evidence.another.menu"))  # fmt: skip
     async def another(turn: Turn) -> None:
@@ -111,6 +117,49 @@ async def _fit_to_limit(turn: Turn) -> None:
     await turn.session.flush()
     intro = text("evidence.limit.done", limit=limit) if limit else text("evidence.limit.removed")
     _send_statement(turn, fitted, intro=intro)
+
+
+REWORD = "reword"
+
+
+async def _reword(turn: Turn) -> None:
+    """ "reword 2": show paragraph 2 of the latest statement and take the group's own wording for it."""
+    if in_dialogue(turn.state):
+        await turn.bot.converse(turn)  # "reword" at the start of an answer is the answer
+        return
+    record = await latest_statement(turn.session, turn.conversation.organisation_id)
+    if record is None:
+        turn.say(text("evidence.statement.none"))
+        return
+    paragraphs = build_statement(record, turn.bot.knowledge).paragraphs()
+    said = turn.args.strip().lower()
+    number = 0 if said in ("opening", "the opening", "0") else int(said) if said.isdigit() else None
+    if number is None or number >= len(paragraphs):
+        lines = [text("evidence.reword.which")]
+        lines += [text("evidence.reword.choice", number=i, heading=heading or text("evidence.reword.opening"))
+                  for i, (_key, heading, _text) in enumerate(paragraphs)]  # fmt: skip
+        turn.say("\n".join(lines))
+        return
+    key, heading, current = paragraphs[number]
+    intro = text("evidence.reword.now", heading=heading or text("evidence.reword.opening"), current=current)
+    turn.start_dialogue(REWORD, intro=intro, answers={"paragraph": key, "statement_id": record.id})
+
+
+async def _reworded(turn: Turn) -> None:
+    """The new wording is in: a new copy of the statement with it, sent as the latest."""
+    answers = turn.state.answers
+    record = await latest_statement(turn.session, turn.conversation.organisation_id)
+    if record is None or record.id != answers.get("statement_id"):
+        turn.say(text("evidence.reword.moved_on"), kind="error")
+        return
+    data = StatementInput.model_validate(record.data)
+    data.reworded = {**data.reworded, str(answers.get("paragraph")): str(answers.get("text") or "")}
+    copy = StatementRecord(organisation_id=record.organisation_id, conversation_id=turn.conversation.id,
+                           framework_id=record.framework_id, period=record.period,
+                           data=data.model_dump(mode="json"), shared=record.shared)  # fmt: skip
+    turn.session.add(copy)
+    await turn.session.flush()
+    _send_statement(turn, copy, intro=text("evidence.reword.done"))
 
 
 # A statement for another bid keeps what is known about the group, and asks again only for the

@@ -111,9 +111,24 @@ def compose(data: StatementInput, knowledge: Knowledge) -> Statement:
         template_dir=str(framework.directory) if framework.template and framework.directory else None,
         template_name=framework.template,
     )
+    _use_own_words(statement, data)
     _fit(statement)
     statement.gaps = _gaps(data, statement)  # on the final text: what was cut is known
     return statement
+
+
+def _use_own_words(statement: Statement, data: StatementInput) -> None:
+    """Paragraphs the group rewrote replace svbot's, as typed; limits count them but never cut them."""
+    own = {key: text for key, value in data.reworded.items() if (text := clean(value))}
+    statement.own_opening = own.get("opening")
+    if statement.own_opening:
+        for part in statement.opening:
+            part.own = False  # not trimmable: the paragraph shown is theirs
+    for section in statement.sections:
+        section.own_text = own.get(section.id)
+        if section.own_text:
+            for part in section.parts:
+                part.own = False
 
 
 def submit_text(statement: Statement) -> str:
@@ -495,8 +510,8 @@ def _section_gaps(ev: ObjectiveEvidence, s: ObjectiveSection, gap) -> list[Gap]:
                        "for example members say they feel less lonely.", s))
     if s.strength == "not_yet" and s.part("change") is not None:
         out.append(gap(f"“{t}”: no evidence yet of the difference it makes.",
-                       "Ask people one simple question before and after, such as 'How often do you feel "
-                       "lonely?', and count the answers.", s))
+                       "Ask people one simple question about that change, before and after (for a lunch "
+                       "club: how often do you feel lonely?), and count the answers.", s))
     elif "survey" in kinds and s.part("result") is None:
         out.append(gap(f"“{t}”: the statement does not say what your survey showed.",
                        "Say what it showed, with numbers: for example 28 of 35 said they feel less lonely.", s))

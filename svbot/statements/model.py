@@ -86,6 +86,8 @@ class StatementInput(BaseModel):
     objectives: list[ObjectiveEvidence]
     word_limit: int | None = None
     char_limit: int | None = None
+    # Paragraphs the group rewrote in its own words ("reword 2"): "opening" or an objective id -> text.
+    reworded: dict[str, str] = Field(default_factory=dict)
 
     def whole_numbers(self) -> Numbers:
         """The organisation's own figures; for a statement made before they were asked once, each
@@ -148,6 +150,7 @@ class ObjectiveSection(BaseModel):
     strength: Strength  # the headline: how well the difference it makes is evidenced (else what it does)
     evidence_note: str  # why, in a sentence, for the notes
     trimmed: bool = False  # some of this section's text was cut to fit a limit
+    own_text: str | None = None  # the group's own wording of the whole paragraph, used as typed
 
     @property
     def strength_label(self) -> str:
@@ -155,7 +158,7 @@ class ObjectiveSection(BaseModel):
 
     @property
     def paragraph(self) -> str:
-        return " ".join(part.text for part in self.parts)
+        return self.own_text or " ".join(part.text for part in self.parts)
 
     def part(self, kind: str) -> Part | None:
         return next((p for p in self.parts if p.kind == kind), None)
@@ -165,6 +168,7 @@ class Statement(BaseModel):
     org_name: str
     figures_period: str | None = None  # "April 2025 to March 2026", "the 12 months to November 2026"
     opening: list[Part]
+    own_opening: str | None = None  # the group's own wording of the opening, used as typed
     sections: list[ObjectiveSection]
     framework_id: str
     framework_title: str
@@ -191,7 +195,11 @@ class Statement(BaseModel):
 
     @property
     def opening_paragraph(self) -> str:
-        return " ".join(part.text for part in self.opening)
+        return self.own_opening or " ".join(part.text for part in self.opening)
+
+    def paragraphs(self) -> list[tuple[str, str, str]]:
+        """(key, heading, text) of each paragraph of the text to submit, in order: what "reword N" numbers."""
+        return [("opening", "", self.opening_paragraph), *((s.id, s.title, s.paragraph) for s in self.sections)]
 
     @property
     def count_line(self) -> str:

@@ -86,6 +86,12 @@ class Framework(_Model):
     source: Source
     status: Literal["official", "illustrative"]
     status_note: str = Field(min_length=1)
+    # One sentence for the picker: whose objectives these are and when to choose them. Optional, so
+    # a dropped-in framework written before it existed still loads; every shipped file has one.
+    use_when: str | None = Field(default=None, min_length=1)
+    # Set when a newer version has replaced this framework: what replaced it, when, and where the
+    # newer one applies. Every statement against the framework prints it (see `notice`).
+    replaced_note: str | None = Field(default=None, min_length=1)
     licence: str = Field(min_length=1)
     definition: str | None = None
     evidencing: list[str] = Field(default_factory=list)  # how commitments are evidenced, if it says
@@ -115,6 +121,22 @@ class Framework(_Model):
     @property
     def is_illustrative(self) -> bool:
         return self.status == "illustrative"
+
+    @property
+    def is_replaced(self) -> bool:
+        return self.replaced_note is not None
+
+    @property
+    def notice(self) -> str | None:
+        """The note a statement against this framework must print, or None when it needs none.
+
+        An illustrative set says it is not the owner's official wording (its `status_note`); a
+        replaced one says what replaced it and when (its `replaced_note`); a set that is both says both.
+        """
+        parts = [self.status_note] if self.is_illustrative else []
+        if self.replaced_note:
+            parts.append(self.replaced_note)
+        return " ".join(parts) or None
 
     @property
     def directory(self) -> Path | None:

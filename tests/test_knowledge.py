@@ -13,7 +13,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from svbot.config import get_settings
 from svbot.knowledge import REQUIRED_EVIDENCE_KINDS, KnowledgeError, default_knowledge, load_knowledge
-from svbot.paths import knowledge_dir
+from svbot.paths import dialogues_dir, knowledge_dir
+from tests.scenario import Clock, ScenarioBot, make_bot
 
 SHIPPED = knowledge_dir()
 
@@ -70,12 +71,17 @@ def write(folder: Path, name: str, data: object) -> Path:
 
 def test_shipped_frameworks_load_with_source_status_and_licence() -> None:
     knowledge = load_knowledge(SHIPPED)
-    assert list(knowledge.frameworks) == ["building_social_capital", "local_pledge", "uk_social_value_model"]
+    assert list(knowledge.frameworks) == [
+        "building_social_capital", "local_pledge", "ppn_002_social_value_model", "uk_social_value_model",
+    ]  # fmt: skip
     for framework in knowledge.frameworks.values():
         assert framework.source.citation
         assert framework.licence
         assert framework.status in ("official", "illustrative")
         assert framework.status_note.count(".") >= 1
+        # What the set is for, shown in the picker: one sentence, not "a good general choice".
+        assert framework.use_when and framework.use_when.startswith(("For ", "Only ")), framework.id
+        assert framework.use_when.count(". ") == 0 and "general choice" not in framework.use_when
         for objective in framework.objectives:
             assert objective.examples and objective.questions and objective.explanation
             assert objective.measures.outputs or objective.measures.outcomes
@@ -111,6 +117,57 @@ def test_social_value_model_has_its_five_themes_and_eight_outcomes() -> None:
     assert "PPN 002" in svm.status_note  # the newer note that replaced it
 
 
+def test_ppn_06_20_says_ppn_002_replaced_it_in_its_title_picker_line_and_statement_notice() -> None:
+    svm = load_knowledge(SHIPPED).frameworks["uk_social_value_model"]
+    assert svm.title == "Social Value Model (PPN 06/20), replaced by PPN 002"
+    assert svm.is_replaced and not svm.is_illustrative, "its names are still the official ones"
+    assert svm.use_when and "PPN 002" in svm.use_when
+    notice = svm.notice
+    assert notice is not None and notice == svm.replaced_note
+    assert "PPN 002 has replaced PPN 06/20" in notice
+    assert "February 2025" in notice and "1 October 2025" in notice and "central government" in notice
+    assert "Neither is binding on council grants" in notice
+    assert "1 October 2025" in svm.status_note
+
+
+def test_ppn_002_model_is_its_own_framework_with_source_and_licence_and_no_covid() -> None:
+    ppn = load_knowledge(SHIPPED).frameworks["ppn_002_social_value_model"]
+    assert ppn.title == "Social Value Model (PPN 002)"
+    assert "Procurement Policy Note 002" in ppn.source.citation and "2025" in ppn.source.citation
+    assert ppn.source.url == (
+        "https://www.gov.uk/government/publications/ppn-002-taking-account-of-social-value-in-the-award-of-contracts"
+    )
+    assert any("Guide to using the Social Value Model" in s.citation for s in ppn.see_also)
+    assert all(s.url and s.url.startswith("https://www.gov.uk/") for s in ppn.see_also)
+    assert "Crown copyright" in ppn.licence and "Open Government Licence v3.0" in ppn.licence
+    assert "attribution" in ppn.licence
+    assert not ppn.is_replaced
+    # svbot could not confirm the outcomes' exact words: a paraphrase is never passed off as official.
+    assert ppn.status == "illustrative" and ppn.notice == ppn.status_note
+    assert "not the official outcomes" in ppn.status_note and "summary" in ppn.status_note
+    assert not ppn.evidencing, "the walk-through would print it as the government's own words"
+    missions = {o.theme for o in ppn.objectives}
+    assert missions == {
+        "Mission: Kickstart economic growth", "Mission: Make Britain a clean energy superpower",
+        "Mission: Break down barriers to opportunity", "Mission: Build an NHS fit for the future",
+        "Mission: Take back our streets",
+    }  # fmt: skip
+    for objective in ppn.objectives:
+        words = " ".join([objective.id, objective.title, objective.explanation, *objective.examples]).lower()
+        assert "covid" not in words and "pandemic" not in words, objective.id
+    assert "covid" not in ppn.model_dump_json().lower()
+
+
+def test_notice_is_what_a_statement_must_print() -> None:
+    knowledge = load_knowledge(SHIPPED)
+    bsc = knowledge.frameworks["building_social_capital"]
+    assert bsc.notice == bsc.status_note, "an illustrative set says it is not the council's wording"
+    official = load_knowledge(SHIPPED).frameworks["uk_social_value_model"].model_copy(update={"replaced_note": None})
+    assert official.notice is None, "an official set that nothing replaced needs no note"
+    both = bsc.model_copy(update={"replaced_note": "Replaced by the 2027 set."})
+    assert both.notice == f"{bsc.status_note} Replaced by the 2027 set."
+
+
 def test_guidance_has_glossary_principles_and_walkthrough_lists() -> None:
     guidance = load_knowledge(SHIPPED).guidance
     terms = {entry.id for entry in guidance.glossary}
@@ -126,6 +183,14 @@ def test_guidance_has_glossary_principles_and_walkthrough_lists() -> None:
     assert {"low_income", "carers", "rural_isolation"} <= others
     assert [k.id for k in guidance.evidence_kinds] == list(REQUIRED_EVIDENCE_KINDS)
     assert guidance.beneficiary_label("older_people") == "Older people"
+    groups = {g.id: g for g in guidance.beneficiary_groups}
+    assert groups["people_with_learning_disabilities"].label == "People with learning disabilities"
+    assert groups["people_with_learning_disabilities"].equality == ["disability"]
+    assert groups["people_with_long_term_conditions"].label == "People with long-term health conditions"
+    assert groups["people_with_long_term_conditions"].equality == ["disability"]
+    assert groups["vulnerable_adults"].label == "Vulnerable adults"
+    assert groups["vulnerable_adults"].equality == [], "a safeguarding word, not an equality group"
+    assert guidance.equality_of(["vulnerable_adults", "people_with_learning_disabilities"]) == ["disability"]
     assert guidance.beneficiary_label("our own words") == "our own words"
     assert guidance.sources and all(s.licence for s in guidance.sources)
 
@@ -262,3 +327,48 @@ def test_default_knowledge_follows_settings_and_sees_new_files(
         assert "my_council" in default_knowledge().frameworks
     finally:
         get_settings.cache_clear()
+
+
+# ---- the picker, through the real walk-through --------------------------------------------------
+
+
+@pytest.fixture
+async def person(db_url: str) -> ScenarioBot:
+    bot = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=Clock())
+    yield ScenarioBot(bot)
+    await bot.db_engine.dispose()  # type: ignore[attr-defined]
+
+
+async def reach_the_framework_question(person: ScenarioBot) -> None:
+    await person.say("hello")
+    for answer in ("Whitehawk Befrienders", "Phone befriending for older people in Brighton", "Under £10,000"):
+        await person.say(answer)
+    assert person.last_message.meta.get("key") == "framework", person.transcript[-3:]
+
+
+async def test_the_picker_says_what_each_framework_is_for(person: ScenarioBot) -> None:
+    await reach_the_framework_question(person)
+    question = person.last_message
+    assert "general choice" not in question.text
+    frameworks = load_knowledge(SHIPPED).frameworks.values()
+    assert [b.label for b in question.buttons] == [f.title for f in frameworks]
+    for framework in frameworks:
+        assert f"• {framework.title}: {framework.use_when}" in question.text
+    assert "Social Value Model (PPN 06/20), replaced by PPN 002" in question.text
+
+
+async def test_picking_ppn_002_leads_to_its_objectives(person: ScenarioBot) -> None:
+    await reach_the_framework_question(person)
+    await person.press("Social Value Model (PPN 002)")
+    assert "illustrative summary" in person.text, "told at once that the outcome headings are svbot's"
+    for _ in range(20):  # skip the questions about the whole group
+        if person.last_message.meta.get("key") == "objectives":
+            break
+        await person.say("skip")
+    objectives = person.last_message
+    assert objectives.meta.get("key") == "objectives"
+    ppn = load_knowledge(SHIPPED).frameworks["ppn_002_social_value_model"]
+    assert [b.label for b in objectives.buttons] == [o.title for o in ppn.objectives]
+    assert not any("COVID" in b.label for b in objectives.buttons)
+    await person.say("safer")
+    assert person.last_message.meta.get("key") == "per_objective.safer_communities.activity"

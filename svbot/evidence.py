@@ -124,16 +124,19 @@ REWORD = "reword"
 
 async def _reword(turn: Turn) -> None:
     """ "reword 2": show paragraph 2 of the latest statement and take the group's own wording for it."""
+    said = turn.args.strip().lower()
+    number = 0 if said in ("opening", "the opening", "0") else int(said) if said.isdigit() else None
     if in_dialogue(turn.state):
-        await turn.bot.converse(turn)  # "reword" at the start of an answer is the answer
+        if number is None:  # "reword our aims ..." at the start of an answer is the answer
+            await turn.bot.converse(turn)
+        else:
+            turn.say(text("evidence.another.finish_first"))
         return
     record = await latest_statement(turn.session, turn.conversation.organisation_id)
     if record is None:
         turn.say(text("evidence.statement.none"))
         return
     paragraphs = build_statement(record, turn.bot.knowledge).paragraphs()
-    said = turn.args.strip().lower()
-    number = 0 if said in ("opening", "the opening", "0") else int(said) if said.isdigit() else None
     if number is None or number >= len(paragraphs):
         lines = [text("evidence.reword.which")]
         lines += [text("evidence.reword.choice", number=i, heading=heading or text("evidence.reword.opening"))

@@ -289,3 +289,14 @@ def test_the_none_yet_kind_of_option_is_found() -> None:
     assert unknown_choice(kinds) == Choice("none_yet", "None yet")
     assert unknown_choice([Choice("a", "Yes"), Choice("b", "Not sure")]) == Choice("b", "Not sure")
     assert unknown_choice(CHOICES) is None
+
+
+def test_a_choice_named_first_wins_when_several_mention_what_was_typed() -> None:
+    from svbot.dialogue.answers import Choice, match_choice
+
+    choices = [Choice("old", "Social Value Model (PPN 06/20), replaced by PPN 002"),
+               Choice("new", "Social Value Model (PPN 002)")]  # fmt: skip
+    assert match_choice("PPN 002", choices).value == "new"
+    assert match_choice("ppn 06/20", choices).value == "old"
+    with pytest.raises(Invalid, match="could be"):
+        match_choice("social value model", choices)  # both name it first: ask

@@ -580,6 +580,8 @@ def match_choice(typed: str, choices: Sequence[Choice]) -> Choice:
     hits = [c for c in choices if _contains_words(_norm(c.label + " " + c.value.replace("_", " ")), words)]
     if not hits:  # a slip of the keyboard: "Older poeple" is "Older people"
         hits = _close_to(said, choices)
+    if len(hits) > 1:
+        hits = _first_named(said, hits)
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
@@ -588,6 +590,18 @@ def match_choice(typed: str, choices: Sequence[Choice]) -> Choice:
             options = text("answers.choice.or", before=options, after=f'"{other.label}"')
         raise Invalid(text("answers.choice.could_be", options=options), _choice_example(hits))
     raise Invalid(text("answers.choice.none_of_them"), _choice_example(choices))
+
+
+def _first_named(said: str, hits: list[Choice]) -> list[Choice]:
+    """Of several options that mention what was typed, the one that names it first, when only one
+    does: "PPN 002" is "Social Value Model (PPN 002)", not "… (PPN 06/20), replaced by PPN 002"."""
+    where = {id(c): _norm(c.label).find(said) for c in hits}
+    named = [c for c in hits if where[id(c)] >= 0]
+    if not named:
+        return hits
+    first = min(where[id(c)] for c in named)
+    earliest = [c for c in named if where[id(c)] == first]
+    return earliest if len(earliest) == 1 else hits
 
 
 def _close_to(said: str, choices: Sequence[Choice]) -> list[Choice]:

@@ -238,6 +238,8 @@ async def _sync_deadlines(
                     "key": item.key,
                     "title": item.title,
                     "due_date": item.due_date,
+                    "period_start": item.period_start,
+                    "period_end": item.period_end,
                     "status": UPCOMING,
                     "next_reminder_at": deadline.next_reminder_at,
                     "next_offset_index": deadline.next_offset_index,
@@ -247,10 +249,11 @@ async def _sync_deadlines(
             )
             summary.deadlines_created += 1
         elif _is_open_future(deadline, today) and (
-            (deadline.due_date, deadline.title, deadline.organisation_id)
-            != (item.due_date, item.title, org_id)
+            (deadline.due_date, deadline.title, deadline.organisation_id, deadline.period_start, deadline.period_end)
+            != (item.due_date, item.title, org_id, item.period_start, item.period_end)
         ):
             deadline.due_date = item.due_date
+            deadline.period_start, deadline.period_end = item.period_start, item.period_end
             deadline.title = item.title
             deadline.organisation_id = org_id
             deadline.updated_at = now

@@ -52,6 +52,11 @@ class Grant(Base):
     planned_start: Mapped[date | None] = mapped_column(Date)
     planned_end: Mapped[date | None] = mapped_column(Date)
     duration_months: Mapped[int | None] = mapped_column(Integer)
+    # What the grant agreed to spend, in GBP (the grant agreement's budget; None: not known).
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # 360Giving's other amounts, kept as context (None: not in the file).
+    amount_applied_for: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    amount_disbursed: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     # Hash of the normalised record: an unchanged row in a re-import is skipped without writes.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -89,6 +94,10 @@ class Deadline(Base):
     key: Mapped[str] = mapped_column(String(60))  # stable within a grant: "quarterly:2", "final", ...
     title: Mapped[str] = mapped_column(String(300))  # what is due: "Quarterly monitoring report (2 of 4)"
     due_date: Mapped[date] = mapped_column(Date)
+    # The reporting period the report covers (both days included). None only for a deadline whose grant
+    # has no dates at all.
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default=UPCOMING)
     status_by_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -132,7 +141,58 @@ class Snooze(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+AGREED = "agreed"
+PROPOSED = "proposed"
+
+
+class Programme(Base):
+    """A support organisation's settings for one grant programme (the 360Giving `Grant Programme`).
+
+    `code` is matched, case-insensitively, against `Grant.programme` (which holds the programme's title
+    from a 360Giving file, else its code), as is `title`.
+    """
+
+    __tablename__ = "programmes"
+    __table_args__ = (UniqueConstraint("support_org_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    support_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    code: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    schedule: Mapped[str | None] = mapped_column(String(20))  # a FREQUENCIES value; None: the default
+    monitoring_form: Mapped[str | None] = mapped_column(String(100))  # a dialogue id; None: the default form
+    social_value_weighting: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))  # a percentage, 0 to 100
+    ignore_before: Mapped[date | None] = mapped_column(Date)  # deadlines due before this are not tracked
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GrantOutcome(Base):
+    """One thing a grant agreed to deliver ("Train advisers", 4 advisers).
+
+    status "agreed": from the grant agreement (entered by the support organisation or imported);
+    "proposed": said by the grantee when none were set, for the support organisation to check.
+    """
+
+    __tablename__ = "grant_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the order they were given in
+    text: Mapped[str] = mapped_column(Text)
+    target: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    unit: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(20), default=AGREED)
+    proposed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 __all__ = [
+    "AGREED",
+    "PROPOSED",
+    "GrantOutcome",
+    "Programme",
     "Deadline",
     "FREQUENCIES",
     "Grant",

@@ -38,6 +38,9 @@ class PlannedDeadline:
     key: str  # stable within a grant, so a re-import updates rather than duplicates
     title: str
     due_date: date
+    # The reporting period the report covers (see `due_dates`).
+    period_start: date | None = None
+    period_end: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,19 +65,27 @@ def grant_period(
 
 
 def due_dates(schedule: Schedule, period: GrantPeriod) -> list[PlannedDeadline]:
-    """Every report the schedule asks for over the grant period, in date order."""
+    """Every report the schedule asks for over the grant period, in date order, each with the period
+    it covers: a quarterly (six-monthly, annual) report its quarter of the grant, the last one up to the
+    grant's end; an end-of-grant report the whole grant; a one-off report, or one of a list of dates,
+    from the grant's start (or the day after the previous report's period) to its due date, at most
+    to the grant's end."""
     after = timedelta(days=schedule.days_after)
     if schedule.frequency == "one_off":
         due = add_months(period.start, schedule.months_after_start)
-        return [PlannedDeadline("one_off", "Monitoring report", due)]
+        return [PlannedDeadline("one_off", "Monitoring report", due, period.start, _up_to(due, period.start, period))]
     if schedule.frequency == "end_of_grant":
-        return [PlannedDeadline("final", "End of grant report", period.end + after)]
+        return [PlannedDeadline("final", "End of grant report", period.end + after, period.start, period.end)]
     if schedule.frequency == "dates":
         dates = sorted(set(schedule.dates))[:MAX_DEADLINES_PER_GRANT]
-        return [
-            PlannedDeadline(f"date:{d.isoformat()}", _numbered("Monitoring report", i, len(dates)), d)
-            for i, d in enumerate(dates, 1)
-        ]
+        planned, begin = [], period.start
+        for i, d in enumerate(dates, 1):
+            end = _up_to(d, begin, period)
+            planned.append(
+                PlannedDeadline(f"date:{d.isoformat()}", _numbered("Monitoring report", i, len(dates)), d, begin, end)
+            )
+            begin = min(end + timedelta(days=1), max(period.end, begin))
+        return planned
     if schedule.frequency in _PERIOD_MONTHS:
         return _periodic(schedule.frequency, period, after)
     raise ValueError(f"unknown reporting frequency {schedule.frequency!r}")
@@ -92,12 +103,20 @@ def _periodic(frequency: str, period: GrantPeriod, after: timedelta) -> list[Pla
         ends.append(period_end)
         k += 1
     name = _PERIOD_NAMES[frequency]
+    starts = [period.start] + [e + timedelta(days=1) for e in ends[:-1]]
     planned = [
-        PlannedDeadline(f"{frequency}:{i}", _numbered(f"{name} monitoring report", i, len(ends)), e + after)
+        PlannedDeadline(
+            f"{frequency}:{i}", _numbered(f"{name} monitoring report", i, len(ends)), e + after, starts[i - 1], e
+        )
         for i, e in enumerate(ends[:-1], 1)
     ]
-    planned.append(PlannedDeadline("final", "Final monitoring report", ends[-1] + after))
+    planned.append(PlannedDeadline("final", "Final monitoring report", ends[-1] + after, starts[-1], ends[-1]))
     return planned
+
+
+def _up_to(due: date, begin: date, period: GrantPeriod) -> date:
+    """A period that ends when its report is due, within the grant, and never before it begins."""
+    return max(begin, min(due, period.end))
 
 
 def _numbered(title: str, i: int, n: int) -> str:

@@ -85,7 +85,8 @@ async def test_typed_submitted_and_snooze(alice: ScenarioBot) -> None:
     await alice.say("snooze forever")
     assert "How long for?" in alice.last
     await alice.say("snooze 1 week")
-    assert "remind you about the final monitoring report for Lunch grant on Sun 29 Nov 2026" in alice.last
+    # A week from Sunday is a Sunday: reminders wait for the Monday, and the reply says so.
+    assert "remind you about the final monitoring report for Lunch grant on Mon 30 Nov 2026" in alice.last
     async with alice.bot.sessionmaker() as session:
         snoozes = (await session.scalars(select(Snooze))).all()
     assert len(snoozes) == 1 and snoozes[0].deadline_id == (await deadlines(alice))[("Lunch grant", "final")].id

@@ -391,15 +391,16 @@ async def test_whats_due_lists_the_organisations_next_deadlines_in_plain_words(d
     today = date(2027, 1, 28)
     await add_deadline(db, org, date(2027, 1, 31), CREATED)
     await add_deadline(db, org, date(2027, 1, 20), CREATED, title="Final monitoring report")
-    await add_deadline(db, org, date(2026, 6, 1), CREATED, title="Ancient report")  # beyond 60 days: left out
+    await add_deadline(db, org, date(2026, 6, 1), CREATED, title="Ancient report")  # still owed: first
     await add_deadline(db, other_org, date(2027, 1, 29), CREATED, title="Someone else's")
     async with db() as session:
         items = await upcoming_for_org(session, org, today)
     assert format_due_list(items, today) == (
+        "Ancient report for Youth club — was due Mon 1 Jun 2026 (241 days ago)\n"
         "Final monitoring report for Youth club — was due Wed 20 Jan 2027 (8 days ago)\n"
         "Quarterly monitoring report for Youth club — due Sun 31 Jan 2027 (in 3 days)"
     )
-    assert [i.display_status(today) for i in items] == ["overdue", "due"]
+    assert [i.display_status(today) for i in items] == ["overdue", "overdue", "due"]
     assert format_due_list([], today) == "Nothing is due. I'll remind you before the next report."
 
 

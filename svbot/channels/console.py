@@ -69,6 +69,8 @@ class ConsoleChannel:
             self.console.print(
                 "svbot: type your answers. Ctrl-D or 'quit' to leave.", style="dim", markup=False
             )
+        await self.show_waiting()
+        if self.interactive:
             await self.say("start")
             while True:
                 try:
@@ -83,6 +85,25 @@ class ConsoleChannel:
         else:
             for line in lines if lines is not None else sys.stdin:
                 await self.say(line.rstrip("\n"))
+
+    async def show_waiting(self) -> None:
+        """Reminders that fell due while the person was away: nobody is at a terminal later, so they
+        wait in the outbox for this moment. One planning pass first (as `svbot clock` would make),
+        so a console-only install needs no clock running; then this person's rows, marked sent."""
+        from svbot.deadlines.planner import plan_reminders
+        from svbot.delivery.dispatcher import Dispatcher
+        from svbot.delivery.ratelimit import RateLimiter
+
+        now = self.bot.clock()
+        sessionmaker = self.bot.sessionmaker
+        await plan_reminders(sessionmaker, now, str(self.bot.tz))
+        screen = _Screen(self)
+        await Dispatcher(sessionmaker, {PLATFORM: screen}, RateLimiter({PLATFORM: Limits()})).deliver_waiting(
+            PLATFORM, self.user, now
+        )
+        shown = [m for m in screen.shown if m.buttons or m.controls]
+        if shown:  # "1" presses the latest reminder's first button
+            self._last = shown[-1]
 
     async def say(self, line: str) -> None:
         replies = await self.bot.handle(self.inbound(line))
@@ -130,3 +151,16 @@ class ConsoleChannel:
             print_(f"  Saved {message.file.title or 'file'} to {path}", markup=False)
         if not self.interactive:
             print_("", markup=False)
+
+
+class _Screen:
+    """The console's sender while a chat is open: "sending" a waiting message shows it."""
+
+    def __init__(self, channel: ConsoleChannel) -> None:
+        self.channel = channel
+        self.shown: list[Outbound] = []
+
+    async def send(self, chat_id: str, message: Outbound) -> str | None:
+        self.channel.show(message)
+        self.shown.append(message)
+        return None

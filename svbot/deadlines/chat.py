@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from svbot.deadlines.models import Snooze
 from svbot.deadlines.service import (
     DueItem,
     format_day,
@@ -28,6 +29,8 @@ from svbot.turns import Bot, Turn
 
 log = logging.getLogger(__name__)
 SNOOZE_DEFAULT = timedelta(days=3)
+DUE_SHOWN = 6  # "what's due" lists this many, then says how many more ("due all" lists every one)
+WHICH_SHOWN = 6  # "which report do you mean?" offers this many, oldest first
 REMIND_AT = time(9, 0)  # a snoozed reminder comes back in the morning, not at the minute it was pressed
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
 _SNOOZE = re.compile(r"^(?:for\s+)?(\d+|a|an|one|two|three|four|five|six|seven)\s*(day|days|week|weeks)$")
@@ -40,20 +43,16 @@ def install(bot: Bot) -> None:
     @bot.intent("due", "due", "what's due", "whats due", "what is due", "deadlines", "my deadlines", "/due",
                 "reports due", "what's next", "monitoring", menu=text("deadlines.due.menu"))  # fmt: skip
     async def due(turn: Turn) -> None:
-        items = await _open_items(turn)
-        today = turn.now.date()
-        if not items:
-            turn.say(text("deadlines.due.none"))
-            return
-        turn.say(
-            text("deadlines.due.list", due_list=format_due_list(items, today)),
-            buttons=_submitted_buttons(items, today),
-        )
+        await _say_due(turn, shown=DUE_SHOWN)
+
+    @bot.intent("due_all", "due all", "all due", "all reports", "all my reports", "all deadlines")
+    async def due_all(turn: Turn) -> None:
+        await _say_due(turn, shown=None)
 
     @bot.intent("submitted", "submitted", "i've submitted it", "ive submitted it", "sent it", "report sent",
                 "report submitted", "i have submitted it")  # fmt: skip
     async def submitted(turn: Turn) -> None:
-        item = await _the_deadline_meant(turn)
+        item = await _the_deadline_meant(turn, "submitted")
         if item is not None:
             await _mark_submitted(turn, item.deadline_id)
 
@@ -63,9 +62,23 @@ def install(bot: Bot) -> None:
         if delta is None:
             turn.say(text("deadlines.snooze.how_long"))
             return
-        item = await _the_deadline_meant(turn)
+        item = await _the_deadline_meant(turn, "snooze", delta)
         if item is not None:
             await _snooze(turn, item.deadline_id, delta)
+
+
+async def _say_due(turn: Turn, shown: int | None) -> None:
+    """Every open report, oldest overdue first; past `shown`, a count and how to see the rest."""
+    items = await _open_items(turn)
+    today = turn.now.date()
+    if not items:
+        turn.say(text("deadlines.due.none"))
+        return
+    listed = items if shown is None else items[:shown]
+    said = text("deadlines.due.list", due_list=format_due_list(listed, today))
+    if len(items) > len(listed):
+        said += "\n" + text("deadlines.due.more", count=len(items) - len(listed))
+    turn.say(said, buttons=_submitted_buttons(items, today))
 
 
 async def _button(turn: Turn) -> None:
@@ -102,12 +115,17 @@ async def _snooze(turn: Turn, deadline_id: int, delta: timedelta) -> None:
                     deadline_id, turn.identity.id)  # fmt: skip
         turn.say(text("deadlines.snooze.refused"))
         return
+    # The day the reminder really comes back: a snooze ending at a weekend waits for the Monday.
+    held = await turn.session.scalar(
+        select(Snooze.until).where(Snooze.deadline_id == deadline_id, Snooze.identity_id == turn.identity.id)
+    )
+    back = held.astimezone(turn.bot.tz).date() if held is not None else until.date()
     turn.say(
         text(
             "deadlines.snooze.done",
             report=item.title.lower(),
             grant=item.grant_title,
-            until=format_day(until.date()),
+            until=format_day(back),
             due=format_day(item.due_date),
         )
     )
@@ -140,7 +158,7 @@ def _refused(turn: Turn, deadline_id: int | str, action: str) -> None:
 
 
 async def _open_items(turn: Turn) -> list[DueItem]:
-    """Open deadlines of every organisation this person belongs to, soonest first."""
+    """Open deadlines of every organisation this person belongs to, oldest first (overdue ones lead)."""
     organisation_ids = (
         await turn.session.scalars(
             select(Membership.organisation_id)
@@ -150,12 +168,14 @@ async def _open_items(turn: Turn) -> list[DueItem]:
     ).all()
     items: list[DueItem] = []
     for organisation_id in organisation_ids:
-        items.extend(await upcoming_for_org(turn.session, organisation_id, turn.now.date()))
+        items.extend(await upcoming_for_org(turn.session, organisation_id, turn.now.date(), limit=None))
     return sorted(items, key=lambda i: (i.due_date, i.deadline_id))
 
 
-async def _the_deadline_meant(turn: Turn) -> DueItem | None:
-    """Typed "submitted": the report of the last reminder they got, or their only open one; else ask."""
+async def _the_deadline_meant(turn: Turn, action: str, delta: timedelta | None = None) -> DueItem | None:
+    """Typed "submitted" or "snooze": the report of the last reminder they got, or their only open one;
+    else ask which, with a button for each open report that does what they asked (a snooze never
+    offers to mark a report submitted)."""
     items = await _open_items(turn)
     by_id = {i.deadline_id: i for i in items}
     refs = await turn.session.scalars(
@@ -172,21 +192,35 @@ async def _the_deadline_meant(turn: Turn) -> DueItem | None:
     if len(items) == 1:
         return items[0]
     if not items:
-        turn.say(text("deadlines.submitted.nothing"))
+        turn.say(text("deadlines.submitted.nothing" if action == "submitted" else "deadlines.snooze.nothing"))
         return None
-    today = turn.now.date()
-    turn.say(text("deadlines.submitted.which"), buttons=_submitted_buttons(items, today, limit=6))
+    choices = items[:WHICH_SHOWN]
+    if action == "snooze":
+        days = (delta or SNOOZE_DEFAULT).days
+        buttons = tuple(
+            Button(text("deadlines.snooze.button", report=_short(i.title), due=format_day(i.due_date)),
+                   f"dl:snooze:{i.deadline_id}:{days}")
+            for i in choices
+        )  # fmt: skip
+    else:
+        buttons = tuple(_submitted_button(i) for i in choices)
+    said = text("deadlines.submitted.which")
+    if len(items) > len(choices):
+        said += "\n" + text("deadlines.which_more", count=len(items) - len(choices))
+    turn.say(said, buttons=buttons)
     return None
 
 
 def _submitted_buttons(items: list[DueItem], today: date, limit: int = 3) -> tuple[Button, ...]:
+    """Under "what's due": Submitted buttons for the reports due soon or overdue, oldest first."""
     soon = [i for i in items if i.display_status(today) in ("due", "overdue")][:limit]
-    return tuple(
-        Button(
-            text("deadlines.submitted.button", report=_short(i.title), due=format_day(i.due_date)),
-            f"dl:submitted:{i.deadline_id}",
-        )
-        for i in soon
+    return tuple(_submitted_button(i) for i in soon)
+
+
+def _submitted_button(item: DueItem) -> Button:
+    return Button(
+        text("deadlines.submitted.button", report=_short(item.title), due=format_day(item.due_date)),
+        f"dl:submitted:{item.deadline_id}",
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from svbot.deadlines.models import (
@@ -28,11 +28,12 @@ from svbot.deadlines.schedules import (
     DEFAULT_SCHEDULE,
     ReminderRules,
     Schedule,
+    grant_period,
     next_allowed,
     parse_hhmm,
     reminder_times,
 )
-from svbot.delivery.models import CANCELLED, FAILED, PENDING, OutboxMessage
+from svbot.delivery.models import CANCELLED, CLAIMED, FAILED, PENDING, OutboxMessage
 from svbot.models import Identity, Membership, Organisation
 from svbot.text import date_values, text
 
@@ -40,8 +41,6 @@ DEFAULT_TIMEZONE = "Europe/London"
 # A reminder whose time passed more than this long ago when its deadline was created is not sent:
 # importing last year's grants must not send a burst of stale reminders.
 CATCH_UP = timedelta(days=1)
-# "What's due?" also lists deadlines missed within this many days.
-RECENT_OVERDUE_DAYS = 60
 DUE_SOON_DAYS = 14
 
 
@@ -75,15 +74,18 @@ def display_status(status: str, due_date: date, today: date) -> str:
 # ---------------------------------------------------------------- for the chat
 
 
-async def upcoming_for_org(session: AsyncSession, org_id: int, today: date, limit: int = 10) -> list[DueItem]:
-    """The organisation's next deadlines, recently missed ones first, soonest first."""
-    since = today - timedelta(days=RECENT_OVERDUE_DAYS)
+async def upcoming_for_org(
+    session: AsyncSession, org_id: int, today: date, limit: int | None = 10
+) -> list[DueItem]:
+    """The organisation's open deadlines, oldest first: every overdue one (however long ago: a report
+    still owed does not go away), then the next ones. `limit` None: all of them."""
     query = (
         _item_query()
-        .where(Deadline.organisation_id == org_id, Deadline.status == UPCOMING, Deadline.due_date >= since)
+        .where(Deadline.organisation_id == org_id, Deadline.status == UPCOMING)
         .order_by(Deadline.due_date, Deadline.id)
-        .limit(limit)
     )
+    if limit is not None:
+        query = query.limit(limit)
     return [_item(row) for row in (await session.execute(query)).all()]
 
 
@@ -93,6 +95,37 @@ async def deadlines_for_org(session: AsyncSession, org_id: int | None = None) ->
     if org_id is not None:
         query = query.where(Deadline.organisation_id == org_id)
     return [_item(row) for row in (await session.execute(query)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDeadline:
+    """A deadline as the support organisation's admin sees it: whose it is, and whether the grant's
+    end date (and so its last report) is svbot's assumption."""
+
+    item: DueItem
+    organisation_name: str
+    assumed_end: date | None  # the grant had no end date or duration: svbot assumed this end
+
+
+async def deadlines_for_admin(session: AsyncSession, org_id: int | None = None) -> list[ListedDeadline]:
+    """Every deadline (any status) of one organisation, or of all, in due-date order, with names."""
+    query = (
+        _item_query()
+        .add_columns(
+            Organisation.name, Grant.award_date, Grant.planned_start, Grant.planned_end, Grant.duration_months
+        )
+        .join(Organisation, Organisation.id == Deadline.organisation_id)
+        .order_by(Deadline.due_date, Deadline.id)
+    )
+    if org_id is not None:
+        query = query.where(Deadline.organisation_id == org_id)
+    listed = []
+    for row in (await session.execute(query)).all():
+        name, award, start, end, months = row[7:]
+        period = grant_period(award, start, end, months)
+        assumed = period.end if period is not None and period.assumed_end else None
+        listed.append(ListedDeadline(_item(row[:7]), name or "", assumed))
+    return listed
 
 
 async def get_item(session: AsyncSession, deadline_id: int) -> DueItem | None:
@@ -264,6 +297,26 @@ async def delivery_failures(
             )
         )
     return failures
+
+
+async def waiting_messages(
+    session: AsyncSession, now: datetime, support_org_id: int | None = None
+) -> dict[str, int]:
+    """Messages whose time has come but which are still in the outbox, by platform. Console rows
+    cannot be sent at all (nobody is at the terminal later): they wait until the person next opens
+    `svbot chat`. Others wait for a process with that platform's sender (`svbot clock`)."""
+    query = (
+        select(OutboxMessage.platform, func.count(func.distinct(OutboxMessage.id)))
+        .outerjoin(Identity, Identity.id == OutboxMessage.identity_id)
+        .outerjoin(Membership, Membership.person_id == Identity.person_id)
+        .where(OutboxMessage.status.in_((PENDING, CLAIMED)), OutboxMessage.next_attempt_at <= now)
+        .group_by(OutboxMessage.platform)
+    )
+    if support_org_id is not None:
+        query = query.join(Organisation, Organisation.id == Membership.organisation_id).where(
+            (Organisation.support_org_id == support_org_id) | (Organisation.id == support_org_id)
+        )
+    return {platform: count for platform, count in (await session.execute(query)).all()}
 
 
 # ---------------------------------------------------------------- rules lookups

@@ -94,19 +94,43 @@ class Dispatcher:
                 break
         return total
 
-    async def claim(self, now: datetime) -> list[Claimed]:
+    async def deliver_waiting(self, platform: str, chat_id: str, now: datetime | None = None) -> DispatchResult:
+        """Everything waiting for one chat, now, oldest first: for a platform that can only show
+        messages while the person is there (the console, when a chat opens). Quiet hours and a
+        planned send time do not hold these back: the person is at the screen."""
+        result = DispatchResult()
+        moment = now or utcnow()
+        while True:
+            rows = await self.claim(moment, chat=(platform, chat_id))
+            for row in rows:
+                await self.deliver(row, result, moment)
+            if len(rows) < self.batch_size:
+                return result
+
+    async def claim(self, now: datetime, chat: tuple[str, str] | None = None) -> list[Claimed]:
+        """A batch of rows ready to send, for the platforms we have senders for; with `chat`
+        (platform, chat id), every row still to send to that one chat, whenever it was planned for."""
         if not self.senders:
             return []
         token = uuid.uuid4().hex
+        if chat is None:
+            ready = [
+                OutboxMessage.status.in_((PENDING, CLAIMED)),
+                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.platform.in_(list(self.senders)),
+            ]
+        else:
+            ready = [
+                (OutboxMessage.status == PENDING)
+                | ((OutboxMessage.status == CLAIMED) & (OutboxMessage.next_attempt_at <= now)),
+                OutboxMessage.platform == chat[0],
+                OutboxMessage.chat_id == chat[1],
+            ]
         async with self.sessionmaker() as session, session.begin():
             rows = (
                 await session.scalars(
                     select(OutboxMessage)
-                    .where(
-                        OutboxMessage.status.in_((PENDING, CLAIMED)),
-                        OutboxMessage.next_attempt_at <= now,
-                        OutboxMessage.platform.in_(list(self.senders)),
-                    )
+                    .where(*ready)
                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)

@@ -1,0 +1,139 @@
+"""Issue 16's fixes, tried as a grantee and an admin would: snooze never offers to submit, "which
+report?" always offers the open reports, `due` lists every open report (oldest overdue first, a long
+list summarised), the console shows reminders that fell due when a chat opens, `reminders failures`
+counts what could not be delivered, and an assumed grant end is shown to the admin."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from svbot.channels.console import ConsoleChannel
+from svbot.deadlines.models import Deadline, Grant, Snooze
+from svbot.deadlines.service import rules_for, set_cursor
+from svbot.models import Identity, Membership, Organisation
+from tests.scenario import START, Clock, ScenarioBot, make_bot
+
+TODAY = START.date()  # Sun 22 Nov 2026
+
+
+async def member_with(bot: ScenarioBot, reports: list[tuple[str, int]]) -> dict[str, int]:
+    """Alice, a member of Lunch Club, whose grant has these (title, days from today) open reports."""
+    await bot.say("hello")
+    async with bot.bot.sessionmaker() as session, session.begin():
+        identity = await session.scalar(select(Identity).where(Identity.platform_user_id == bot.user))
+        rules = await rules_for(session, None)
+        org = Organisation(name="Lunch Club")
+        session.add(org)
+        await session.flush()
+        session.add(Membership(person_id=identity.person_id, organisation_id=org.id, role="member"))
+        grant = Grant(external_id=f"360G-{bot.user}", organisation_id=org.id, title="Lunch grant")
+        session.add(grant)
+        await session.flush()
+        rows = {}
+        for number, (title, days) in enumerate(reports, 1):
+            row = Deadline(grant_id=grant.id, organisation_id=org.id, key=f"k{number}", status="upcoming",
+                           title=title, due_date=TODAY + timedelta(days=days))  # fmt: skip
+            set_cursor(row, rules, START)
+            session.add(row)
+            rows[title] = row
+        await session.flush()
+        return {title: row.id for title, row in rows.items()}
+
+
+@pytest.fixture
+async def alice(db_url: str) -> ScenarioBot:
+    bot = await make_bot(db_url, clock=Clock(), start_dialogue="every_type")
+    yield ScenarioBot(bot)
+    await bot.db_engine.dispose()  # type: ignore[attr-defined]
+
+
+async def test_snooze_with_two_overdue_reports_asks_which_to_snooze_and_never_offers_submitted(
+    alice: ScenarioBot,
+) -> None:
+    ids = await member_with(alice, [("Quarterly report (1 of 4)", -40), ("Quarterly report (2 of 4)", -10)])
+    await alice.say("snooze 1 week")
+    assert "Which report do you mean?" in alice.last
+    labels = [b.label for b in alice.last_message.buttons]
+    assert labels == [
+        "Snooze: Quarterly report (1 of 4) (Tue 13 Oct 2026)",
+        "Snooze: Quarterly report (2 of 4) (Thu 12 Nov 2026)",
+    ]
+    assert not any("Submitted" in label for label in labels)
+    await alice.press("Snooze: Quarterly report (2 of 4)")
+    assert "remind you about the quarterly report (2 of 4) for Lunch grant on Mon 30 Nov 2026" in alice.last
+    async with alice.bot.sessionmaker() as session:
+        statuses = {d.id: d.status for d in await session.scalars(select(Deadline))}
+        snoozes = [(s.deadline_id, s.until.date()) for s in await session.scalars(select(Snooze))]
+    assert set(statuses.values()) == {"upcoming"}, "snoozing marks nothing submitted"
+    assert snoozes == [(ids["Quarterly report (2 of 4)"], date(2026, 11, 30))]
+
+
+async def test_which_report_always_lists_the_open_reports_even_when_none_is_due_soon(alice: ScenarioBot) -> None:
+    await member_with(alice, [("Quarterly report", 50), ("Final report", 120)])
+    await alice.say("submitted")
+    assert "Which report do you mean?" in alice.last
+    assert [b.label for b in alice.last_message.buttons] == [
+        "Submitted: Quarterly report (Mon 11 Jan 2027)",
+        "Submitted: Final report (Mon 22 Mar 2027)",
+    ]
+    await alice.say("snooze 3 days")
+    assert "Which report do you mean?" in alice.last
+    assert [b.payload.split(":")[1::2] for b in alice.last_message.buttons] == [["snooze", "3"]] * 2
+
+
+async def test_nothing_open_says_so_for_snooze_as_well_as_submitted(alice: ScenarioBot) -> None:
+    await member_with(alice, [])
+    await alice.say("snooze 1 week")
+    assert alice.last == "You have no monitoring reports waiting, so there's nothing to snooze."
+    assert not alice.last_message.buttons
+
+
+async def test_due_lists_every_open_report_oldest_overdue_first_and_summarises_a_long_list(
+    alice: ScenarioBot,
+) -> None:
+    reports = [("Ancient report", -400), ("Old report", -90)] + [(f"Report {n}", 30 * n) for n in range(1, 8)]
+    await member_with(alice, reports)
+    await alice.say("due")
+    lines = alice.last.splitlines()
+    assert lines[0] == "Your monitoring reports, oldest first:"
+    assert lines[1] == "Ancient report for Lunch grant — was due Sat 18 Oct 2025 (400 days ago)"
+    assert lines[2].startswith("Old report for Lunch grant — was due Mon 24 Aug 2026")
+    assert len(lines) == 1 + 6 + 1
+    assert lines[-1] == "…and 3 more: say due all to see them all."
+    assert [b.label for b in alice.last_message.buttons][:2] == [
+        "Submitted: Ancient report (Sat 18 Oct 2025)",
+        "Submitted: Old report (Mon 24 Aug 2026)",
+    ]
+    await alice.say("due all")
+    lines = alice.last.splitlines()
+    assert len(lines) == 1 + 9 and lines[-1].startswith("Report 7 for Lunch grant")
+    assert "more" not in alice.last
+
+
+async def test_the_console_shows_reminders_that_fell_due_when_a_chat_opens(db_url: str) -> None:
+    clock = Clock()
+    bot = await make_bot(db_url, clock=clock, start_dialogue="every_type")
+    try:
+        ada, bob = ScenarioBot(bot, user="ada"), ScenarioBot(bot, user="bob")
+        await member_with(ada, [("Quarterly report", 4)])  # due Thu 26 Nov: reminded Mon 23 Nov, 09:00
+        await member_with(bob, [("Bob's report", 4)])
+        clock.advance(days=1)  # Mon 23 Nov 2026, 10:00 UTC; no `svbot clock` has run
+        out = io.StringIO()
+        await ConsoleChannel(bot, "ada", out=out, interactive=False).run(["1"])
+        shown = out.getvalue()
+        assert shown.startswith("Reminder: Quarterly report for Lunch grant is due Thu 26 Nov 2026 (in 3 days).")
+        assert "  1. Submitted\n  2. Remind me in 3 days\n  3. Help me write it" in shown
+        assert "Bob's report" not in shown, "another console user's reminder stays for them"
+        assert "marked the quarterly report for Lunch grant as submitted" in shown, "1 pressed the reminder's button"
+        again = io.StringIO()
+        await ConsoleChannel(bot, "ada", out=again, interactive=False).run([])
+        assert again.getvalue() == "", "shown once"
+        bobs = io.StringIO()
+        await ConsoleChannel(bot, "bob", out=bobs, interactive=False).run([])
+        assert bobs.getvalue().startswith("Reminder: Bob's report for Lunch grant is due Thu 26 Nov 2026")
+    finally:
+        await bot.db_engine.dispose()  # type: ignore[attr-defined]

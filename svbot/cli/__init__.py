@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from svbot.cli import deadlines as deadline_commands
+from svbot.cli import programmes as programme_commands
 from svbot.cli import support as support_commands
 from svbot.cli.common import stop_on_signals, with_app
 from svbot.config import get_settings
@@ -184,5 +185,5 @@ def telegram_set_webhook(url: str) -> None:
     click.echo(f"Telegram will send updates to {url}")
 
 
-for command in (*deadline_commands.COMMANDS, *support_commands.COMMANDS):
+for command in (*deadline_commands.COMMANDS, *programme_commands.COMMANDS, *support_commands.COMMANDS):
     main.add_command(command)

@@ -1,0 +1,100 @@
+"""Commands: `svbot programme set` and `svbot programme list` (a grant programme's settings)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from svbot.cli.common import FriendlyCommands, with_db
+from svbot.config import get_settings
+from svbot.deadlines.models import FREQUENCIES
+from svbot.errors import UserError
+from svbot.models import utcnow
+
+
+@click.group(cls=FriendlyCommands)
+def programme() -> None:
+    """Grant programmes (the 360Giving Grant Programme on grants): schedule, monitoring form, weighting."""
+
+
+@programme.command("set")
+@click.argument("code")
+@click.option("--support-org", "support_org_id", type=int, required=True, help="The support organisation's id.")
+@click.option("--title", default=None, help="The programme's name, as grantees know it.")
+@click.option(
+    "--schedule",
+    type=click.Choice(FREQUENCIES[:-1]),
+    default=None,
+    help="How often its grantees report (applies to grants at their next import).",
+)
+@click.option("--form", "form", default=None, help="The monitoring form its reports use (a dialogue's id).")
+@click.option("--weighting", default=None, help="How much social value weighs in its decisions, e.g. 10 or 12.5%.")
+@click.option(
+    "--ignore-before", "ignore_before_text", default=None, help="Deadlines due before this date are not tracked."
+)
+def programme_set(
+    code: str, support_org_id: int, title: str | None, schedule: str | None, form: str | None,
+    weighting: str | None, ignore_before_text: str | None,
+) -> None:  # fmt: skip
+    """Create or change a programme's settings. Only the options given change."""
+    from svbot.deadlines.programmes import ProgrammeProblem, ProgrammeSettings, describe, parse_weighting, set_programme
+
+    settings = get_settings()
+    try:
+        changes = ProgrammeSettings(
+            title=title,
+            schedule=schedule,
+            monitoring_form=form,
+            weighting=parse_weighting(weighting) if weighting is not None else None,
+            ignore_before=_day(ignore_before_text, settings.timezone) if ignore_before_text is not None else None,
+        )
+    except ProgrammeProblem as exc:
+        raise UserError(str(exc)) from None
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+        try:
+            async with sessionmaker() as session, session.begin():
+                row = await set_programme(session, support_org_id, code, changes)
+                return describe(row)
+        except ProgrammeProblem as exc:
+            raise UserError(str(exc)) from None
+
+    click.echo(f"Programme {with_db(work, settings)}.")
+
+
+@programme.command("list")
+@click.option("--support-org", "support_org_id", type=int, required=True, help="The support organisation's id.")
+def programme_list(support_org_id: int) -> None:
+    """The support organisation's programmes and their settings."""
+    from svbot.deadlines.programmes import ProgrammeProblem, describe, list_programmes
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
+        try:
+            async with sessionmaker() as session:
+                return [describe(row) for row in await list_programmes(session, support_org_id)]
+        except ProgrammeProblem as exc:
+            raise UserError(str(exc)) from None
+
+    lines = with_db(work)
+    if not lines:
+        click.echo("No programmes yet: `svbot programme set CODE --support-org ID` adds one.")
+    for line in lines:
+        click.echo(line)
+
+
+def _day(typed: str, timezone: str) -> date:
+    """A date as people write it (01/04/2027, 1 April 2027, 2027-04-01)."""
+    from svbot.dialogue.answers import Invalid, parse_date
+
+    today = utcnow().astimezone(ZoneInfo(timezone)).date()
+    try:
+        return date.fromisoformat(parse_date(typed, today).value)
+    except Invalid as exc:
+        raise UserError(f"--ignore-before {typed!r}: {exc.reason} For example: 01/04/2027") from None
+
+
+COMMANDS = (programme,)

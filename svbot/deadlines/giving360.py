@@ -26,6 +26,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from svbot.deadlines.outcomes import OutcomeSpec, agreement_columns
+
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 GRANT_SCHEMA = SCHEMA_DIR / "360-giving-schema.json"
 PACKAGE_SCHEMA = SCHEMA_DIR / "360-giving-package-schema.json"
@@ -70,11 +72,21 @@ class GrantRecord:
     duration_months: int | None
     recipient_id: str  # "" when the file gives none
     recipient_name: str
+    amount_applied_for: Decimal | None = None
+    amount_disbursed: Decimal | None = None
+    budget: Decimal | None = None  # svbot's "Budget" column (GBP)
+    outcomes: tuple[OutcomeSpec, ...] = ()  # svbot's "Agreed outcomes" column
 
     def content_hash(self, extra: str = "") -> str:
         """Changes when anything svbot stores about the grant changes (and with `extra`: the schedule)."""
-        text = json.dumps([str(v) for v in astuple(self)] + [extra])
+        values = astuple(self)
+        if not any(values[_NEWER_FIELDS:]):  # a grant without them hashes as it did before they were added
+            values = values[:_NEWER_FIELDS]
+        text = json.dumps([str(v) for v in values] + [extra])
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+_NEWER_FIELDS = 14  # GrantRecord's fields from amount_applied_for on came later
 
 
 @dataclass(slots=True)
@@ -132,6 +144,11 @@ COLUMNS: dict[str, tuple[tuple[str | int, ...], str]] = {
     "description": (("description",), "text"),
     "currency": (("currency",), "currency"),
     "amount awarded": (("amountAwarded",), "number"),
+    "amount applied for": (("amountAppliedFor",), "number"),
+    "amount disbursed": (("amountDisbursed",), "number"),
+    # svbot's own columns (not 360Giving fields): what the grant agreed. See the README.
+    "agreed outcomes": (("svbot:agreedOutcomes",), "text"),
+    "budget": (("svbot:budget",), "number"),
     "award date": (("awardDate",), "date"),
     "planned dates:start date": (("plannedDates", 0, "startDate"), "date"),
     "planned dates:end date": (("plannedDates", 0, "endDate"), "date"),
@@ -332,6 +349,7 @@ def _record(
         recipient_id = ""
     programmes = grant.get("grantProgramme") or [{}]
     funders = grant.get("fundingOrganization") or [{}]
+    outcomes, budget = agreement_columns(grant.get("svbot:agreedOutcomes"), grant.get("svbot:budget"), warnings)
     return GrantRecord(
         external_id=str(grant["id"]).strip(),
         title=str(grant.get("title") or "").strip(),
@@ -347,6 +365,10 @@ def _record(
         duration_months=duration,
         recipient_id=recipient_id,
         recipient_name=recipient_name,
+        amount_applied_for=_as_decimal(grant.get("amountAppliedFor")),
+        amount_disbursed=_as_decimal(grant.get("amountDisbursed")),
+        budget=budget,
+        outcomes=outcomes,
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.deadlines.giving360 import GrantRecord, ParsedRow, normalise_name, read_grants
 from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
+from svbot.deadlines.outcomes import store_agreed_outcomes
 from svbot.deadlines.schedules import PlannedDeadline, ReminderRules, Schedule, due_dates, grant_period
 from svbot.deadlines.service import (
     DEFAULT_TIMEZONE,
@@ -158,7 +159,7 @@ async def _store_chunk(
                 continue
             values = _grant_values(record, orgs[_org_key(record)], support_org_id, digest, now)
             if grant is None:
-                new_grants.append({**values, "external_id": record.external_id, "created_at": now})
+                new_grants.append({"budget": None, **values, "external_id": record.external_id, "created_at": now})
                 summary.imported += 1
             else:
                 for name, value in values.items():
@@ -174,6 +175,8 @@ async def _store_chunk(
             )
         )
         grant_keys = {external_id: (grant_id, org_id) for external_id, grant_id, org_id in keys}
+        agreed = {grant_keys[r.external_id][0]: r.outcomes for r, _ in changed if r.outcomes}
+        await store_agreed_outcomes(session, agreed, now)
         existing = await _deadlines_by_grant(session, [grant_id for grant_id, _ in grant_keys.values()])
         rules = await RulesCache(session, timezone).get(support_org_id)
         new_deadlines: list[dict] = []
@@ -203,6 +206,9 @@ def _grant_values(
         "programme": record.programme[:300],
         "currency": record.currency[:3],
         "amount_awarded": record.amount_awarded,
+        "amount_applied_for": record.amount_applied_for,
+        "amount_disbursed": record.amount_disbursed,
+        **({"budget": record.budget} if record.budget is not None else {}),  # a file without one leaves it
         "award_date": record.award_date,
         "planned_start": record.planned_start,
         "planned_end": record.planned_end,

@@ -71,7 +71,11 @@ _LABELS = {
 }  # fmt: skip
 # "28 of 35", "28 out of 35 members": a result and the number of people it covers.
 _OUT_OF = re.compile(r"\b(\d[\d,]*)\s+(?:out\s+)?of\s+(?:the\s+)?(\d[\d,]*)\b", re.IGNORECASE)
-_NOTHING = {"none", "no", "nothing", "n/a", "na", "not really", "not sure", "don't know", "dont know"}
+_NOTHING = {"none", "no", "nothing", "n/a", "na", "not really", "not sure", "don't know", "dont know",
+            "i don't know", "i dont know", "no idea", "dunno", "i'm not sure", "none yet"}
+# A date's numbers ("31 March 2028", "2028", "31/3/28"): not a target to measure a commitment by.
+_DATE_NUMBERS = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?(?=\s+[A-Za-z]+\s+\d{4})|\b(?:19|20)\d\d\b"
+                           r"|\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b")
 
 
 class StatementError(ValueError):
@@ -255,11 +259,14 @@ def _figures_sentences(numbers: Numbers, lead: str | None) -> str | None:
     if did:
         sentences.append(f"{lead}, we {_join(did)}." if lead else f"We {_join(did)}.")
     volunteers, hours = fig("volunteers"), fig("volunteer_hours")
+    # "About 60 volunteers ...", not "Our about 60 volunteers ..."
+    ours = (volunteers[0].upper() + volunteers[1:] if "volunteers" in numbers.qualifiers else f"Our {volunteers}"
+            ) if volunteers else None  # fmt: skip
     if volunteers and hours:
         who = plural("volunteers", "volunteer", "volunteers")
-        sentences.append(f"Our {volunteers} {who} gave {hours} hours of their time.")
+        sentences.append(f"{ours} {who} gave {hours} hours of their time.")
     elif volunteers:
-        sentences.append(f"Our {volunteers} {plural('volunteers', 'volunteer helps', 'volunteers help')} us.")
+        sentences.append(f"{ours} {plural('volunteers', 'volunteer helps', 'volunteers help')} us.")
     elif hours:
         sentences.append(f"Our volunteers gave {hours} hours of their time.")
     together = []
@@ -446,7 +453,7 @@ def _notes(data: StatementInput, sections: list[ObjectiveSection]) -> list[str]:
             notes.append("Your figures are your own count: a register or sign-in sheet would let you evidence them.")
     if any(n.qualifiers for n in numbers):
         notes.append('Figures you gave as estimates ("about", "over") are written as estimates.')
-    reached = data.numbers.people_reached
+    reached = data.whole_numbers().people_reached  # for an older statement, its largest per objective
     for ev in data.objectives:
         match = _OUT_OF.search(ev.evidence_detail or "")
         if match and reached:
@@ -512,10 +519,10 @@ def _section_gaps(ev: ObjectiveEvidence, s: ObjectiveSection, gap) -> list[Gap]:
         out.append(gap(f"“{t}”: no evidence yet of the difference it makes.",
                        "Ask people one simple question about that change, before and after (for a lunch "
                        "club: how often do you feel lonely?), and count the answers.", s))
-    elif "survey" in kinds and s.part("result") is None:
+    elif "survey" in kinds and (s.part("result") is None or (s.strength == "partly" and s.part("change"))):
         out.append(gap(f"“{t}”: the statement does not say what your survey showed.",
                        "Say what it showed, with numbers: for example 28 of 35 said they feel less lonely.", s))
-    elif kinds and kinds <= STORY_KINDS and s.part("change") is not None:
+    elif s.strength == "partly" and s.part("change") is not None:  # stories, with or without records
         out.append(gap(f"“{t}”: only quotes or case studies show the difference.",
                        "Add a count: a short survey that asks everyone the same question.", s))
     commitment = s.part("commitment")
@@ -523,7 +530,7 @@ def _section_gaps(ev: ObjectiveEvidence, s: ObjectiveSection, gap) -> list[Gap]:
         out.append(gap(f"“{t}”: no commitment for the next year.",
                        "Add one specific thing you will do, with a number, how you will count it and a date.", s))
     else:
-        if not ev.commitment.measure and not mentions_number(ev.commitment.text):
+        if not ev.commitment.measure and not mentions_number(_DATE_NUMBERS.sub(" ", ev.commitment.text or "")):
             out.append(gap(f"“{t}”: the commitment has no number to measure it by.",
                            "Give a number to reach, for example 20 members paired with a buddy.", s))
         if ev.commitment.due is None and not mentions_date(ev.commitment.text):

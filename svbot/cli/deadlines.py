@@ -119,16 +119,33 @@ def grants_import(
 @click.option("--programme", default="", help="The funding programme (its schedule applies, if set).")
 @click.option("--id", "grant_id", default=None, help="Your reference for it (default: made from the title).")
 @click.option("--schedule", type=click.Choice(FREQUENCIES[:-1]), default=None, help="How often they report.")
+@click.option(
+    "--outcome", "outcome_texts", multiple=True, metavar="TEXT[:TARGET[:UNIT]]",
+    help="An outcome the grant agreed, e.g. 'Train advisers:4:advisers' (repeat for each).",
+)  # fmt: skip
+@click.option("--budget", "budget_text", default=None, help="The grant's agreed budget, in pounds.")
 def grants_add(
     org_id: int, title: str, start_text: str, end_text: str | None, amount: float | None, funder: str,
-    programme: str, grant_id: str | None, schedule: str | None,
+    programme: str, grant_id: str | None, schedule: str | None, outcome_texts: tuple[str, ...],
+    budget_text: str | None,
 ) -> None:  # fmt: skip
-    """Enter a grant by hand; its monitoring deadlines follow as for an imported one. Safe to repeat."""
+    """Enter a grant by hand; its monitoring deadlines follow as for an imported one. Safe to repeat.
+    --outcome replaces the grant's agreed outcomes (outcomes a grantee proposed are kept)."""
     from decimal import Decimal
 
     from svbot.deadlines.giving360 import GrantRecord
     from svbot.deadlines.importer import store_records
+    from svbot.deadlines.outcomes import OutcomeProblem, parse_amount, parse_outcome
     from svbot.dialogue.answers import Invalid, parse_date
+
+    try:
+        outcomes = tuple(parse_outcome(typed) for typed in outcome_texts)
+    except OutcomeProblem as exc:
+        raise UserError(f"--outcome: {exc}") from None
+    try:
+        budget = parse_amount(budget_text) if budget_text is not None else None
+    except OutcomeProblem as exc:
+        raise UserError(f"--budget: {exc}") from None
 
     settings = get_settings()
     now = utcnow()
@@ -156,7 +173,7 @@ def grants_add(
             external_id=reference, title=title, description="", funder_id="", funder_name=funder,
             programme=programme, currency="GBP", amount_awarded=Decimal(str(amount)) if amount is not None else None,
             award_date=start, planned_start=start, planned_end=end, duration_months=None if end else 12,
-            recipient_id=recipient_id, recipient_name=name,
+            recipient_id=recipient_id, recipient_name=name, budget=budget, outcomes=outcomes,
         )  # fmt: skip
         chosen = Schedule(frequency=schedule) if schedule else None
         return reference, await store_records(
@@ -212,6 +229,45 @@ def grants_schedule(
 
     with_db(work)
     click.echo(f"Reports for {programme or 'every programme'}: {frequency.replace('_', ' ')}.")
+
+
+@grants.command("outcomes")
+@click.argument("grant_ref", metavar="GRANT_ID")
+def grants_outcomes(grant_ref: str) -> None:
+    """What a grant agreed (its reference, as `grants add` printed it, or its number): outcomes, targets,
+    budget; and outcomes its grantee proposed."""
+    from svbot.deadlines.models import PROPOSED
+    from svbot.deadlines.outcomes import OutcomeSpec, agreed_outcomes, find_grant, format_number
+    from svbot.models import Person
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+        async with sessionmaker() as session:
+            grant = await find_grant(session, grant_ref)
+            if grant is None:
+                raise UserError(f"there is no grant {grant_ref!r}: give its reference (Identifier) or number")
+            lines = [f"{grant.title or grant.external_id} (grant {grant.id}, {grant.external_id})"]
+            money = [
+                f"{label} £{format_number(value)}"
+                for label, value in (("awarded", grant.amount_awarded), ("budget", grant.budget),
+                                     ("applied for", grant.amount_applied_for), ("paid", grant.amount_disbursed))
+                if value is not None
+            ]  # fmt: skip
+            if money:
+                lines.append("  " + ", ".join(money))
+            rows = await agreed_outcomes(session, grant.id)
+            if not rows:
+                lines.append("  No outcomes yet: `svbot grants add ... --outcome TEXT:TARGET:UNIT` sets them.")
+            for number, row in enumerate(rows, 1):
+                said = OutcomeSpec(row.text, row.target, row.unit).describe()
+                if row.status == PROPOSED:
+                    person = await session.get(Person, row.proposed_by_person_id) if row.proposed_by_person_id else None
+                    who = f" by {person.display_name or f'person {person.id}'}" if person else ""
+                    said += f"  [proposed{who}, not yet agreed]"
+                lines.append(f"  {number}. {said}")
+            return lines
+
+    for line in with_db(work):
+        click.echo(line)
 
 
 # ---------------------------------------------------------------- deadlines

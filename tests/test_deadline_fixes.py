@@ -6,15 +6,18 @@ counts what could not be delivered, and an assumed grant end is shown to the adm
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from svbot.channels.console import ConsoleChannel
-from svbot.deadlines.models import Deadline, Grant, Snooze
+from svbot.deadlines.importer import import_grants
+from svbot.deadlines.models import SUBMITTED, UPCOMING, WAIVED, Deadline, Grant, Snooze
 from svbot.deadlines.service import rules_for, set_cursor
-from svbot.models import Identity, Membership, Organisation
+from svbot.models import Identity, Membership, Organisation, Person
 from tests.scenario import START, Clock, ScenarioBot, make_bot
 
 TODAY = START.date()  # Sun 22 Nov 2026
@@ -137,3 +140,104 @@ async def test_the_console_shows_reminders_that_fell_due_when_a_chat_opens(db_ur
         assert bobs.getvalue().startswith("Reminder: Bob's report for Lunch grant is due Thu 26 Nov 2026")
     finally:
         await bot.db_engine.dispose()  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- imports that respect what people did
+
+PTC = Path(__file__).parent / "data" / "360giving" / "samples" / "powertochange_a002400000nO46WAAS.json"
+IMPORTED_AT = datetime(2026, 8, 15, 12, 0, tzinfo=UTC)
+
+
+async def test_ignore_before_leaves_years_of_history_untracked(db) -> None:
+    """Power to Change's real file: 870 grants from 2015 on. Imported today with --ignore-before, no
+    member is overdue for a report svbot never reminded them of."""
+    summary = await import_grants(db, PTC, now=IMPORTED_AT, ignore_before=date(2025, 1, 1))
+    assert summary.imported == 870 and summary.deadlines_created == 0
+    assert summary.deadlines_untracked > 1000
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Deadline)) == 0
+    # A cutoff between a grant's reports: the later one only (start 2017-01-17, end 2017-06-14).
+    again = await import_grants(db, PTC, now=IMPORTED_AT, ignore_before=date(2017, 6, 1))
+    assert again.updated == 870, "a different cutoff applies the schedule again"
+    assert [(d.key, d.due_date) for d in await deadlines_of(db, "360G-ptc-gr-01653")] == [
+        ("final", date(2017, 7, 14))
+    ]
+
+
+def grant_file(path: Path, end: str | None, start: str = "2026-04-01") -> Path:
+    planned = {"startDate": start, **({"endDate": end} if end else {})}
+    grant = {
+        "id": "360G-test-1", "title": "Youth club", "description": "Sessions", "currency": "GBP", "amountAwarded": 10000,
+        "awardDate": "2026-03-01", "plannedDates": [planned],
+        "recipientOrganization": [{"id": "GB-CHC-1000001", "name": "Hastings Youth"}],
+        "fundingOrganization": [{"id": "GB-CHC-2000002", "name": "East Sussex Fund"}],
+    }  # fmt: skip
+    path.write_text(json.dumps({"grants": [grant]}))
+    return path
+
+
+async def deadlines_of(db, external_id: str) -> list[Deadline]:
+    async with db() as session:
+        grant = await session.scalar(select(Grant).where(Grant.external_id == external_id))
+        query = select(Deadline).where(Deadline.grant_id == grant.id).order_by(Deadline.due_date, Deadline.key)
+        return list(await session.scalars(query))
+
+
+async def test_a_reimport_never_undoes_what_people_did_and_untouched_deadlines_follow_the_schedule(
+    db, tmp_path: Path
+) -> None:
+    path = grant_file(tmp_path / "grants.json", end="2027-09-30")  # six quarters
+    first = await import_grants(db, path, now=IMPORTED_AT)
+    assert first.deadlines_created == 6
+    by_key = {d.key: d for d in await deadlines_of(db, "360G-test-1")}
+    async with db() as session, session.begin():
+        people = Person(display_name="Ada")
+        session.add(people)
+        await session.flush()
+        ada = Identity(person_id=people.id, platform="console", platform_user_id="ada", chat_id="ada")
+        session.add(ada)
+        await session.flush()
+        q1, q2, q3, q4 = [await session.get(Deadline, by_key[f"quarterly:{n}"].id) for n in range(1, 5)]
+        q1.status, q1.status_at = SUBMITTED, IMPORTED_AT  # the first report went in
+        q2.status, q2.status_at = WAIVED, IMPORTED_AT  # the funder said not to bother
+        q3.due_date, q3.status_at = date(2027, 3, 15), IMPORTED_AT  # given more time
+        session.add(Snooze(deadline_id=q4.id, identity_id=ada.id, until=IMPORTED_AT, remind_at=None))
+
+    # The funder's file now says the grant started a month later and ends after a year: the schedule
+    # moves every report and has no fourth or fifth quarter.
+    grant_file(path, end="2027-04-30", start="2026-05-01")
+    second = await import_grants(db, path, now=IMPORTED_AT)
+    assert second.updated == 1
+    after = {d.key: d for d in await deadlines_of(db, "360G-test-1")}
+    assert (after["quarterly:1"].status, after["quarterly:1"].due_date) == (SUBMITTED, date(2026, 7, 30))
+    assert (after["quarterly:2"].status, after["quarterly:2"].due_date) == (WAIVED, date(2026, 10, 30))
+    assert (after["quarterly:3"].status, after["quarterly:3"].due_date) == (UPCOMING, date(2027, 3, 15))
+    assert after["quarterly:4"].due_date == by_key["quarterly:4"].due_date, "snoozed: kept as it was"
+    assert "quarterly:5" not in after, "untouched, and the schedule has no fifth quarter now"
+    # Untouched: follows the schedule (a year from 1 May 2026 has its final report after 30 April 2027).
+    assert after["final"].due_date == date(2027, 5, 30) and after["final"].id == by_key["final"].id
+    assert (second.deadlines_updated, second.deadlines_kept, second.deadlines_removed) == (1, 4, 1)
+
+
+async def test_a_reimport_adds_no_past_report_and_a_later_cutoff_untracks_untouched_history(
+    db, tmp_path: Path
+) -> None:
+    path = grant_file(tmp_path / "grants.json", end="2027-03-31")  # due 30 Jul, 30 Oct 2026, 30 Jan, 30 Apr 2027
+    await import_grants(db, path, now=IMPORTED_AT, ignore_before=date(2026, 9, 1))
+    assert [d.key for d in await deadlines_of(db, "360G-test-1")] == ["quarterly:2", "quarterly:3", "final"]
+    # A changed file, imported without the flag: the July report, already past, is not brought back.
+    grant_file(path, end="2027-03-31", start="2026-04-02")
+    later = await import_grants(db, path, now=IMPORTED_AT)
+    assert later.deadlines_past_skipped == 1 and later.deadlines_created == 0
+    assert [d.key for d in await deadlines_of(db, "360G-test-1")] == ["quarterly:2", "quarterly:3", "final"]
+    # The admin decides to track from February only: untouched earlier reports go, a submitted one stays.
+    [q2, q3, final] = await deadlines_of(db, "360G-test-1")
+    async with db() as session, session.begin():
+        stored = await session.get(Deadline, q2.id)
+        stored.status, stored.status_at = SUBMITTED, IMPORTED_AT
+    cut = await import_grants(db, path, now=IMPORTED_AT, ignore_before=date(2027, 2, 1))
+    assert (cut.deadlines_untracked, cut.deadlines_removed) == (2, 0)  # July's (never stored) and January's
+    assert [(d.key, d.status) for d in await deadlines_of(db, "360G-test-1")] == [
+        ("quarterly:2", SUBMITTED),
+        ("final", UPCOMING),
+    ]

@@ -156,3 +156,63 @@ def test_friendly_one_line_errors(env: dict[str, str], tmp_path: Path, args: lis
     assert result.returncode == 1
     assert result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+NO_END_ROW = (
+    "360G-esx-2,Lunch club,Weekly lunches,GBP,5000,01/03/2024,01/04/2024,,,"
+    "GB-CHC-1000002,Hollybush Lunch Club,GB-CHC-2,East Sussex Fund,Community\n"
+)
+
+
+def test_ignore_before_assumed_ends_named_organisations_and_undeliverable_console_reminders(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    grants = tmp_path / "grants.csv"
+    grants.write_text(GRANT_CSV + NO_END_ROW)
+    args = ("grants", "import", str(grants), "--now", "2025-03-01T10:00", "--ignore-before", "2025-01-01")
+    imported = svbot(env, *args, cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    # The lunch club's grant (1 Apr 2024, no end): reports due 30 Jul, 30 Oct 2024, 30 Jan, 30 Apr 2025.
+    assert "Deadlines: 6 added, 0 moved, 0 removed." in imported.stdout
+    assert "  2 reports due before Wed 1 Jan 2025 not tracked (--ignore-before)." in imported.stdout
+    assert (
+        "  1 grant has no end date or duration: svbot assumed 12 months from the start "
+        "(`svbot deadlines list` marks them), e.g. 360G-esx-2 to Mon 31 Mar 2025." in imported.stdout
+    )
+
+    listed = svbot(env, "deadlines", "list", "--today", "2025-03-01", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert "org " not in listed.stdout
+    assert "Hollybush Lunch Club" in lines[0] and "overdue" in lines[0] and "Thu 30 Jan 2025" in lines[0]
+    assert lines[0].endswith("Quarterly monitoring report (3 of 4) for Lunch club  [end assumed: Mon 31 Mar 2025]")
+    assert "Hastings Youth" in lines[2] and lines[2].endswith("Quarterly monitoring report (1 of 4) for Youth club")
+    assert lines[-1].startswith("[end assumed]: 1 grant has no end date or duration, so svbot assumed 12 months")
+    assert len(lines) == 2 + 4 + 1
+
+    url = env["DATABASE_URL"]
+    assert svbot(env, "reminders", "failures", cwd=tmp_path).stdout == "Every reminder was delivered.\n"
+    org_id = run_sql(url, "SELECT id FROM organisations WHERE external_id = 'GB-CHC-1000002'")[0][0]
+    person = run_sql(
+        url, "INSERT INTO people (display_name, created_at) VALUES ('Bea', '2025-01-01') RETURNING id"
+    )[0][0]
+    run_sql(
+        url,
+        "INSERT INTO identities (person_id, platform, platform_user_id, chat_id, display_name, active, created_at)"
+        " VALUES (:person, 'console', 'bea', 'bea', 'Bea', true, '2025-01-01')",
+        {"person": person},
+    )
+    run_sql(
+        url,
+        "INSERT INTO memberships (person_id, organisation_id, role, created_at)"
+        " VALUES (:person, :org, 'member', '2025-01-01')",
+        {"person": person, "org": org_id},
+    )
+    run = svbot(env, "reminders", "run", "--now", "2025-04-30T10:00", cwd=tmp_path)
+    assert run.stdout.startswith("Planned 1 reminders"), run.stdout + run.stderr
+    failures = svbot(env, "reminders", "failures", cwd=tmp_path)
+    assert failures.returncode == 0, failures.stderr
+    assert failures.stdout == (
+        "1 not deliverable to people who use svbot in a terminal (console): "
+        "they see them only when they next open `svbot chat`.\n"
+    )

@@ -51,6 +51,13 @@ def grants() -> None:
 )
 @click.option("--lenient", is_flag=True, help="Also import grants whose only problems are in fields svbot ignores.")
 @click.option("--verbose", is_flag=True, help="List every warning, not just the count.")
+@click.option(
+    "--ignore-before",
+    "ignore_before_text",
+    default=None,
+    metavar="DATE",
+    help="Do not track reports due before this day (YYYY-MM-DD): history does not make members overdue.",
+)
 @click.option("--now", "now_text", default=None, hidden=True, help="Pretend it is this time (ISO), for tests.")
 def grants_import(
     file: Path,
@@ -58,6 +65,7 @@ def grants_import(
     schedule: str | None,
     lenient: bool,
     verbose: bool,
+    ignore_before_text: str | None,
     now_text: str | None,
 ) -> None:
     """Import a 360Giving JSON package, or a CSV/XLSX file with 360Giving column titles."""
@@ -67,6 +75,7 @@ def grants_import(
     settings = get_settings()
     now = parse_when(now_text, settings.timezone) if now_text else utcnow()
     chosen = Schedule(frequency=schedule) if schedule else None
+    ignore_before = _parse_day(ignore_before_text) if ignore_before_text else None
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
         with _progress_bar(file.name) as progress:
@@ -79,6 +88,7 @@ def grants_import(
                 schedule=chosen,
                 timezone=settings.timezone,
                 progress=progress,
+                ignore_before=ignore_before,
             )
 
     try:
@@ -92,6 +102,8 @@ def grants_import(
         f"Deadlines: {summary.deadlines_created} added, {summary.deadlines_updated} moved, "
         f"{summary.deadlines_removed} removed. New organisations: {summary.organisations_created}."
     )
+    for line in _deadline_notes(summary, ignore_before):
+        click.echo(f"  {line}")
     for label, reasons in summary.skipped:
         click.echo(f"  skipped {label}: {'; '.join(reasons)}")
     if summary.warnings:
@@ -184,6 +196,8 @@ def grants_add(
     reference, summary = with_db(work, settings)
     click.echo(f"Grant {reference}: {summary.headline()}. Deadlines: {summary.deadlines_created} added, "
                f"{summary.deadlines_updated} moved.")  # fmt: skip
+    for line in _deadline_notes(summary, None):
+        click.echo(f"  {line}")
 
 
 @grants.command("schedule")
@@ -280,30 +294,41 @@ def deadlines() -> None:
 
 @deadlines.command("list")
 @click.option("--org", type=int, default=None, help="Only this organisation.")
-@click.option("--all", "show_all", is_flag=True, help="Include submitted, waived and long-past deadlines.")
+@click.option("--all", "show_all", is_flag=True, help="Include submitted and waived deadlines.")
 @click.option("--today", "today_text", default=None, help="Pretend today is this date (YYYY-MM-DD).")
 def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> None:
-    """What is due, soonest first."""
-    from svbot.deadlines.service import RECENT_OVERDUE_DAYS, UPCOMING, deadlines_for_org, format_day
+    """Every open deadline, oldest first (overdue ones lead), with each organisation's name. A grant
+    with no end date is marked: svbot assumed it lasts 12 months."""
+    from svbot.deadlines.schedules import DEFAULT_GRANT_MONTHS
+    from svbot.deadlines.service import UPCOMING, deadlines_for_admin, format_day
 
     settings = get_settings()
     today = _parse_day(today_text) if today_text else utcnow().astimezone(ZoneInfo(settings.timezone)).date()
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
         async with sessionmaker() as session:
-            return await deadlines_for_org(session, org)
+            return await deadlines_for_admin(session, org)
 
-    items = with_db(work, settings)
+    rows = with_db(work, settings)
     if not show_all:
-        items = [i for i in items if i.status == UPCOMING and (i.due_date - today).days >= -RECENT_OVERDUE_DAYS]
-    if not items:
+        rows = [r for r in rows if r.item.status == UPCOMING]
+    if not rows:
         click.echo("Nothing is due." if not show_all else "No deadlines yet: import grants with `svbot grants import`.")
         return
-    for item in items:
-        status = item.display_status(today)
+    for row in rows:
+        item = row.item
+        name = row.organisation_name if len(row.organisation_name) <= 28 else row.organisation_name[:27] + "…"
+        assumed = f"  [end assumed: {format_day(row.assumed_end)}]" if row.assumed_end else ""
         click.echo(
-            f"{item.deadline_id:>7}  org {item.organisation_id:<6} {format_day(item.due_date):<16} "
-            f"{status:<9} {item.title} for {item.grant_title}"
+            f"{item.deadline_id:>7}  {name:<28} {format_day(item.due_date):<16} "
+            f"{item.display_status(today):<9} {item.title} for {item.grant_title}{assumed}"
+        )
+    assumed_grants = {r.item.grant_id for r in rows if r.assumed_end}
+    if assumed_grants:
+        click.echo(
+            f"[end assumed]: {len(assumed_grants)} grant{'s have' if len(assumed_grants) != 1 else ' has'} "
+            "no end date or duration, so svbot assumed "
+            f"{DEFAULT_GRANT_MONTHS} months from the start. Add the end date to the file and import it again."
         )
 
 
@@ -376,17 +401,27 @@ def reminders_run(now_text: str | None) -> None:
 @click.option("--support-org", type=int, default=None, help="Only members of this support organisation.")
 def reminders_failures(support_org: int | None) -> None:
     """Reminders that could not be delivered (someone blocked the bot, a channel is gone)."""
-    from svbot.deadlines.service import delivery_failures
+    from svbot.deadlines.service import delivery_failures, waiting_messages
 
-    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
+    now = utcnow()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[list[Any], dict[str, int]]:
         async with sessionmaker() as session:
-            return await delivery_failures(session, support_org)
+            return await delivery_failures(session, support_org), await waiting_messages(session, now, support_org)
 
-    failures = with_db(work)
-    if not failures:
+    failures, waiting = with_db(work)
+    if not failures and not waiting:
         click.echo("Every reminder was delivered.")
     for failure in failures:
         click.echo(f"{failure.when:%Y-%m-%d %H:%M}  {failure.platform}:{failure.chat_id}  {failure.error}")
+    for platform, count in sorted(waiting.items()):
+        if platform == "console":
+            click.echo(
+                f"{count} not deliverable to people who use svbot in a terminal (console): "
+                "they see them only when they next open `svbot chat`."
+            )
+        else:
+            click.echo(f"{count} waiting to be sent on {platform}: is `svbot clock` running with {platform} set up?")
 
 
 @click.command()
@@ -460,6 +495,34 @@ def _parse_day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise UserError(f"{text!r} is not a date; write it like 2027-01-31") from None
+
+
+def _deadline_notes(summary: Any, ignore_before: date | None) -> list[str]:
+    """What the import did not do, and what it assumed: said to the admin, not left to be found."""
+    from svbot.deadlines.schedules import DEFAULT_GRANT_MONTHS
+    from svbot.deadlines.service import format_day
+
+    notes = []
+    if summary.deadlines_untracked:
+        notes.append(f"{_reports(summary.deadlines_untracked)} due before {format_day(ignore_before)} not tracked "
+                     "(--ignore-before).")  # fmt: skip
+    if summary.deadlines_past_skipped:
+        notes.append(f"{_reports(summary.deadlines_past_skipped)} already past not added to grants svbot already "
+                     "had (say from when with --ignore-before DATE to track them).")  # fmt: skip
+    if summary.deadlines_kept:
+        notes.append(f"{_reports(summary.deadlines_kept)} kept as people left them (submitted, waived, given "
+                     "another date or snoozed), though the schedule now differs.")  # fmt: skip
+    if summary.assumed_end:
+        count = len(summary.assumed_end)
+        first, end = summary.assumed_end[0]
+        notes.append(f"{count} grant{'s have' if count != 1 else ' has'} no end date or duration: svbot assumed "
+                     f"{DEFAULT_GRANT_MONTHS} months from the start (`svbot deadlines list` marks them), e.g. "
+                     f"{first} to {format_day(end)}.")  # fmt: skip
+    return notes
+
+
+def _reports(count: int) -> str:
+    return f"{count} report{'' if count == 1 else 's'}"
 
 
 @contextlib.contextmanager

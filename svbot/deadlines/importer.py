@@ -2,8 +2,14 @@
 
 Upsert by grant identifier, in chunks (one transaction each, so a large file shows progress and a
 failure keeps what was done). A grant whose stored hash matches is left alone, which makes a
-re-import a no-op. A changed grant updates its future, still-open deadlines; submitted, waived or
-past deadlines are never touched.
+re-import a no-op.
+
+A re-import respects what people did. A deadline someone touched (submitted, waived, given a new
+date by a person: `status_at` set, or snoozed) stays exactly as it is, even if the schedule would
+move or drop it; untouched ones follow the schedule. `ignore_before` leaves reports due before that
+day untracked: not created (and untouched ones already stored are removed), so importing years of
+history does not make every member overdue. Without it, a re-import of a grant already stored adds
+no report that is already past: only a stated `ignore_before` brings history back.
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from svbot.deadlines.giving360 import GrantRecord, ParsedRow, normalise_name, read_grants
 from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
 from svbot.deadlines.outcomes import store_agreed_outcomes
-from svbot.deadlines.schedules import PlannedDeadline, ReminderRules, Schedule, due_dates, grant_period
+from svbot.deadlines.schedules import (
+    GrantPeriod,
+    PlannedDeadline,
+    ReminderRules,
+    Schedule,
+    due_dates,
+    grant_period,
+)
 from svbot.deadlines.service import (
     DEFAULT_TIMEZONE,
     RulesCache,
@@ -49,6 +62,11 @@ class ImportSummary:
     deadlines_created: int = 0
     deadlines_updated: int = 0
     deadlines_removed: int = 0
+    deadlines_untracked: int = 0  # due before `ignore_before`: not created, or removed if untouched
+    deadlines_past_skipped: int = 0  # a re-import without `ignore_before`: past reports not added
+    deadlines_kept: int = 0  # people touched them: left as they are, though the schedule differs
+    # Grants with no end date or duration: svbot assumed DEFAULT_GRANT_MONTHS (external id, assumed end).
+    assumed_end: list[tuple[str, date]] = field(default_factory=list)
 
     def headline(self) -> str:
         return (
@@ -71,8 +89,10 @@ async def import_grants(
     schedule: Schedule | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     progress: Progress | None = None,
+    ignore_before: date | None = None,
 ) -> ImportSummary:
-    """Import one file. `schedule` overrides the support organisation's default schedule.
+    """Import one file. `schedule` overrides the support organisation's default schedule;
+    reports due before `ignore_before` are left untracked.
 
     Raises `giving360.FileProblem` when the file cannot be read at all, `UnknownSupportOrg` when
     `support_org_id` names no organisation. Bad rows never raise: they are in `summary.skipped`.
@@ -92,12 +112,12 @@ async def import_grants(
         if record is not None:
             chunk.append(record)
         if len(chunk) >= CHUNK:
-            await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary)
+            await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary, ignore_before)
             chunk = []
         if progress is not None and (done % 100 == 0 or done == total):
             progress(done, total)
     if chunk:
-        await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary)
+        await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary, ignore_before)
     if progress is not None:
         progress(total, total)
     return summary
@@ -139,6 +159,7 @@ async def _store_chunk(
     today: date,
     timezone: str,
     summary: ImportSummary,
+    ignore_before: date | None = None,
 ) -> None:
     # New rows go in with executemany (Core), not the ORM one row at a time: a 4,000-grant
     # spreadsheet makes some 40,000 rows.
@@ -151,8 +172,13 @@ async def _store_chunk(
         changed: list[tuple[GrantRecord, Schedule]] = []
         new_grants: list[dict] = []
         for record in records:
+            period = _period(record)
+            if period is not None and period.assumed_end:
+                summary.assumed_end.append((record.external_id, period.end))
             schedule = book.lookup(record.programme)
-            digest = record.content_hash(f"{schedule!r}|{support_org_id}")
+            # A different cutoff re-applies the schedule; none keeps the hash of earlier versions.
+            cutoff = f"|from {ignore_before.isoformat()}" if ignore_before else ""
+            digest = record.content_hash(f"{schedule!r}|{support_org_id}{cutoff}")
             grant = grants.get(record.external_id)
             if grant is not None and grant.content_hash == digest:
                 summary.unchanged += 1
@@ -178,17 +204,16 @@ async def _store_chunk(
         agreed = {grant_keys[r.external_id][0]: r.outcomes for r, _ in changed if r.outcomes}
         await store_agreed_outcomes(session, agreed, now)
         existing = await _deadlines_by_grant(session, [grant_id for grant_id, _ in grant_keys.values()])
+        snoozed = await _snoozed(session, [d.id for found in existing.values() for d in found])
         rules = await RulesCache(session, timezone).get(support_org_id)
+        sync = _Sync(session, today, now, rules, summary, ignore_before, snoozed)
         new_deadlines: list[dict] = []
         for record, schedule in changed:
             grant_id, org_id = grant_keys[record.external_id]
-            period = grant_period(
-                record.award_date, record.planned_start, record.planned_end, record.duration_months
-            )
+            period = _period(record)
             planned = due_dates(schedule, period) if period else []
-            new_deadlines += await _sync_deadlines(
-                session, grant_id, org_id, planned, existing.get(grant_id, []), today, now, rules, summary
-            )
+            stored_before = record.external_id in grants
+            new_deadlines += await sync.grant(grant_id, org_id, planned, existing.get(grant_id, []), stored_before)
         if new_deadlines:
             await session.execute(insert(Deadline.__table__), new_deadlines)
 
@@ -218,68 +243,108 @@ def _grant_values(
     }
 
 
-async def _sync_deadlines(
-    session: AsyncSession,
-    grant_id: int,
-    org_id: int,
-    planned: list[PlannedDeadline],
-    existing: list[Deadline],
-    today: date,
-    now: datetime,
-    rules: ReminderRules,
-    summary: ImportSummary,
-) -> list[dict]:
-    """Apply the schedule to one grant's deadlines; returns the rows to insert."""
-    by_key = {d.key: d for d in existing}
-    new_rows = []
-    for item in planned:
-        deadline = by_key.pop(item.key, None)
-        if deadline is None:
-            deadline = Deadline(status=UPCOMING, due_date=item.due_date)
-            set_cursor(deadline, rules, now)
-            new_rows.append(
-                {
-                    "grant_id": grant_id,
-                    "organisation_id": org_id,
-                    "key": item.key,
-                    "title": item.title,
-                    "due_date": item.due_date,
-                    "period_start": item.period_start,
-                    "period_end": item.period_end,
-                    "status": UPCOMING,
-                    "next_reminder_at": deadline.next_reminder_at,
-                    "next_offset_index": deadline.next_offset_index,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            summary.deadlines_created += 1
-        elif _is_open_future(deadline, today) and (
-            (deadline.due_date, deadline.title, deadline.organisation_id, deadline.period_start, deadline.period_end)
-            != (item.due_date, item.title, org_id, item.period_start, item.period_end)
-        ):
-            deadline.due_date = item.due_date
-            deadline.period_start, deadline.period_end = item.period_start, item.period_end
-            deadline.title = item.title
-            deadline.organisation_id = org_id
-            deadline.updated_at = now
-            set_cursor(deadline, rules, now)
-            summary.deadlines_updated += 1
-    for deadline in by_key.values():  # the new schedule has no such report
-        if _is_open_future(deadline, today):
-            await session.execute(delete(Snooze).where(Snooze.deadline_id == deadline.id))
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.ref == deadline_ref(deadline.id), OutboxMessage.status == PENDING)
-                .values(status=CANCELLED, error="deadline removed by an import")
-            )
-            await session.delete(deadline)
-            summary.deadlines_removed += 1
-    return new_rows
+def _period(record: GrantRecord) -> GrantPeriod | None:
+    return grant_period(record.award_date, record.planned_start, record.planned_end, record.duration_months)
 
 
-def _is_open_future(deadline: Deadline, today: date) -> bool:
-    return deadline.status == UPCOMING and deadline.due_date >= today
+@dataclass
+class _Sync:
+    """Apply the schedule to each grant's deadlines, respecting what people did."""
+
+    session: AsyncSession
+    today: date
+    now: datetime
+    rules: ReminderRules
+    summary: ImportSummary
+    ignore_before: date | None
+    snoozed: set[int]
+
+    def touched(self, deadline: Deadline) -> bool:
+        """Someone acted on it: submitted or waived it, gave it another date (status_at records when a
+        person last changed a deadline), or snoozed it. An import leaves it as it is."""
+        return deadline.status != UPCOMING or deadline.status_at is not None or deadline.id in self.snoozed
+
+    def untracked(self, due: date) -> bool:
+        return self.ignore_before is not None and due < self.ignore_before
+
+    async def grant(
+        self, grant_id: int, org_id: int, planned: list[PlannedDeadline], existing: list[Deadline], stored_before: bool
+    ) -> list[dict]:
+        """One grant; returns the rows to insert."""
+        summary = self.summary
+        by_key = {d.key: d for d in existing}
+        new_rows = []
+        for item in planned:
+            deadline = by_key.pop(item.key, None)
+            if deadline is None:
+                if self.untracked(item.due_date):
+                    summary.deadlines_untracked += 1
+                elif stored_before and self.ignore_before is None and item.due_date < self.today:
+                    summary.deadlines_past_skipped += 1  # never make someone overdue by a re-import
+                else:
+                    new_rows.append(self._new_row(grant_id, org_id, item))
+                continue
+            stored = (deadline.due_date, deadline.period_start, deadline.period_end, deadline.title)
+            differs = (*stored, deadline.organisation_id) != (
+                item.due_date, item.period_start, item.period_end, item.title, org_id
+            )  # fmt: skip
+            if self.touched(deadline):
+                summary.deadlines_kept += int(differs)
+            elif self.untracked(item.due_date):
+                await self._remove(deadline)
+                summary.deadlines_untracked += 1
+            elif differs:
+                deadline.due_date = item.due_date
+                deadline.period_start, deadline.period_end = item.period_start, item.period_end
+                deadline.title = item.title
+                deadline.organisation_id = org_id
+                deadline.updated_at = self.now
+                set_cursor(deadline, self.rules, self.now)
+                summary.deadlines_updated += 1
+        for deadline in by_key.values():  # the schedule has no such report now
+            if self.touched(deadline):
+                summary.deadlines_kept += 1
+            else:
+                await self._remove(deadline)
+                summary.deadlines_removed += 1
+        return new_rows
+
+    def _new_row(self, grant_id: int, org_id: int, item: PlannedDeadline) -> dict:
+        deadline = Deadline(status=UPCOMING, due_date=item.due_date)
+        set_cursor(deadline, self.rules, self.now)
+        self.summary.deadlines_created += 1
+        return {
+            "grant_id": grant_id,
+            "organisation_id": org_id,
+            "key": item.key,
+            "title": item.title,
+            "due_date": item.due_date,
+            "period_start": item.period_start,
+            "period_end": item.period_end,
+            "status": UPCOMING,
+            "next_reminder_at": deadline.next_reminder_at,
+            "next_offset_index": deadline.next_offset_index,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+
+    async def _remove(self, deadline: Deadline) -> None:
+        session = self.session
+        await session.execute(delete(Snooze).where(Snooze.deadline_id == deadline.id))
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.ref == deadline_ref(deadline.id), OutboxMessage.status == PENDING)
+            .values(status=CANCELLED, error="deadline removed by an import")
+        )
+        await session.delete(deadline)
+
+
+async def _snoozed(session: AsyncSession, deadline_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(deadline_ids), CHUNK):
+        part = deadline_ids[start : start + CHUNK]
+        found.update(await session.scalars(select(Snooze.deadline_id).where(Snooze.deadline_id.in_(part))))
+    return found
 
 
 async def _deadlines_by_grant(session: AsyncSession, grant_ids: list[int]) -> dict[int, list[Deadline]]:

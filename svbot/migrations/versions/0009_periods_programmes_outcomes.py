@@ -96,13 +96,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_grant_outcomes_grant_id'))
     op.drop_table('grant_outcomes')
     op.drop_table('programmes')
-    with op.batch_alter_table('grants', schema=None) as batch_op:
-        batch_op.drop_column('amount_disbursed')
-        batch_op.drop_column('amount_applied_for')
-        batch_op.drop_column('budget')
-    with op.batch_alter_table('deadlines', schema=None) as batch_op:
-        batch_op.drop_column('period_end')
-        batch_op.drop_column('period_start')
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later, PostgreSQL): a batch copy of grants or deadlines
+    # would drop a table other tables' foreign keys point at, which SQLite refuses.
+    for table, column in (('grants', 'amount_disbursed'), ('grants', 'amount_applied_for'), ('grants', 'budget'),
+                          ('deadlines', 'period_end'), ('deadlines', 'period_start')):
+        op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
 
 
 # ---- the periods, as svbot/deadlines/schedules.py works them out at this revision ---------------------

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from svbot.channels.console import ConsoleChannel
 from svbot.deadlines.importer import import_grants
-from svbot.deadlines.models import SUBMITTED, UPCOMING, WAIVED, Deadline, Grant, Snooze
+from svbot.deadlines.models import SUBMITTED, UPCOMING, WAIVED, Deadline, Grant, Programme, Snooze
 from svbot.deadlines.service import rules_for, set_cursor
 from svbot.models import Identity, Membership, Organisation, Person
 from tests.scenario import START, Clock, ScenarioBot, make_bot
@@ -167,7 +167,8 @@ async def test_ignore_before_leaves_years_of_history_untracked(db) -> None:
 def grant_file(path: Path, end: str | None, start: str = "2026-04-01") -> Path:
     planned = {"startDate": start, **({"endDate": end} if end else {})}
     grant = {
-        "id": "360G-test-1", "title": "Youth club", "description": "Sessions", "currency": "GBP", "amountAwarded": 10000,
+        "id": "360G-test-1", "title": "Youth club", "description": "Sessions", "currency": "GBP",
+        "amountAwarded": 10000,
         "awardDate": "2026-03-01", "plannedDates": [planned],
         "recipientOrganization": [{"id": "GB-CHC-1000001", "name": "Hastings Youth"}],
         "fundingOrganization": [{"id": "GB-CHC-2000002", "name": "East Sussex Fund"}],
@@ -241,3 +242,22 @@ async def test_a_reimport_adds_no_past_report_and_a_later_cutoff_untracks_untouc
         ("quarterly:2", SUBMITTED),
         ("final", UPCOMING),
     ]
+
+
+async def test_a_programmes_ignore_before_applies_when_the_import_names_no_date(db, tmp_path: Path) -> None:
+    async with db() as session, session.begin():
+        cvs = Organisation(name="Our CVS", kind="support")
+        session.add(cvs)
+        await session.flush()
+        session.add(Programme(support_org_id=cvs.id, code="COMM", title="Community", ignore_before=date(2026, 9, 1)))
+        cvs_id = cvs.id
+    path = grant_file(tmp_path / "grants.json", end="2027-03-31")  # due 30 Jul, 30 Oct 2026, 30 Jan, 30 Apr 2027
+    grant = json.loads(path.read_text())
+    grant["grants"][0]["grantProgramme"] = [{"code": "COMM", "title": "Community"}]
+    path.write_text(json.dumps(grant))
+    summary = await import_grants(db, path, now=IMPORTED_AT, support_org_id=cvs_id)
+    assert (summary.deadlines_created, summary.deadlines_untracked) == (3, 1)
+    # The import's own date comes first.
+    again = await import_grants(db, path, now=IMPORTED_AT, support_org_id=cvs_id, ignore_before=date(2027, 1, 1))
+    assert again.deadlines_untracked == 2
+    assert [d.key for d in await deadlines_of(db, "360G-test-1")] == ["quarterly:3", "final"]

@@ -8,8 +8,10 @@ A re-import respects what people did. A deadline someone touched (submitted, wai
 date by a person: `status_at` set, or snoozed) stays exactly as it is, even if the schedule would
 move or drop it; untouched ones follow the schedule. `ignore_before` leaves reports due before that
 day untracked: not created (and untouched ones already stored are removed), so importing years of
-history does not make every member overdue. Without it, a re-import of a grant already stored adds
-no report that is already past: only a stated `ignore_before` brings history back.
+history does not make every member overdue; a programme's own setting (`svbot programme set CODE
+--ignore-before`) applies to its grants when the import names no date. Without either, a re-import
+of a grant already stored adds no report that is already past: only a stated cutoff brings history
+back.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.deadlines.giving360 import GrantRecord, ParsedRow, normalise_name, read_grants
-from svbot.deadlines.models import UPCOMING, Deadline, Grant, Snooze
+from svbot.deadlines.models import UPCOMING, Deadline, Grant, Programme, Snooze
 from svbot.deadlines.outcomes import store_agreed_outcomes
 from svbot.deadlines.schedules import (
     GrantPeriod,
@@ -104,6 +106,7 @@ async def import_grants(
         if support_org_id is not None and await session.get(Organisation, support_org_id) is None:
             raise UnknownSupportOrg(f"there is no organisation with id {support_org_id}")
         book = await load_schedules(session, support_org_id, schedule)
+        cutoffs = await _programme_cutoffs(session, support_org_id, ignore_before)
     done = 0
     chunk: list[GrantRecord] = []
     for row in rows:
@@ -112,12 +115,12 @@ async def import_grants(
         if record is not None:
             chunk.append(record)
         if len(chunk) >= CHUNK:
-            await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary, ignore_before)
+            await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary, cutoffs)
             chunk = []
         if progress is not None and (done % 100 == 0 or done == total):
             progress(done, total)
     if chunk:
-        await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary, ignore_before)
+        await _store_chunk(sessionmaker, chunk, book, support_org_id, now, today, timezone, summary, cutoffs)
     if progress is not None:
         progress(total, total)
     return summary
@@ -137,7 +140,8 @@ async def store_records(
     today = now.astimezone(ZoneInfo(timezone)).date()
     async with sessionmaker() as session:
         book = await load_schedules(session, support_org_id, schedule)
-    await _store_chunk(sessionmaker, records, book, support_org_id, now, today, timezone, summary)
+        cutoffs = await _programme_cutoffs(session, support_org_id, None)
+    await _store_chunk(sessionmaker, records, book, support_org_id, now, today, timezone, summary, cutoffs)
     return summary
 
 
@@ -159,7 +163,7 @@ async def _store_chunk(
     today: date,
     timezone: str,
     summary: ImportSummary,
-    ignore_before: date | None = None,
+    cutoffs: _Cutoffs,
 ) -> None:
     # New rows go in with executemany (Core), not the ORM one row at a time: a 4,000-grant
     # spreadsheet makes some 40,000 rows.
@@ -169,7 +173,7 @@ async def _store_chunk(
             g.external_id: g for g in await session.scalars(select(Grant).where(Grant.external_id.in_(ids)))
         }
         orgs = await _organisations(session, records, support_org_id, summary)
-        changed: list[tuple[GrantRecord, Schedule]] = []
+        changed: list[tuple[GrantRecord, Schedule, date | None]] = []
         new_grants: list[dict] = []
         for record in records:
             period = _period(record)
@@ -177,6 +181,7 @@ async def _store_chunk(
                 summary.assumed_end.append((record.external_id, period.end))
             schedule = book.lookup(record.programme)
             # A different cutoff re-applies the schedule; none keeps the hash of earlier versions.
+            ignore_before = cutoffs.lookup(record.programme)
             cutoff = f"|from {ignore_before.isoformat()}" if ignore_before else ""
             digest = record.content_hash(f"{schedule!r}|{support_org_id}{cutoff}")
             grant = grants.get(record.external_id)
@@ -191,29 +196,31 @@ async def _store_chunk(
                 for name, value in values.items():
                     setattr(grant, name, value)
                 summary.updated += 1
-            changed.append((record, schedule))
+            changed.append((record, schedule, ignore_before))
         if new_grants:
             await session.execute(insert(Grant.__table__), new_grants)
         await session.flush()
         keys = await session.execute(
             select(Grant.external_id, Grant.id, Grant.organisation_id).where(
-                Grant.external_id.in_([r.external_id for r, _ in changed])
+                Grant.external_id.in_([r.external_id for r, *_ in changed])
             )
         )
         grant_keys = {external_id: (grant_id, org_id) for external_id, grant_id, org_id in keys}
-        agreed = {grant_keys[r.external_id][0]: r.outcomes for r, _ in changed if r.outcomes}
+        agreed = {grant_keys[r.external_id][0]: r.outcomes for r, *_ in changed if r.outcomes}
         await store_agreed_outcomes(session, agreed, now)
         existing = await _deadlines_by_grant(session, [grant_id for grant_id, _ in grant_keys.values()])
         snoozed = await _snoozed(session, [d.id for found in existing.values() for d in found])
         rules = await RulesCache(session, timezone).get(support_org_id)
-        sync = _Sync(session, today, now, rules, summary, ignore_before, snoozed)
+        sync = _Sync(session, today, now, rules, summary, snoozed)
         new_deadlines: list[dict] = []
-        for record, schedule in changed:
+        for record, schedule, ignore_before in changed:
             grant_id, org_id = grant_keys[record.external_id]
             period = _period(record)
             planned = due_dates(schedule, period) if period else []
             stored_before = record.external_id in grants
-            new_deadlines += await sync.grant(grant_id, org_id, planned, existing.get(grant_id, []), stored_before)
+            new_deadlines += await sync.grant(
+                grant_id, org_id, planned, existing.get(grant_id, []), stored_before, ignore_before
+            )
         if new_deadlines:
             await session.execute(insert(Deadline.__table__), new_deadlines)
 
@@ -243,6 +250,32 @@ def _grant_values(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Cutoffs:
+    """From when reports are tracked: the import's own date, else the grant's programme's setting."""
+
+    given: date | None
+    by_programme: dict[str, date]
+
+    def lookup(self, programme: str) -> date | None:
+        return self.given or self.by_programme.get(programme.strip().lower())
+
+
+async def _programme_cutoffs(session: AsyncSession, support_org_id: int | None, given: date | None) -> _Cutoffs:
+    """The support organisation's programmes that set `ignore_before`, by code and by title."""
+    if support_org_id is None or given is not None:
+        return _Cutoffs(given, {})
+    found: dict[str, date] = {}
+    rows = await session.scalars(
+        select(Programme).where(Programme.support_org_id == support_org_id, Programme.ignore_before.is_not(None))
+    )
+    for row in rows:
+        for name in (row.title, row.code):
+            if name and name.strip():
+                found.setdefault(name.strip().lower(), row.ignore_before)
+    return _Cutoffs(None, found)
+
+
 def _period(record: GrantRecord) -> GrantPeriod | None:
     return grant_period(record.award_date, record.planned_start, record.planned_end, record.duration_months)
 
@@ -256,7 +289,6 @@ class _Sync:
     now: datetime
     rules: ReminderRules
     summary: ImportSummary
-    ignore_before: date | None
     snoozed: set[int]
 
     def touched(self, deadline: Deadline) -> bool:
@@ -264,22 +296,29 @@ class _Sync:
         person last changed a deadline), or snoozed it. An import leaves it as it is."""
         return deadline.status != UPCOMING or deadline.status_at is not None or deadline.id in self.snoozed
 
-    def untracked(self, due: date) -> bool:
-        return self.ignore_before is not None and due < self.ignore_before
-
     async def grant(
-        self, grant_id: int, org_id: int, planned: list[PlannedDeadline], existing: list[Deadline], stored_before: bool
+        self,
+        grant_id: int,
+        org_id: int,
+        planned: list[PlannedDeadline],
+        existing: list[Deadline],
+        stored_before: bool,
+        ignore_before: date | None,
     ) -> list[dict]:
         """One grant; returns the rows to insert."""
+
+        def untracked(due: date) -> bool:
+            return ignore_before is not None and due < ignore_before
+
         summary = self.summary
         by_key = {d.key: d for d in existing}
         new_rows = []
         for item in planned:
             deadline = by_key.pop(item.key, None)
             if deadline is None:
-                if self.untracked(item.due_date):
+                if untracked(item.due_date):
                     summary.deadlines_untracked += 1
-                elif stored_before and self.ignore_before is None and item.due_date < self.today:
+                elif stored_before and ignore_before is None and item.due_date < self.today:
                     summary.deadlines_past_skipped += 1  # never make someone overdue by a re-import
                 else:
                     new_rows.append(self._new_row(grant_id, org_id, item))
@@ -290,7 +329,7 @@ class _Sync:
             )  # fmt: skip
             if self.touched(deadline):
                 summary.deadlines_kept += int(differs)
-            elif self.untracked(item.due_date):
+            elif untracked(item.due_date):
                 await self._remove(deadline)
                 summary.deadlines_untracked += 1
             elif differs:

@@ -378,7 +378,7 @@ def _commitment(ev: ObjectiveEvidence) -> list[Part]:
     what = _sentence(_something(clean(c.text)))
     if not what:
         return []
-    parts = [Part(kind="commitment", text=f"Over the next year, we commit to this: {what}", own=True)]
+    parts = [Part(kind="commitment", text=f"We commit to this: {what}", own=True)]
     detail = []
     measure = _sentence(clean(c.measure))
     if measure:
@@ -567,7 +567,10 @@ def _fit(statement: Statement) -> None:
     if not _over(statement):
         return
     # 1. svbot's own optional sentences: the equality sentence, per-objective figures said above.
-    for drop in ("equality", "reach"):
+    # Per-objective figures go only when the opening states the group's figures (older statements
+    # have their figures under each objective only, and keep them).
+    said_above = any(p.kind == "figures" for p in statement.opening)
+    for drop in ("equality", "reach") if said_above else ("equality",):
         for holder in [statement.opening, *(s.parts for s in statement.sections)]:
             holder[:] = [p for p in holder if p.kind != drop]
         statement.trimmed = True

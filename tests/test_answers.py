@@ -167,7 +167,8 @@ def test_several_choices_at_once() -> None:
         ("about 7000 calls", 7000, None),  # kept with its "about": nothing to check
         ("38 x 2 x 48", 3648, "I worked that out as 38 × 2 × 48 = 3,648. Shall I put 3,648?"),
         ("38*2*48", 3648, "I worked that out as 38 × 2 × 48 = 3,648. Shall I put 3,648?"),
-        ("15 families a week", 780, "I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?"),
+        ("15 families a week", 780, "I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?"
+         " If it's mostly the same people each time, say no and tell me how many different people that is."),
         ("12 + 30", 42, "I worked that out as 12 + 30 = 42. Shall I put 42?"),
     ],
 )

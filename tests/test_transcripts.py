@@ -266,7 +266,9 @@ GARDEN: list[Step] = [
     ("facts.who_benefits", "Families with children, The whole local community"),
     ("facts.period", Press("The last 12 months")),
     ("facts.people_reached", "15 families a week"),
-    ("I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?", "no"),  # the same families
+    ("I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?"
+     " If it's mostly the same people each time, say no and tell me how many different people that is.",
+     "no"),  # the same families
     ("facts.people_reached", "around 200 people"),
     ("facts.volunteers", "about 60"),
     ("facts.volunteer_hours", "38 x 2 x 48"),

@@ -111,7 +111,8 @@ def said(result: Result) -> str:
         ("people", "about 7000 calls", 7000, None),  # kept as 7,000 with its "about": nothing to check
         ("people", "38 x 2 x 48", 3648, "I worked that out as 38 × 2 × 48 = 3,648. Shall I put 3,648?"),
         ("people", "15 families a week", 780,
-         "I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?"),
+         "I worked that out as 15 a week × 52 = 780 over a year. Shall I put 780?"
+         " If it's mostly the same people each time, say no and tell me how many different people that is."),
         ("people", "about 60", 60, None),
         ("due", "end of next march", "2027-03-31", None),  # today is Sunday 22 November 2026
         ("due", "31st of January", "2027-01-31", None),
@@ -183,7 +184,10 @@ def test_a_plain_answer_has_no_qualifier_and_says_nothing_extra(engine: Engine) 
 
 def test_a_qualified_sum_says_the_qualifier_in_its_check(engine: Engine) -> None:
     result = say(engine, at(engine, "people"), "about 15 a week")
-    assert said(result) == "I worked that out as 15 a week × 52 = 780 over a year. Shall I put about 780?"
+    assert said(result) == (
+        "I worked that out as 15 a week × 52 = 780 over a year. Shall I put about 780?"
+        " If it's mostly the same people each time, say no and tell me how many different people that is."
+    )
     result = say(engine, result.state, "yes")
     assert result.state.answers["people"] == 780 and result.state.answers["people~qualifier"] == "about"
 

@@ -127,6 +127,7 @@ class Amount:
     approx: bool = False
     working: str | None = None  # "38 × 2 × 48 = 3,648": shown so they can check our sums
     qualifier: str | None = None  # "about", "over", "at least", "nearly" or "up to": kept with the number
+    rate: bool = False  # a year's worth of "15 a week": the same people may come each time
 
 
 NumberKind = Literal["number", "whole_number", "money"]  # which "I couldn't read that as ..." to say
@@ -142,7 +143,7 @@ def read_amount(typed: str, kind: NumberKind = "number") -> Amount:
     qualifier = read_qualifier(raw)
     if qualifier is None:
         return amount
-    return Amount(amount.value, True, amount.working, qualifier)
+    return Amount(amount.value, True, amount.working, qualifier, amount.rate)
 
 
 def read_qualifier(typed: str) -> str | None:
@@ -240,7 +241,7 @@ def _number_in_sentence(raw: str, approx: bool, kind: NumberKind) -> Amount:
         yearly = value * _PER_YEAR[unit]
         times, total = _PER_YEAR[unit], format_number(yearly)
         working = text(f"answers.number.rate.{unit}", number=format_number(value), times=times, total=total)
-        return Amount(yearly, approx, working)
+        return Amount(yearly, approx, working, rate=True)
     return Amount(value, approx)
 
 
@@ -309,6 +310,8 @@ def _check_range(value: float, minimum: float | None, maximum: float | None, sho
 def _confirmation(value: float, amount: Amount, soft_max: float | None, show) -> str | None:  # type: ignore[no-untyped-def]
     shown = with_qualifier(show(value), amount.qualifier)
     if amount.working:  # we did sums with their numbers: show them, so they can check
+        if amount.rate:  # the same people may come each week: a year's worth would over-count them
+            return text("answers.number.worked_out_rate", working=amount.working, value=shown)
         return text("answers.number.worked_out", working=amount.working, value=shown)
     if soft_max is not None and value > soft_max:
         return text("answers.number.a_lot", value=shown)

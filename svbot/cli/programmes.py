@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,7 +42,7 @@ def programme_set(
     weighting: str | None, ignore_before_text: str | None,
 ) -> None:  # fmt: skip
     """Create or change a programme's settings. Only the options given change."""
-    from svbot.deadlines.programmes import ProgrammeProblem, ProgrammeSettings, describe, parse_weighting, set_programme
+    from svbot.deadlines.programmes import ProgrammeProblem, ProgrammeSettings, parse_weighting, set_programme
 
     settings = get_settings()
     try:
@@ -70,7 +71,7 @@ def programme_set(
 @click.option("--support-org", "support_org_id", type=int, required=True, help="The support organisation's id.")
 def programme_list(support_org_id: int) -> None:
     """The support organisation's programmes and their settings."""
-    from svbot.deadlines.programmes import ProgrammeProblem, describe, list_programmes
+    from svbot.deadlines.programmes import ProgrammeProblem, list_programmes
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
         try:
@@ -95,6 +96,25 @@ def _day(typed: str, timezone: str) -> date:
         return date.fromisoformat(parse_date(typed, today).value)
     except Invalid as exc:
         raise UserError(f"--ignore-before {typed!r}: {exc.reason} For example: 01/04/2027") from None
+
+
+def describe(row: Any) -> str:
+    """One line for `svbot programme list` (a `Programme` row)."""
+    parts = [row.code + (f" ({row.title})" if row.title else "")]
+    parts.append(f"schedule {row.schedule.replace('_', ' ')}" if row.schedule else "schedule: the default")
+    parts.append(f"form {row.monitoring_form}" if row.monitoring_form else "form: the default")
+    if row.social_value_weighting is not None:
+        parts.append(f"social value weighting {_percent(row.social_value_weighting)}")
+    if row.ignore_before is not None:
+        parts.append(f"ignore deadlines before {row.ignore_before.isoformat()}")
+    return "; ".join(parts)
+
+
+def _percent(value: Decimal) -> str:
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 COMMANDS = (programme,)

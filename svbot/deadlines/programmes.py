@@ -144,29 +144,9 @@ async def find_programme(session: AsyncSession, support_org_id: int | None, prog
     )
 
 
-def describe(row: Programme) -> str:
-    """One line for `svbot programme list`."""
-    parts = [row.code + (f" ({row.title})" if row.title else "")]
-    parts.append(f"schedule {row.schedule.replace('_', ' ')}" if row.schedule else "schedule: the default")
-    parts.append(f"form {row.monitoring_form}" if row.monitoring_form else "form: the default")
-    if row.social_value_weighting is not None:
-        parts.append(f"social value weighting {_percent(row.social_value_weighting)}")
-    if row.ignore_before is not None:
-        parts.append(f"ignore deadlines before {row.ignore_before.isoformat()}")
-    return "; ".join(parts)
-
-
-def _percent(value: Decimal) -> str:
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text}%"
-
-
 __all__ = [
     "ProgrammeProblem",
     "ProgrammeSettings",
-    "describe",
     "find_programme",
     "list_programmes",
     "parse_weighting",

@@ -62,8 +62,10 @@ def next_question(run: Run) -> Slot | None:
         return run.plan.first()
     try:
         return run.plan.after(state.cursor)
-    except Lost:  # the current question no longer applies: carry on from the first gap
-        return next((s for s in run.plan.all() if s.key not in answers and s.key not in skipped), None)
+    except Lost:  # the current question no longer applies: carry on from the first question left open
+        # (a message, such as a framework's note, has no answer: it is not a gap)
+        return next((s for s in run.plan.all()
+                     if s.step.type != "message" and s.key not in answers and s.key not in skipped), None)  # fmt: skip
 
 
 def move_on(run: Run) -> None:

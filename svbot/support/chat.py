@@ -13,7 +13,6 @@ Buttons: `sv:use:ORG` (work as this organisation), `sv:org:ORG` (a member's stat
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from svbot.deadlines.service import format_due_list, upcoming_for_org
+from svbot.documents import file_name
 from svbot.evidence import StatementRecord, build_statement, latest_statement
 from svbot.messages import Button, FileOut
 from svbot.models import Organisation
@@ -327,10 +327,10 @@ def _send_statement(turn: Turn, record: StatementRecord) -> None:
         turn.say(chunk, markdown=True)
     docx = render(statement, "docx")
     assert isinstance(docx, bytes)
-    stem = re.sub(r"[^a-z0-9]+", "-", statement.org_name.lower()).strip("-")[:60] or "statement"
+    name = file_name(f"{statement.org_name} social value", ".docx", default="statement")  # keeps ŵ and ŷ
     turn.say(
         text("support.statement.as_word"),
-        file=FileOut(f"{stem}-social-value.docx", docx, MEDIA_TYPES["docx"], text("support.statement.file_title")),
+        file=FileOut(name, docx, MEDIA_TYPES["docx"], text("support.statement.file_title")),
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from svbot import evidence
+from svbot import evidence, monitoring
 from svbot.channels import console, slack, telegram
 from svbot.channels.base import Channel, WebMount
 from svbot.config import Settings, get_settings
@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # What svbot can do in a conversation: each registers its intents, buttons and completion hooks.
-FEATURES: tuple[Callable[[Bot], None], ...] = (evidence.install, deadlines_chat.install, support_chat.install)
+FEATURES: tuple[Callable[[Bot], None], ...] = (
+    evidence.install, deadlines_chat.install, support_chat.install, monitoring.install
+)
 
 # Where svbot can talk. A channel whose settings are missing is simply off.
 CHANNELS: tuple[Channel, ...] = (console.CHANNEL, slack.CHANNEL, telegram.CHANNEL)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from svbot.cli import deadlines as deadline_commands
+from svbot.cli import monitoring as monitoring_commands
 from svbot.cli import programmes as programme_commands
 from svbot.cli import support as support_commands
 from svbot.cli.common import stop_on_signals, with_app
@@ -185,5 +186,6 @@ def telegram_set_webhook(url: str) -> None:
     click.echo(f"Telegram will send updates to {url}")
 
 
-for command in (*deadline_commands.COMMANDS, *programme_commands.COMMANDS, *support_commands.COMMANDS):
+for command in (*deadline_commands.COMMANDS, *monitoring_commands.COMMANDS, *programme_commands.COMMANDS,
+                *support_commands.COMMANDS):  # fmt: skip
     main.add_command(command)

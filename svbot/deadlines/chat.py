@@ -132,19 +132,10 @@ async def _snooze(turn: Turn, deadline_id: int, delta: timedelta) -> None:
 
 
 async def _help_write(turn: Turn, deadline_id: int) -> None:
-    items = {i.deadline_id: i for i in await _open_items(turn)}
-    item = items.get(deadline_id)
-    if item is None:
-        _refused(turn, deadline_id, "help")
-        return
-    if turn.conversation.organisation_id is None:
-        turn.conversation.organisation_id = item.organisation_id
-    suggestions = await turn.bot.evidence_bank(turn, turn.bot.start_dialogue)
-    turn.start_dialogue(
-        turn.bot.start_dialogue,
-        intro=text("deadlines.help.intro", report=item.title.lower(), grant=item.grant_title),
-        suggestions=suggestions,
-    )
+    """ "Help me write it": the monitoring report for this deadline (svbot/monitoring.py)."""
+    from svbot.monitoring import start_report
+
+    await start_report(turn, deadline_id)
 
 
 def _refused(turn: Turn, deadline_id: int | str, action: str) -> None:

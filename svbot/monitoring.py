@@ -108,8 +108,9 @@ def install(bot: Bot) -> None:
 async def _write_typed(turn: Turn) -> None:
     state = turn.state
     if _in_dialogue(state):
-        if state.answers.get(MARK) is not None:  # already writing one: carry on where they were
-            turn.apply(turn.bot.engine.resume(state, turn.context(), turn.now))
+        deadline_id = state.answers.get(MARK)
+        if isinstance(deadline_id, int):  # already writing one: carry on with the organisation's draft
+            await start_report(turn, deadline_id)
         else:
             turn.say(text("monitoring.finish_first"))
         return
@@ -492,7 +493,7 @@ async def _submit(turn: Turn, deadline_id: int) -> None:
     if row is not None and row.status != SUBMITTED:
         row.status = SUBMITTED
         row.updated_at = turn.now
-    turn.say(text("monitoring.submitted", report=item.title, grant=item.grant_title))
+    turn.say(text("monitoring.submitted", report=item.title.lower(), grant=item.grant_title))
 
 
 async def _keep(turn: Turn, deadline_id: int) -> None:

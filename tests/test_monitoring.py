@@ -15,9 +15,11 @@ from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from svbot.app import App
 from svbot.deadlines.models import PROPOSED, SUBMITTED, UPCOMING, Deadline, Grant, GrantOutcome, Programme
 from svbot.deadlines.outcomes import OutcomeSpec, set_agreed_outcomes
 from svbot.deadlines.service import rules_for, set_cursor
@@ -26,8 +28,10 @@ from svbot.monitoring import MonitoringReport, read_outcomes
 from svbot.monitoring_report import ReportInput, compose, period_text, render
 from svbot.paths import dialogues_dir
 from svbot.turns import SORRY
+from tests.fakes.telegram_api import FakeTelegram
 from tests.reliability.support import svbot_env
 from tests.scenario import Clock, ScenarioBot, make_bot
+from tests.test_shipped_wiring import telegram_app  # noqa: F401  (the served app, on a fake Telegram)
 
 NOW = datetime(2027, 4, 12, 9, 0, tzinfo=UTC)  # a Monday, twelve days after the quarter ended
 Q1 = (date(2027, 1, 1), date(2027, 3, 31))
@@ -50,7 +54,7 @@ async def person_in(bot: ScenarioBot, user: str, organisation_id: int) -> None:
         person = Person(display_name=user)
         session.add(person)
         await session.flush()
-        session.add(Identity(person_id=person.id, platform="console", platform_user_id=user, chat_id=user))
+        session.add(Identity(person_id=person.id, platform=bot.platform, platform_user_id=user, chat_id=user))
         session.add(Membership(person_id=person.id, organisation_id=organisation_id, role="member"))
 
 
@@ -416,3 +420,43 @@ async def test_svbot_monitoring_export_in_each_format(shipped: ScenarioBot, db_u
     assert "--out" in printed.stderr
     unknown = svbot(tmp_path, db_url, "monitoring", "export", "--deadline", "999", ok=False)
     assert unknown.stderr.startswith("svbot: there is no deadline with id 999")
+
+
+# -- on Telegram, through the app `svbot serve` builds ------------------------------------------------------
+
+
+async def test_help_me_write_it_on_telegram_through_the_served_app(
+    telegram_app: tuple[App, FakeTelegram, httpx.AsyncClient],  # noqa: F811
+) -> None:
+    app, fake, http = telegram_app
+    user = 7001
+    bot = ScenarioBot(app.bot, user=str(user), platform="telegram")
+    ids = await grantee(bot, outcomes=THREE_TARGETS, budget=Decimal(12000))
+    deadline_id = ids["Quarterly monitoring report (1 of 4)"]
+
+    async def say(text: str) -> str:
+        before = len(fake.chat(user))
+        assert (await http.post("/telegram/webhook", json=fake.text_update(user_id=user, text=text))).status_code == 200
+        return "\n".join(m.text for m in fake.chat(user)[before:])
+
+    await say("/due")
+    reminder = fake.last_message(user)  # the button's payload is the reminder's own: dl:help:ID
+    before = len(fake.chat(user))
+    update = fake.button_update(user_id=user, message=reminder, data=f"dl:help:{deadline_id}")
+    assert (await http.post("/telegram/webhook", json=update)).status_code == 200
+    said = "\n".join(m.text for m in fake.chat(user)[before:])
+    assert "for 1 January to 31 March 2027" in said and "Train advisers (target: 4 advisers)" in said
+    for answer_text in ("3", "skip", "about 10", "skip", "20", "skip", "Drop-ins", "£4,000", "skip", "skip",
+                        "skip", "skip"):  # fmt: skip
+        said = await say(answer_text)
+        assert SORRY not in said, said
+    said = await say("all correct")
+    assert "Train advisers: 3 of 4 advisers (3 ÷ 4 = 75%)" in said and "|" not in said
+    assert fake.calls_to("sendDocument"), "the Word file is sent"
+    last = fake.last_message(user)
+    before = len(fake.chat(user))
+    update = fake.press(user_id=user, message=last, label_part="Mark as submitted")
+    assert (await http.post("/telegram/webhook", json=update)).status_code == 200
+    assert "as submitted" in "\n".join(m.text for m in fake.chat(user)[before:])
+    deadline, row = await stored(bot, deadline_id)
+    assert deadline.status == SUBMITTED and row is not None and row.status == "submitted"

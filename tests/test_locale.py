@@ -33,9 +33,12 @@ from svbot.deadlines.schedules import ReminderRules
 from svbot.deadlines.service import set_cursor
 from svbot.delivery.models import OutboxMessage
 from svbot.dialogue.spec import DialogueError, load_dialogues
+from svbot.knowledge import load_knowledge
 from svbot.messages import Inbound, Outbound
 from svbot.models import Conversation, Identity, Organisation
-from svbot.paths import dialogues_dir
+from svbot.paths import dialogues_dir, knowledge_dir
+from svbot.statements import Numbers, ObjectiveEvidence, StatementInput, compose
+from svbot.statements import render as render_statement
 from svbot.support import broadcasts
 from svbot.support.digest import plan_digests
 from svbot.support.invites import create_invite
@@ -67,6 +70,12 @@ channels:
   slack:
     pick_a_date: "Dewiswch ddyddiad"
     chose: "Dewisoch chi: {choice}"
+statement:
+  language: "cy"
+  section:
+    records_only: "Mae ein cofnodion presenoldeb yn dangos pwy sy'n dod a pha mor aml."
+  notes:
+    heading: "Nodiadau i chi, nid i'r cais"
 """
 
 
@@ -332,3 +341,34 @@ async def test_the_turn_reads_the_locale_the_same_both_ways(app: App) -> None:
             plain = TurnQueries(connection, {name: s for name, (s, _) in statements(connection.dialect).items()})
             assert (await fast.first("load", key))["locale"] == expected  # type: ignore[index]
             assert (await plain.first("load", key))["locale"] == expected  # type: ignore[index]
+
+
+def test_a_welsh_statement_is_data_files_only(texts_dir: Path) -> None:
+    """A statement composed and rendered while speaking Welsh: the sentence and the heading cy.yaml has
+    are in Welsh, every other one falls back to English; outside `speaking`, the same statement is English."""
+    knowledge = load_knowledge(knowledge_dir())
+    data = StatementInput(
+        org_name="Clwb Cinio",
+        framework_id="building_social_capital",
+        numbers=Numbers(people_reached=140),
+        objectives=[ObjectiveEvidence(objective_id="less_isolation", evidence_kinds=["attendance_records"])],
+    )
+    records = "Mae ein cofnodion presenoldeb yn dangos pwy sy'n dod a pha mor aml."
+    heading = "Nodiadau i chi, nid i'r cais"
+    with speaking("cy"):
+        welsh = compose(data, knowledge)
+        markdown, html = render_statement(welsh, "md"), render_statement(welsh, "html")
+
+    evidence = welsh.sections[0].part("evidence")
+    assert evidence is not None and evidence.text == records
+    assert welsh.opening[0].text == "We reached 140 people."  # not in cy.yaml: English
+    assert welsh.sections[0].evidence_note == text("statement.why.figures_and_records", "en")
+    assert welsh.gaps[0].problem == text("statement.gap.no_what.problem", "en")
+    assert f"## {heading}" in markdown and text("statement.notes.heading", "en") not in markdown
+    assert text("statement.notes.gaps", "en") in markdown and records in markdown
+    assert '<html lang="cy">' in html and f"<h2 id=\"notes\">{heading}</h2>" in html  # svbot's own: not escaped
+
+    english = compose(data, knowledge)
+    evidence = english.sections[0].part("evidence")
+    assert evidence is not None and evidence.text == text("statement.section.records_only", "en") != records
+    assert '<html lang="en-GB">' in render_statement(english, "html")

@@ -6,8 +6,8 @@
   a module constant or an attribute, or through a function of svbot's own that passes it on or
   returns it, fails `test_no_english_in_python_outside_the_text_files`, unless its file is on the
   allow-list below.
-- Every key the code asks for is in en.yaml with the values its template needs, and every key in
-  en.yaml is asked for.
+- Every key the code asks for (a `text()` call in Python, a `t()` call in a Jinja template) is in en.yaml
+  with the values its template needs, and every key in en.yaml is asked for.
 - A locale falls back to English key by key; user text is only ever a value, never a template.
 """
 
@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from jinja2 import Environment, nodes
 
 import svbot.text
 from svbot.text import TextError, date_values, keys, placeholders, plural_form, text
@@ -31,7 +32,6 @@ SVBOT = Path(svbot.text.__file__).resolve().parent
 # Files whose words are not in the text files yet. Each is a step of its own; take a file off the
 # list when its strings have moved.
 NOT_MOVED_YET = {
-    "svbot/statements/*": "the statement's wording, in Markdown, HTML, Word and text",
     "svbot/support/report.py": "the annual social value report",
     "svbot/cli/*": "the `svbot` command's messages to operators, English only",
 }
@@ -398,6 +398,22 @@ def text_calls() -> list[Use]:
                     uses.append(Use(relative, node.lineno, str(choice.values[0].value), True, given))
                 elif relative != "svbot/text.py":
                     pytest.fail(f"{relative}:{node.lineno}: text() with a key this test cannot read")
+    return uses + template_calls()
+
+
+def template_calls() -> list[Use]:
+    """Every `t(...)` call in svbot's Jinja templates (svbot.statements.render gives them `t`)."""
+    uses = []
+    for path in sorted(SVBOT.rglob("*.j2")):
+        relative = path.relative_to(SVBOT.parent).as_posix()
+        for call in Environment().parse(path.read_text(encoding="utf-8")).find_all(nodes.Call):
+            if not (isinstance(call.node, nodes.Name) and call.node.name == "t"):
+                continue
+            first = call.args[0] if call.args else None
+            if not (isinstance(first, nodes.Const) and isinstance(first.value, str)):
+                pytest.fail(f"{relative}:{call.lineno}: t() with a key this test cannot read")
+            given = None if call.dyn_kwargs is not None else frozenset(k.key for k in call.kwargs)
+            uses.append(Use(relative, call.lineno, first.value, False, given))
     return uses
 
 

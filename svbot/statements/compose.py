@@ -60,15 +60,11 @@ from svbot.statements.text import (
     split_sentences,
     uk_date,
 )
+from svbot.text import TextError, date_values, text
 
 OUTCOME_KINDS = {"survey", "quote", "external_evaluation"}  # can carry a result about the change
 STORY_KINDS = {"quote", "case_study"}
 _MONEY_FIELDS = {"local_spend"}
-_LABELS = {
-    "people_reached": "People reached", "sessions": "Sessions", "volunteers": "Volunteers",
-    "volunteer_hours": "Volunteer hours", "local_spend": "Spent with local businesses",
-    "partners": "Partner organisations",
-}  # fmt: skip
 # "28 of 35", "28 out of 35 members": a result and the number of people it covers.
 _OUT_OF = re.compile(r"\b(\d[\d,]*)\s+(?:out\s+)?of\s+(?:the\s+)?(\d[\d,]*)\b", re.IGNORECASE)
 _NOTHING = {"none", "no", "nothing", "n/a", "na", "not really", "not sure", "don't know", "dont know",
@@ -94,7 +90,7 @@ def compose(data: StatementInput, knowledge: Knowledge) -> Statement:
         for i, ev in enumerate(data.objectives, start=1)
     ]
     statement = Statement(
-        org_name=clean(data.org_name) or "Our organisation",
+        org_name=clean(data.org_name) or text("evidence.our_organisation"),
         figures_period=period[0] if period else None,
         opening=opening,
         sections=sections,
@@ -197,15 +193,16 @@ def _period(data: StatementInput) -> tuple[str, str] | None:
         return None
     if start.day == 1 and end == start + relativedelta(years=1, days=-1):
         if start.month == 4:  # a financial year, as charities and councils count it
-            words = f"April {start.year} to March {end.year}"
+            words = text("statement.period.financial_year", start_year=start.year, end_year=end.year)
         else:
-            words = f"{start:%B} {start.year} to {end:%B} {end.year}"
-        return words, f"From {words}"
+            words = text("statement.period.months", start_month=date_values(start)["month_long"],
+                         start_year=start.year, end_month=date_values(end)["month_long"], end_year=end.year)
+        return words, text("statement.period.from", period=words)
     if start == end - relativedelta(years=1) + relativedelta(days=1):
-        words = f"the 12 months to {uk_date(end)}"
-        return words, f"In {words}"
-    words = f"{uk_date(start)} to {uk_date(end)}"
-    return words, f"From {words}"
+        words = text("statement.period.twelve_months", end=uk_date(end))
+        return words, text("statement.period.in", period=words)
+    words = text("statement.period.dates", start=uk_date(start), end=uk_date(end))
+    return words, text("statement.period.from", period=words)
 
 
 # ---- the opening ---------------------------------------------------------------------------------
@@ -219,67 +216,80 @@ def _opening(data: StatementInput, knowledge: Knowledge, period: tuple[str, str]
         parts.append(Part(kind="what", text=what, own=True))
     where = clean(data.org_where)
     if where and (not what or where.lower() not in what.lower()):
-        parts.append(Part(kind="what", text=f"We work in {_sentence(where)}", own=True))
+        parts.append(Part(kind="what", text=text("statement.opening.where", where=_sentence(where)), own=True))
     figures = _figures_sentences(data.numbers, period[1] if period else None)
     if figures:
         parts.append(Part(kind="figures", text=figures, own=False))
     own = data.numbers.own_value
     if own is not None and clean(own.source):
-        parts.append(Part(kind="own_value", own=False, text=(
-            f"We value this work at {format_money(own.amount)}, a figure from {_sentence(clean(own.source))}")))
+        parts.append(Part(kind="own_value", own=False, text=text(
+            "statement.opening.own_value", amount=format_money(own.amount), source=_sentence(clean(own.source)))))
     groups = _labels(guidance, data.who_benefits)
     if groups:
-        parts.append(Part(kind="who", text=f"Our work benefits {_join(groups)}.", own=False))
+        parts.append(Part(kind="who", text=text("statement.opening.who", groups=_and_list(groups)), own=False))
     equality = _equality_sentence(knowledge, [*guidance.equality_of(data.who_benefits), *data.equality_groups])
     if equality:
         parts.append(Part(kind="equality", text=equality, own=False))
     return parts
 
 
-def _figures_sentences(numbers: Numbers, lead: str | None) -> str | None:
-    """The figures in plain sentences, each exactly as given ("about 140 people")."""
+def _figures_sentences(numbers: Numbers, lead: str | None, here: bool = False) -> str | None:
+    """The figures in plain sentences, each exactly as given ("about 140 people"). `lead` starts the
+    first sentence with the period ("From April 2025 to March 2026"); `here`: under an objective."""
 
-    def fig(name: str) -> str | None:
-        value = getattr(numbers, name)
-        if value is None:
-            return None
-        shown = format_money(value) if name in _MONEY_FIELDS else format_count(value)
-        qualifier = numbers.qualifiers.get(name)
-        return f"{qualifier} {shown}" if qualifier else shown
-
-    def plural(name: str, one: str, many: str) -> str:
-        return one if getattr(numbers, name) == 1 else many
+    def we(did: list[str], here: bool) -> str:
+        return text("statement.figures.here_we" if here else "statement.figures.we", did=_and_list(did))
 
     sentences = []
     did = []
-    if fig("people_reached"):
-        did.append(f"reached {fig('people_reached')} {plural('people_reached', 'person', 'people')}")
-    if fig("sessions"):
-        did.append(f"ran {fig('sessions')} {plural('sessions', 'session', 'sessions')}")
+    reached, sessions = _figure(numbers, "people_reached"), _figure(numbers, "sessions")
+    if reached:
+        did.append(text("statement.figures.reached", figure=reached, count=numbers.people_reached))
+    if sessions:
+        did.append(text("statement.figures.ran", figure=sessions, count=numbers.sessions))
     if did:
-        sentences.append(f"{lead}, we {_join(did)}." if lead else f"We {_join(did)}.")
-    volunteers, hours = fig("volunteers"), fig("volunteer_hours")
+        sentences.append(text("statement.figures.period_we", period=lead, did=_and_list(did)) if lead
+                         else we(did, here))  # fmt: skip
+    volunteers, hours = _figure(numbers, "volunteers"), _figure(numbers, "volunteer_hours")
     # "About 60 volunteers ...", not "Our about 60 volunteers ..."
-    ours = (volunteers[0].upper() + volunteers[1:] if "volunteers" in numbers.qualifiers else f"Our {volunteers}"
-            ) if volunteers else None  # fmt: skip
+    estimated = "volunteers" in numbers.qualifiers
     if volunteers and hours:
-        who = plural("volunteers", "volunteer", "volunteers")
-        sentences.append(f"{ours} {who} gave {hours} hours of their time.")
+        sentences.append(_capital(text(
+            "statement.figures.estimated_volunteers_gave" if estimated else "statement.figures.volunteers_gave",
+            figure=volunteers, hours=hours, count=numbers.volunteers)))
     elif volunteers:
-        sentences.append(f"{ours} {plural('volunteers', 'volunteer helps', 'volunteers help')} us.")
+        sentences.append(_capital(text(
+            "statement.figures.estimated_volunteers_help" if estimated else "statement.figures.volunteers_help",
+            figure=volunteers, count=numbers.volunteers)))
     elif hours:
-        sentences.append(f"Our volunteers gave {hours} hours of their time.")
+        sentences.append(text("statement.figures.hours_given", hours=hours))
     together = []
-    if fig("partners"):
-        together.append(f"worked with {fig('partners')} other local "
-                        f"{plural('partners', 'organisation', 'organisations')}")
-    if fig("local_spend"):
-        together.append(f"spent {fig('local_spend')} with local businesses")
+    partners, spent = _figure(numbers, "partners"), _figure(numbers, "local_spend")
+    if partners:
+        together.append(text("statement.figures.worked_with", figure=partners, count=numbers.partners))
+    if spent:
+        together.append(text("statement.figures.spent", figure=spent))
     if together:
-        sentences.append(f"We {_join(together)}.")
+        sentences.append(we(together, here and not did))
     if sentences and lead and not did:
-        sentences[0] = f"{lead}: {sentences[0][0].lower()}{sentences[0][1:]}"
+        first = sentences[0]
+        sentences[0] = text("statement.figures.period_then", period=lead, sentence=first[0].lower() + first[1:])
     return " ".join(sentences) or None
+
+
+def _figure(numbers: Numbers, name: str) -> str | None:
+    """One figure exactly as given, with the word it was given with: "about 140", "£2,500"."""
+    value = getattr(numbers, name)
+    if value is None:
+        return None
+    shown = format_money(value) if name in _MONEY_FIELDS else format_count(value)
+    qualifier = numbers.qualifiers.get(name)
+    if not qualifier:
+        return shown
+    try:  # one of svbot's own words for an estimate (svbot.dialogue.answers.QUALIFIERS): "about {value}"
+        return text(f"answers.qualified.{qualifier.replace(' ', '_')}", value=shown)
+    except TextError:
+        return f"{qualifier} {shown}"
 
 
 def _equality_sentence(knowledge: Knowledge, ids: list[str]) -> str | None:
@@ -292,10 +302,9 @@ def _equality_sentence(knowledge: Knowledge, ids: list[str]) -> str | None:
     others = [_lower(characteristics[i].label) if i in characteristics else i for i in chosen if i not in is_protected]
     sentences = []
     if protected:
-        sentences.append(f"It reaches people with protected characteristics under the Equality Act 2010: "
-                         f"{_join(protected)}.")
+        sentences.append(text("statement.opening.protected", groups=_and_list(protected)))
     if others:
-        sentences.append(f"It also reaches groups that equality assessments ask about: {_join(others)}.")
+        sentences.append(text("statement.opening.other_groups", groups=_and_list(others)))
     return " ".join(sentences)
 
 
@@ -309,12 +318,12 @@ def _section(
     activity = _sentence(clean(ev.activity))
     if activity:
         parts.append(Part(kind="activity", text=activity, own=True))
-    reach = _figures_sentences(ev.numbers, None)  # statements made before figures were asked once
+    reach = _figures_sentences(ev.numbers, None, here=True)  # statements made before figures were asked once
     if reach:
-        parts.append(Part(kind="reach", text=reach.replace("We ", "Here we ", 1), own=False))
+        parts.append(Part(kind="reach", text=reach, own=False))
     extra = _sentence(_something(clean(ev.over_and_above)))
     if extra:
-        parts.append(Part(kind="over_and_above", text=f"Over and above what we are funded to do: {extra}", own=True))
+        parts.append(Part(kind="over_and_above", text=text("statement.section.over_and_above", answer=extra), own=True))
     change = _sentence(clean(ev.change))
     if change:
         parts.append(Part(kind="change", text=change, own=True))
@@ -330,8 +339,9 @@ def _section(
             parts.append(Part(kind="evidence", text=coverage, own=False))
     story = _sentence(clean(ev.story))
     if story:
-        lead = "In their own words:" if story[:1] in "\"'“‘" else "For example:"
-        parts.append(Part(kind="story", text=f"{lead} {story}", own=True))
+        quoted = story[:1] in "\"'“‘"
+        parts.append(Part(kind="story", own=True,
+                          text=text("statement.section.quote" if quoted else "statement.section.example", story=story)))
     parts.extend(_commitment(ev))
     strength, note = _strength(ev, kinds, result, change, data)
     return ObjectiveSection(id=objective.id, number=number, title=objective.title, theme=objective.theme,
@@ -342,22 +352,17 @@ def _kinds(ev: ObjectiveEvidence) -> set[str]:
     return set(ev.evidence_kinds) - {"none_yet"}
 
 
-_EVIDENCE_WORDS = {  # in the order they are named
-    "external_evaluation": "an independent evaluation",
-    "survey": "our survey",
-    "attendance_records": "our attendance records",
-    "case_study": "our case studies",
-    "quote": "what people tell us",
-}
+# The kinds of evidence a sentence names (statement.section.evidence), in the order they are named.
+_EVIDENCE_NAMED = ("external_evaluation", "survey", "attendance_records", "case_study", "quote")
 
 
 def _evidence_sentence(kinds: set[str]) -> str | None:
     if not kinds:
         return None
     if kinds == {"attendance_records"}:
-        return "Our attendance records show who comes and how often."
-    named = [words for kind, words in _EVIDENCE_WORDS.items() if kind in kinds]
-    return f"We know this from {_join(named)}."
+        return text("statement.section.records_only")
+    named = [text(f"statement.section.evidence.{kind}") for kind in _EVIDENCE_NAMED if kind in kinds]
+    return text("statement.section.known_from", kinds=_and_list(named))
 
 
 def _coverage(result: str, working: list[str]) -> str | None:
@@ -369,8 +374,9 @@ def _coverage(result: str, working: list[str]) -> str | None:
     if not 0 < part <= whole:
         return None
     percent = round(100 * part / whole)
-    working.append(f"{format_count(part)} ÷ {format_count(whole)} = {percent}%")
-    return f"That is {percent}% of the {format_count(whole)} who answered."
+    working.append(text("statement.working.percent", part=format_count(part), whole=format_count(whole),
+                        percent=percent))  # fmt: skip
+    return text("statement.section.coverage", percent=percent, whole=format_count(whole))
 
 
 def _commitment(ev: ObjectiveEvidence) -> list[Part]:
@@ -378,13 +384,13 @@ def _commitment(ev: ObjectiveEvidence) -> list[Part]:
     what = _sentence(_something(clean(c.text)))
     if not what:
         return []
-    parts = [Part(kind="commitment", text=f"We commit to this: {what}", own=True)]
+    parts = [Part(kind="commitment", text=text("statement.section.commit", commitment=what), own=True)]
     detail = []
     measure = _sentence(clean(c.measure))
     if measure:
-        detail.append(f"We will measure it by: {measure}")
+        detail.append(text("statement.section.measure", measure=measure))
     if c.due is not None and not mentions_date(what):
-        detail.append(f"We will do this by {uk_date(c.due)}.")
+        detail.append(text("statement.section.by", date=uk_date(c.due)))
     if detail:
         parts.append(Part(kind="commitment_detail", text=" ".join(detail), own=False))
     return parts
@@ -397,49 +403,53 @@ def _strength(
     with_result = bool(result and re.search(r"\d", result))
     if change:
         if "external_evaluation" in kinds:
-            return "evidenced", "The difference it makes is backed by an independent evaluation."
+            return "evidenced", text("statement.why.evaluation")
         if kinds & {"survey", "quote"} and with_result:
-            return "evidenced", "The difference it makes is backed by a survey or feedback with a result in numbers."
+            return "evidenced", text("statement.why.result")
         if "survey" in kinds:
-            return "partly", "You have a survey, but the statement does not yet say what it showed, in numbers."
+            return "partly", text("statement.why.survey_no_result")
         if kinds & STORY_KINDS:
-            return "partly", "Quotes and case studies show what the difference looks like, but do not measure it."
+            return "partly", text("statement.why.stories")
         if kinds:
-            return "not_yet", "Attendance records show who came, not what changed for them."
-        return "not_yet", "There is no evidence yet of the difference it makes."
+            return "not_yet", text("statement.why.records")
+        return "not_yet", text("statement.why.no_evidence")
     figures = ev.numbers.given() or data.numbers.given()
     if figures and "attendance_records" in kinds:
-        return "evidenced", "What you do is backed by figures and your attendance records."
+        return "evidenced", text("statement.why.figures_and_records")
     if figures or kinds:
-        return "partly", "What you do has figures or records, not both."
-    return "not_yet", "There are no figures or records for what you do yet."
+        return "partly", text("statement.why.figures_or_records")
+    return "not_yet", text("statement.why.nothing")
 
 
 # ---- notes: figures, working, evidence -------------------------------------------------------------
 
 
 def _figures(data: StatementInput, framework: Framework) -> list[Figure]:
-    rows = _figure_rows(data.numbers, None)
+    measures = {name: _measure(name) for name in COUNTED}  # the same words for every objective's figures
+    measures["own_value"] = text("statement.figure.own_value")
+    rows = _figure_rows(data.numbers, None, measures)
     for ev in data.objectives:
-        rows += _figure_rows(ev.numbers, framework.objective(ev.objective_id).title)
+        rows += _figure_rows(ev.numbers, framework.objective(ev.objective_id).title, measures)
     return rows
 
 
-def _figure_rows(numbers: Numbers, objective: str | None) -> list[Figure]:
+def _figure_rows(numbers: Numbers, objective: str | None, measures: dict[str, str]) -> list[Figure]:
     rows = []
     for name in COUNTED:
-        value = getattr(numbers, name)
-        if value is not None:
-            shown = format_money(value) if name in _MONEY_FIELDS else format_count(value)
-            qualifier = numbers.qualifiers.get(name)
-            rows.append(Figure(objective_title=objective, measure=_LABELS[name],
-                               figure=f"{qualifier} {shown}" if qualifier else shown))  # fmt: skip
+        figure = _figure(numbers, name)
+        if figure is not None:
+            rows.append(Figure(objective_title=objective, measure=measures[name], figure=figure))
     own = numbers.own_value
     if own is not None:
-        rows.append(Figure(objective_title=objective, measure="Our own £ value of the work",
-                           figure=format_money(own.amount),
-                           note=f"Worked out by us, not a standard value. Source: {clean(own.source) or 'not given'}."))
+        source = clean(own.source) or text("statement.figure.no_source")
+        rows.append(Figure(objective_title=objective, measure=measures["own_value"], figure=format_money(own.amount),
+                           note=text("statement.figure.own_value_note", source=source)))  # fmt: skip
     return rows
+
+
+def _measure(name: str) -> str:
+    """What one of the COUNTED figures is: "Volunteer hours"."""
+    return text(f"statement.figure.{name}")
 
 
 def _notes(data: StatementInput, sections: list[ObjectiveSection]) -> list[str]:
@@ -448,20 +458,19 @@ def _notes(data: StatementInput, sections: list[ObjectiveSection]) -> list[str]:
     kinds = set().union(*(_kinds(ev) for ev in data.objectives)) if data.objectives else set()
     if any(n.given() for n in numbers):
         if "attendance_records" in kinds:
-            notes.append("Your figures are backed by your attendance records.")
+            notes.append(text("statement.notes.records"))
         else:
-            notes.append("Your figures are your own count: a register or sign-in sheet would let you evidence them.")
+            notes.append(text("statement.notes.own_count"))
     if any(n.qualifiers for n in numbers):
-        notes.append('Figures you gave as estimates ("about", "over") are written as estimates.')
+        notes.append(text("statement.notes.estimates"))
     reached = data.whole_numbers().people_reached  # for an older statement, its largest per objective
     for ev in data.objectives:
         match = _OUT_OF.search(ev.evidence_detail or "")
         if match and reached:
             whole = int(match.group(2).replace(",", ""))
             if whole < reached:
-                notes.append(f"Your result for “{_title(sections, ev.objective_id)}” covers {format_count(whole)} "
-                             f"people, fewer than the {format_count(reached)} you reached: the statement says "
-                             "whom it covers, so don't claim it for everyone.")
+                notes.append(text("statement.notes.fewer", objective=_title(sections, ev.objective_id),
+                                  covered=format_count(whole), reached=format_count(reached)))  # fmt: skip
     return notes
 
 
@@ -472,73 +481,68 @@ def _title(sections: list[ObjectiveSection], objective_id: str) -> str:
 # ---- gaps, on the final text -----------------------------------------------------------------------
 
 
-def _gaps(data: StatementInput, statement: Statement) -> list[Gap]:
-    def gap(problem: str, suggestion: str, section: ObjectiveSection | None = None) -> Gap:
-        return Gap(objective_id=section.id if section else None, objective_title=section.title if section else None,
-                   problem=problem, suggestion=suggestion)  # fmt: skip
+def _gap(problem: str, suggestion: str, section: ObjectiveSection | None = None) -> Gap:
+    return Gap(objective_id=section.id if section else None, objective_title=section.title if section else None,
+               problem=problem, suggestion=suggestion)  # fmt: skip
 
+
+def _gaps(data: StatementInput, statement: Statement) -> list[Gap]:
     gaps = []
     if not data.objectives:
-        gaps.append(gap("No objectives chosen.", "Pick at least one objective your work supports."))
+        gaps.append(_gap(text("statement.gap.no_objectives.problem"), text("statement.gap.no_objectives.suggestion")))
     if not any(p.kind == "what" for p in statement.opening):
-        gaps.append(gap("Nothing says what your group does.",
-                        "Start with a sentence or two a stranger would understand: what you do, for whom, where."))
+        gaps.append(_gap(text("statement.gap.no_what.problem"), text("statement.gap.no_what.suggestion")))
     numbers = [data.numbers, *(ev.numbers for ev in data.objectives)]
     if not any(n.people_reached is not None for n in numbers):
-        gaps.append(gap("How many people you reached is missing.",
-                        'A careful estimate is fine: say "about 120", and keep a register from now on.'))
+        gaps.append(_gap(text("statement.gap.no_reach.problem"), text("statement.gap.no_reach.suggestion")))
     if any(n.given() for n in numbers) and statement.figures_period is None:
-        gaps.append(gap("Your figures do not say which 12 months they cover.",
-                        "Say which year they are for, for example April 2025 to March 2026."))
+        gaps.append(_gap(text("statement.gap.no_period.problem"), text("statement.gap.no_period.suggestion")))
     if not data.who_benefits and not data.equality_groups and not any(ev.beneficiaries for ev in data.objectives):
-        gaps.append(gap("Who benefits is not stated.",
-                        "Name the groups who benefit, for example older people living alone or young carers."))
+        gaps.append(_gap(text("statement.gap.no_beneficiaries.problem"),
+                         text("statement.gap.no_beneficiaries.suggestion")))  # fmt: skip
     for problem in _number_problems(numbers):
-        gaps.append(gap(problem, "Check the figure and give it again as digits."))
+        gaps.append(_gap(problem, text("statement.gap.figure.suggestion")))
     for ev, s in zip(data.objectives, statement.sections, strict=True):
-        gaps.extend(_section_gaps(ev, s, gap))
+        gaps.extend(_section_gaps(ev, s))
     return gaps
 
 
-def _section_gaps(ev: ObjectiveEvidence, s: ObjectiveSection, gap) -> list[Gap]:  # type: ignore[no-untyped-def]
+def _section_gaps(ev: ObjectiveEvidence, s: ObjectiveSection) -> list[Gap]:
     t = s.title
     kinds = _kinds(ev)
     out = []
     if s.part("activity") is None:
-        out.append(gap(f"“{t}”: nothing says what you do.",
-                       "Say in a sentence or two what you do, for whom, and how often.", s))
+        out.append(_gap(text("statement.gap.no_activity.problem", objective=t),
+                        text("statement.gap.no_activity.suggestion"), s))
     if s.part("over_and_above") is None:
-        out.append(gap(f"“{t}”: nothing says what you do over and above your funding.",
-                       "Commissioners score what you add beyond what you are paid for: volunteers' time, "
-                       "free places, extra sessions, money you raise yourselves.", s))
+        out.append(_gap(text("statement.gap.no_over_and_above.problem", objective=t),
+                        text("statement.gap.no_over_and_above.suggestion"), s))
     if s.part("change") is None:
-        out.append(gap(f"“{t}”: no difference described.",
-                       "Say what is different for people because of this work, "
-                       "for example members say they feel less lonely.", s))
+        out.append(_gap(text("statement.gap.no_change.problem", objective=t),
+                        text("statement.gap.no_change.suggestion"), s))
     if s.strength == "not_yet" and s.part("change") is not None:
-        out.append(gap(f"“{t}”: no evidence yet of the difference it makes.",
-                       "Ask people one simple question about that change, before and after (for a lunch "
-                       "club: how often do you feel lonely?), and count the answers.", s))
+        out.append(_gap(text("statement.gap.no_evidence.problem", objective=t),
+                        text("statement.gap.no_evidence.suggestion"), s))
     elif "survey" in kinds and (s.part("result") is None or (s.strength == "partly" and s.part("change"))):
-        out.append(gap(f"“{t}”: the statement does not say what your survey showed.",
-                       "Say what it showed, with numbers: for example 28 of 35 said they feel less lonely.", s))
+        out.append(_gap(text("statement.gap.survey_unsaid.problem", objective=t),
+                        text("statement.gap.survey_unsaid.suggestion"), s))
     elif s.strength == "partly" and s.part("change") is not None:  # stories, with or without records
-        out.append(gap(f"“{t}”: only quotes or case studies show the difference.",
-                       "Add a count: a short survey that asks everyone the same question.", s))
+        out.append(_gap(text("statement.gap.stories_only.problem", objective=t),
+                        text("statement.gap.stories_only.suggestion"), s))
     commitment = s.part("commitment")
     if commitment is None:
-        out.append(gap(f"“{t}”: no commitment for the next year.",
-                       "Add one specific thing you will do, with a number, how you will count it and a date.", s))
+        out.append(_gap(text("statement.gap.no_commitment.problem", objective=t),
+                        text("statement.gap.no_commitment.suggestion"), s))
     else:
         if not ev.commitment.measure and not mentions_number(_DATE_NUMBERS.sub(" ", ev.commitment.text or "")):
-            out.append(gap(f"“{t}”: the commitment has no number to measure it by.",
-                           "Give a number to reach, for example 20 members paired with a buddy.", s))
+            out.append(_gap(text("statement.gap.no_target.problem", objective=t),
+                            text("statement.gap.no_target.suggestion"), s))
         if ev.commitment.due is None and not mentions_date(ev.commitment.text):
-            out.append(gap(f"“{t}”: the commitment has no date.",
-                           "Add a date, for example the end of your next funding year.", s))
+            out.append(_gap(text("statement.gap.no_date.problem", objective=t),
+                            text("statement.gap.no_date.suggestion"), s))
     if ev.story and s.part("story") is None:
-        out.append(gap(f"“{t}”: your story was left out to fit the word limit.",
-                       "If it matters more than another part, shorten that part and put the story back.", s))
+        out.append(_gap(text("statement.gap.story_cut.problem", objective=t),
+                        text("statement.gap.story_cut.suggestion"), s))
     return out
 
 
@@ -550,11 +554,11 @@ def _number_problems(numbers: list[Numbers]) -> list[str]:
             if value is None:
                 continue
             if isinstance(value, float) and not math.isfinite(value):
-                problems.append(f"{_LABELS[name]} is not a number.")
+                problems.append(text("statement.gap.figure.not_a_number", figure=_measure(name)))
             elif value < 0:
-                problems.append(f"{_LABELS[name]} is below zero.")
+                problems.append(text("statement.gap.figure.below_zero", figure=_measure(name)))
         if n.own_value is not None and not clean(n.own_value.source):
-            problems.append("Your own £ value has no source.")
+            problems.append(text("statement.gap.figure.no_source"))
     return problems
 
 
@@ -677,8 +681,14 @@ def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _join(items: list[str]) -> str:
+def _capital(sentence: str) -> str:
+    """A sentence that starts with a figure: "About 60 volunteers ..."."""
+    return sentence[:1].upper() + sentence[1:]
+
+
+def _and_list(items: list[str]) -> str:
+    """ "a, b and c", the last two joined in the current locale's words."""
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return text("statement.and", before=", ".join(items[:-1]), after=items[-1])
 

@@ -6,18 +6,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Strength = Literal["evidenced", "partly", "not_yet"]
+from svbot.text import text
 
-STRENGTH_LABELS: dict[str, str] = {
-    "evidenced": "Evidenced",
-    "partly": "Partly evidenced",
-    "not_yet": "Not yet evidenced",
-}
+Strength = Literal["evidenced", "partly", "not_yet"]
+STRENGTHS: tuple[Strength, ...] = ("evidenced", "partly", "not_yet")
+
+
+class _StrengthLabels(Mapping[str, str]):
+    """A strength's label ("Partly evidenced"), looked up each time in the current locale."""
+
+    def __getitem__(self, strength: str) -> str:
+        if strength not in STRENGTHS:
+            raise KeyError(strength)
+        return text(f"statement.strength.{strength}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STRENGTHS)
+
+    def __len__(self) -> int:
+        return len(STRENGTHS)
+
+
+STRENGTH_LABELS: Mapping[str, str] = _StrengthLabels()
 
 
 # ---- input: the answers -------------------------------------------------------------------------
@@ -203,15 +219,19 @@ class Statement(BaseModel):
 
     @property
     def count_line(self) -> str:
-        """The closing line about length."""
-        unit = "characters" if self.char_limit and not self.word_limit else "words"
-        used = self.char_count if unit == "characters" else self.word_count
-        limit = self.char_limit if unit == "characters" else self.word_limit
-        text = f"The text to submit is {used:,} {unit}" + (f" (limit {limit:,})." if limit else ".")
+        """The closing line about length, in the current locale."""
+        by_characters = bool(self.char_limit and not self.word_limit)
+        used = (self.char_count if by_characters else self.word_count) or 0
+        limit = self.char_limit if by_characters else self.word_limit
+        if by_characters:
+            said = [text("statement.length.characters_limit", count=used, limit=limit) if limit
+                    else text("statement.length.characters", count=used)]  # fmt: skip
+        else:
+            said = [text("statement.length.words_limit", count=used, limit=limit) if limit
+                    else text("statement.length.words", count=used)]  # fmt: skip
         if self.trimmed:
-            text += " Some answers were shortened to fit: check the shortened parts still say what you mean."
+            said.append(text("statement.length.trimmed"))
         if not self.within_limit:
-            text += (f" It is still {self.over_by:,} {unit} over. svbot cuts no more than this, so that "
-                     "every objective keeps what you do, the difference it makes, your evidence and your "
-                     "commitment: shorten the longest parts by hand.")
-        return text
+            said.append(text("statement.length.over_characters" if by_characters else "statement.length.over_words",
+                             count=self.over_by))  # fmt: skip
+        return " ".join(said)

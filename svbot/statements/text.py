@@ -7,6 +7,8 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from svbot.text import date_values, text
+
 # Characters XML (and so .docx) cannot hold, plus other C0/C1 controls; tabs and newlines stay.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
@@ -25,10 +27,14 @@ def clean(value: str | None) -> str | None:
     """Tidy a free-text answer: no control characters, no stray whitespace; empty becomes None."""
     if value is None:
         return None
-    text = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "\n".join(line.rstrip() for line in text.split("\n")).strip()
-    text = _MANY_BLANK_LINES.sub("\n\n", text)
-    return text or None
+    tidy = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value)
+    if "\n" in tidy:  # most answers are one line: only the others are tidied line by line
+        tidy = "\n".join(line.rstrip() for line in tidy.split("\n")).strip()
+        if "\n\n\n" in tidy:
+            tidy = _MANY_BLANK_LINES.sub("\n\n", tidy)
+    else:
+        tidy = tidy.strip()
+    return tidy or None
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -102,7 +108,8 @@ def _decimal_with_commas(value: float | int) -> str:
 
 
 def uk_date(value: date) -> str:
-    return f"{value.day} {value:%B %Y}"
+    """ "31 March 2028", in the current locale (dates.long)."""
+    return text("dates.long", **date_values(value))
 
 
 def md_escape(value: str) -> str:

@@ -174,9 +174,11 @@ def period_text(start: date | None, end: date | None) -> str | None:
     if start is None or end is None:
         return None
     first, last = date_values(start), date_values(end)
-    key = "monitoring.period.same_year" if start.year == end.year else "monitoring.period.years"
-    return text(key, start_day=first["day"], start_month=first["month_long"], start_year=first["year"],
-                end_day=last["day"], end_month=last["month_long"], end_year=last["year"])  # fmt: skip
+    values = {"start_day": first["day"], "start_month": first["month_long"], "end_day": last["day"],
+              "end_month": last["month_long"], "end_year": last["year"]}  # fmt: skip
+    if start.year == end.year:
+        return text("monitoring.period.same_year", **values)
+    return text("monitoring.period.years", start_year=first["year"], **values)
 
 
 def long_date(day: date) -> str:

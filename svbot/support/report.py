@@ -7,6 +7,10 @@ statements whose organisations agreed to share them. Rendered as HTML (Jinja2 sa
 and as Word (python-docx), each with a bar chart of objectives covered drawn by matplotlib (Agg,
 no display needed) as a PNG.
 
+Its words come from svbot/texts/<locale>.yaml (the `report.` group), in the current locale
+(`svbot.text.speaking`): Python says them with `text(key, **values)`, the template with
+`{{ t("report.commitments") }}`, whose values are HTML-escaped like every other value.
+
 Totals add up the figures each organisation gave under each objective, as given: one person helped
 under two objectives is counted twice, and the report says so.
 """
@@ -24,15 +28,18 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from svbot import text as texts
 from svbot.evidence import StatementRecord
 from svbot.knowledge import Knowledge
 from svbot.models import Organisation
 from svbot.statements.compose import StatementError, compose
 from svbot.statements.model import STRENGTH_LABELS, StatementInput
 from svbot.statements.text import format_count
+from svbot.text import date_values, text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("html", "docx")
@@ -125,7 +132,7 @@ async def build_report(
         support_name=support.name,
         period=period,
         framework_id=framework_id,
-        framework_title=framework.title if framework else "no framework chosen",
+        framework_title=framework.title if framework else text("report.no_framework"),
         members=len(members),
         organisations=[],
         missing=[],
@@ -236,15 +243,15 @@ def chart_png(report: AnnualReport) -> bytes:
     from matplotlib.figure import Figure
 
     rows = list(reversed(report.objectives))  # matplotlib draws the first bar at the bottom
-    labels = [textwrap.fill(r.title, 38) for r in rows] or ["(no objectives)"]
+    labels = [textwrap.fill(r.title, 38) for r in rows] or [text("report.chart.none")]
     values = [r.organisations for r in rows] or [0]
     figure = Figure(figsize=(8, max(2.5, 0.6 * len(labels) + 1.2)), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     bars = axes.barh(labels, values, color="#2a7f62")
     axes.bar_label(bars, padding=3)
-    axes.set_xlabel("Organisations")
-    axes.set_title(f"Objectives covered, {report.period}")
+    axes.set_xlabel(text("report.chart.axis"))
+    axes.set_title(text("report.chart.title", period=report.period))
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlim(0, max(values + [1]) * 1.15)
     for side in ("top", "right"):
@@ -264,9 +271,7 @@ def render_report(report: AnnualReport, fmt: str) -> str | bytes:
 
 
 def render_html(report: AnnualReport, chart: bytes | None = None) -> str:
-    env = SandboxedEnvironment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined
-    )
+    env = _environment()
     png = chart if chart is not None else chart_png(report)
     return env.get_template("report.html.j2").render(
         r=report,
@@ -277,37 +282,62 @@ def render_html(report: AnnualReport, chart: bytes | None = None) -> str:
     )
 
 
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined
+    )
+    env.globals["t"] = _t
+    env.globals["long_date"] = long_date
+    return env
+
+
+def _t(key: str, **values: Any) -> Markup:
+    """The template's `t(key, **values)`: svbot's text in the current locale, kept as written, its
+    values HTML-escaped. (Its keys are written in the template, and checked by tests/test_texts.py.)"""
+    return Markup(texts.text(key, **{name: escape(v) if isinstance(v, str) else v for name, v in values.items()}))
+
+
+def long_date(day: date) -> str:
+    """5 March 2027, in the current locale."""
+    return text("dates.long", **date_values(day))
+
+
 def summary_lines(report: AnnualReport) -> list[str]:
     """The headline figures as sentences, shared by both formats."""
-    covered = len(report.covered)
     lines = [
-        f"{report.statements} of {report.members} member organisations described their social value "
-        f"against {report.framework_title} for {report.period}.",
-        f"Together they cover {covered} of the framework's {len(report.objectives)} objectives.",
-        f"They reached {format_count(report.people_reached)} people, with "
-        f"{format_count(report.volunteers)} volunteers giving {format_count(report.volunteer_hours)} hours.",
-    ]
+        text("report.summary.statements", count=report.members, statements=report.statements,
+             framework=report.framework_title, period=report.period),
+        text("report.summary.covered", count=len(report.objectives), covered=len(report.covered)),
+        text("report.summary.reached", count=report.people_reached, people=format_count(report.people_reached),
+             volunteers=format_count(report.volunteers), hours=format_count(report.volunteer_hours)),
+    ]  # fmt: skip
     total = sum(report.strength.values())
     if total:
-        parts = [f"{report.strength.get(k, 0)} {STRENGTH_LABELS[k].lower()}" for k in STRENGTH_LABELS]
-        lines.append(f"Of their {total} claims, " + ", ".join(parts) + ".")
+        parts = [text(f"report.summary.strength.{k}", count=report.strength.get(k, 0)) for k in STRENGTH_LABELS]
+        lines.append(text("report.summary.claims", count=total, strengths=", ".join(parts)))
     return lines
 
 
 def render_docx(report: AnnualReport, chart: bytes | None = None) -> bytes:
     from svbot.documents import bullet, heading, new_document, paragraph, picture, table, to_bytes
 
-    title = f"{report.support_name}: social value report {report.period}"
+    title = text("report.title", support=report.support_name, period=report.period)
     document = new_document(title, author=report.support_name, subject=report.framework_title,
-                            keywords="social value; annual report")  # fmt: skip
+                            keywords=text("report.keywords"))  # fmt: skip
     heading(document, title, level=0)
     for line in summary_lines(report):
         paragraph(document, line)
-    heading(document, "Objectives covered")
+    heading(document, text("report.objectives"))
     picture(
         document, chart if chart is not None else chart_png(report), width_cm=15.24, alt_text=chart_alt_text(report)
     )
-    headings = ["Objective", "Organisations", "People reached", "Volunteers", "Volunteer hours"]
+    headings = [
+        text("report.table.objective"),
+        text("report.table.organisations"),
+        text("report.table.people_reached"),
+        text("report.table.volunteers"),
+        text("report.table.volunteer_hours"),
+    ]
     rows = [
         [
             row.title,
@@ -319,24 +349,25 @@ def render_docx(report: AnnualReport, chart: bytes | None = None) -> bytes:
         for row in report.objectives
     ]
     table(document, headings, rows, numeric={1, 2, 3, 4})
-    paragraph(document, _double_count_note())
-    heading(document, "How well it is evidenced")
+    paragraph(document, text("report.double_count"))
+    heading(document, text("report.evidence"))
     for key, label in STRENGTH_LABELS.items():
-        bullet(document, f"{label}: {report.strength.get(key, 0)}")
-    heading(document, "Commitments")
+        bullet(document, text("report.strength_line", label=label, number=report.strength.get(key, 0)))
+    heading(document, text("report.commitments"))
     if not report.commitments:
-        paragraph(document, "No commitments were recorded.")
+        paragraph(document, text("report.no_commitments"))
     for c in report.commitments:
-        due = f" (by {c.due:%-d %B %Y})" if c.due else ""
-        bullet(document, f"{c.organisation}, {c.objective}: {c.text}{due}")
-    heading(document, "In their own words")
+        line = text("report.commitment.line", organisation=c.organisation, objective=c.objective, commitment=c.text)
+        due = text("report.commitment.due_word", date=long_date(c.due)) if c.due else ""
+        bullet(document, line + due)
+    heading(document, text("report.stories"))
     if not report.stories:
-        paragraph(document, "No organisation has shared a story for this report yet.")
+        paragraph(document, text("report.no_stories"))
     for story in report.stories:
-        paragraph(document, f"\u201c{story.text}\u201d", style="Quote")
-        paragraph(document, f"{story.organisation}, on {story.objective}")
+        paragraph(document, text("report.story.quote", story=story.text), style="Quote")
+        paragraph(document, text("report.story.by", organisation=story.organisation, objective=story.objective))
     if report.missing:
-        heading(document, "Not yet included")
+        heading(document, text("report.missing"))
         paragraph(document, ", ".join(report.missing))
     return to_bytes(document)
 
@@ -344,16 +375,8 @@ def render_docx(report: AnnualReport, chart: bytes | None = None) -> bytes:
 def chart_alt_text(report: AnnualReport) -> str:
     """What the objectives chart shows, in words, for screen readers (the Word file's alt text)."""
     if not report.objectives:
-        return f"Bar chart of objectives covered, {report.period}: there are no objectives to show."
+        return text("report.chart.alt_none", period=report.period)
     bars = "; ".join(
-        f"{row.title}: {row.organisations} organisation{'' if row.organisations == 1 else 's'}"
-        for row in report.objectives
+        text("report.chart.alt_bar", objective=row.title, count=row.organisations) for row in report.objectives
     )
-    return f"Bar chart of how many member organisations cover each objective, {report.period}. {bars}."
-
-
-def _double_count_note() -> str:
-    return (
-        "Figures are as each organisation gave them under each objective; someone helped under two "
-        "objectives is counted twice."
-    )
+    return text("report.chart.alt_bars", period=report.period, bars=bars)

@@ -70,7 +70,8 @@ EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
-SORRY_BROKEN = text("channels.slack.sorry")
+# In English, for tests: a person is told text(key) at the time, in the current locale (the adapter
+# speaks before the turn has read the conversation's locale, or after a turn that failed).
 SORRY_OLD_BUTTON = text("channels.slack.old_button")
 SEE_DM = text("channels.slack.see_dm")
 
@@ -293,7 +294,7 @@ class SlackChannel:
         self, body: dict, client: AsyncWebClient, respond: Callable[..., Awaitable[Any]]
     ) -> None:
         opened = await client.conversations_open(users=body["user_id"])
-        await respond(text=SEE_DM, response_type="ephemeral")
+        await respond(text=text("channels.slack.see_dm"), response_type="ephemeral")
         await self.queue.put(self._command_job(body, client, opened["channel"]["id"]))
 
     def _command_job(self, body: dict, client: AsyncWebClient, channel: str) -> _Job:
@@ -345,7 +346,7 @@ class SlackChannel:
             sorry = client.chat_postEphemeral(
                 channel=channel,
                 user=user,
-                text=SORRY_OLD_BUTTON,
+                text=text("channels.slack.old_button"),
                 thread_ts=(body.get("message") or {}).get("thread_ts"),
             )
             self.queue.background(_quietly(sorry))
@@ -386,7 +387,8 @@ class SlackChannel:
         """Post a turn's replies (the queue calls this in order, per person)."""
         try:
             if replies is None:
-                sorry = job.client.chat_postMessage(channel=job.channel, text=SORRY_BROKEN, thread_ts=job.thread_ts)
+                said = text("channels.slack.sorry")
+                sorry = job.client.chat_postMessage(channel=job.channel, text=said, thread_ts=job.thread_ts)
                 await _quietly(sorry)
                 return
             if not replies:
@@ -412,7 +414,8 @@ class SlackChannel:
                     channel=channel, text=extra.text, blocks=extra.blocks, thread_ts=message.get("thread_ts")
                 )
             return replies[1:]
-        blocks = render_choice_made(message.get("blocks") or [], label)
+        # The note of the choice, in the locale the turn answered in.
+        blocks = render_choice_made(message.get("blocks") or [], label, replies[0].meta.get("locale"))
         await client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or label, blocks=blocks)
         return replies
 

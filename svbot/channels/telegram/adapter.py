@@ -43,9 +43,6 @@ from svbot.channels.telegram.sender import PLATFORM, TelegramSender
 from svbot.messages import DeliveryError, Inbound, Outbound, PermanentFailure, RetryLater
 from svbot.text import text
 
-SORRY = text("channels.telegram.sorry")
-ONLY_TEXT = text("channels.telegram.only_text")
-
 log = logging.getLogger("svbot.telegram")
 
 
@@ -91,7 +88,7 @@ class TelegramAdapter:
             return
         if not message.text:  # a photo, sticker or voice note: nothing for the core to read
             with contextlib.suppress(DeliveryError):
-                await self.sender.send_many(message.chat.id, [Outbound(ONLY_TEXT, kind="error")])
+                await self.sender.send_many(message.chat.id, [_only_text()])
             return
         text = command_text(message.text, context.bot.username) or message.text
         await self._turn(update, text=text)
@@ -159,7 +156,7 @@ class TelegramAdapter:
         try:
             replies = await self.bot.handle(inbound)
         except Exception:
-            await self._deliver(inbound, [Outbound(SORRY, kind="error")], None, quote)
+            await self._deliver(inbound, [_sorry()], None, quote)
             raise  # PTB's error handlers log it with the update
         await self._deliver(inbound, replies, edit_message_id, quote)
 
@@ -178,6 +175,17 @@ class TelegramAdapter:
             log.warning("Telegram reply to chat %s not delivered: %s", inbound.chat_id, exc)
         except RetryLater as exc:
             log.warning("Telegram reply to chat %s not delivered (%s); the person can ask again", inbound.chat_id, exc)
+
+
+def _sorry() -> Outbound:
+    """A turn failed: sorry, in the current locale (the turn's own ended with it)."""
+    return Outbound(text("channels.telegram.sorry"), kind="error")
+
+
+def _only_text() -> Outbound:
+    """A photo, sticker or voice note: only typed messages, in the current locale (no turn has read
+    the conversation's)."""
+    return Outbound(text("channels.telegram.only_text"), kind="error")
 
 
 async def _answer(query: telegram.CallbackQuery) -> None:

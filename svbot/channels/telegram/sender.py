@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 PLATFORM = "telegram"
 log = logging.getLogger("svbot.telegram")
-CHOOSE = text("channels.telegram.choose")  # Telegram refuses a message with buttons and no text
 
 
 # Long button payloads travel as digests; one table per process, so replies and reminders share it.
@@ -134,7 +133,9 @@ class TelegramSender:
         if message.replace_previous and edit_message_id is not None and len(rendered.chunks) == 1:
             if await self._edit(chat_id, edit_message_id, rendered.chunks[0], markup):
                 return edit_message_id
-        chunks = [chunk for chunk in rendered.chunks if chunk] or ([CHOOSE] if markup else [])
+        # Telegram refuses a message with buttons and no text: "Please choose:", in the message's locale.
+        choose = [text("channels.telegram.choose", message.meta.get("locale"))] if markup else []
+        chunks = [chunk for chunk in rendered.chunks if chunk] or choose
         message_id = None
         for index, chunk in enumerate(chunks):
             is_last = index == len(chunks) - 1

@@ -19,6 +19,7 @@ from svbot.channels.base import ChatCore, WebMount, Worker
 from svbot.config import Settings
 from svbot.delivery.ratelimit import Limits
 from svbot.messages import Inbound, Outbound, Sender
+from svbot.text import text
 from svbot.turns import Bot
 
 PLATFORM = "console"
@@ -67,7 +68,7 @@ class ConsoleChannel:
     async def run(self, lines: Iterable[str] | None = None) -> None:
         if self.interactive:
             self.console.print(
-                "svbot: type your answers. Ctrl-D or 'quit' to leave.", style="dim", markup=False
+                text("channels.console.hello"), style="dim", markup=False
             )
         await self.show_waiting()
         if self.interactive:
@@ -76,10 +77,10 @@ class ConsoleChannel:
                 try:
                     line = await asyncio.to_thread(input, "> ")
                 except (EOFError, KeyboardInterrupt):
-                    self.console.print("\nBye for now. Your answers are saved.", markup=False)
+                    self.console.print("\n" + text("channels.console.bye"), markup=False)
                     return
                 if line.strip().lower() in ("quit", "exit", ":q"):
-                    self.console.print("Bye for now. Your answers are saved.", markup=False)
+                    self.console.print(text("channels.console.bye"), markup=False)
                     return
                 await self.say(line)
         else:
@@ -148,7 +149,8 @@ class ConsoleChannel:
         if message.file is not None:
             path = self.files_dir / Path(message.file.filename).name
             path.write_bytes(message.file.content)
-            print_(f"  Saved {message.file.title or 'file'} to {path}", markup=False)
+            print_("  " + text("channels.console.saved", title=message.file.title or text("channels.console.file"),
+                                path=str(path)), markup=False)
         if not self.interactive:
             print_("", markup=False)
 

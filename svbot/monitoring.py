@@ -38,7 +38,7 @@ from svbot.deadlines.outcomes import (
     propose_outcomes,
 )
 from svbot.deadlines.programmes import find_programme
-from svbot.deadlines.service import DueItem, format_day, mark_submitted, upcoming_for_org
+from svbot.deadlines.service import DueItem, format_day, mark_submitted, open_items_for_person
 from svbot.delivery.models import UTCDateTime
 from svbot.dialogue.state import ANY_ITEM
 from svbot.messages import Button, FileOut
@@ -508,18 +508,7 @@ async def _keep(turn: Turn, deadline_id: int) -> None:
 
 
 async def open_items(turn: Turn) -> list[DueItem]:
-    """Open deadlines of every member organisation this person belongs to, oldest first."""
-    organisation_ids = (
-        await turn.session.scalars(
-            select(Membership.organisation_id)
-            .join(Organisation, Organisation.id == Membership.organisation_id)
-            .where(Membership.person_id == turn.identity.person_id, Organisation.kind == "member")
-        )
-    ).all()
-    items: list[DueItem] = []
-    for organisation_id in organisation_ids:
-        items.extend(await upcoming_for_org(turn.session, organisation_id, turn.now.date(), limit=None))
-    return sorted(items, key=lambda i: (i.due_date, i.deadline_id))
+    return await open_items_for_person(turn.session, turn.identity.person_id, turn.now.date())
 
 
 async def _is_member(turn: Turn, organisation_id: int) -> bool:

@@ -18,12 +18,11 @@ from svbot.deadlines.service import (
     format_day,
     format_due_list,
     mark_submitted,
+    open_items_for_person,
     snooze,
-    upcoming_for_org,
 )
 from svbot.delivery.models import OutboxMessage
 from svbot.messages import Button
-from svbot.models import Membership, Organisation
 from svbot.text import text
 from svbot.turns import Bot, Turn
 
@@ -149,18 +148,7 @@ def _refused(turn: Turn, deadline_id: int | str, action: str) -> None:
 
 
 async def _open_items(turn: Turn) -> list[DueItem]:
-    """Open deadlines of every organisation this person belongs to, oldest first (overdue ones lead)."""
-    organisation_ids = (
-        await turn.session.scalars(
-            select(Membership.organisation_id)
-            .join(Organisation, Organisation.id == Membership.organisation_id)
-            .where(Membership.person_id == turn.identity.person_id, Organisation.kind == "member")
-        )
-    ).all()
-    items: list[DueItem] = []
-    for organisation_id in organisation_ids:
-        items.extend(await upcoming_for_org(turn.session, organisation_id, turn.now.date(), limit=None))
-    return sorted(items, key=lambda i: (i.due_date, i.deadline_id))
+    return await open_items_for_person(turn.session, turn.identity.person_id, turn.now.date())
 
 
 async def _the_deadline_meant(turn: Turn, action: str, delta: timedelta | None = None) -> DueItem | None:

@@ -74,6 +74,21 @@ def display_status(status: str, due_date: date, today: date) -> str:
 # ---------------------------------------------------------------- for the chat
 
 
+async def open_items_for_person(session: AsyncSession, person_id: int, today: date) -> list[DueItem]:
+    """Open deadlines of every member organisation a person belongs to, oldest first (overdue ones lead)."""
+    organisation_ids = (
+        await session.scalars(
+            select(Membership.organisation_id)
+            .join(Organisation, Organisation.id == Membership.organisation_id)
+            .where(Membership.person_id == person_id, Organisation.kind == "member")
+        )
+    ).all()
+    items: list[DueItem] = []
+    for organisation_id in organisation_ids:
+        items.extend(await upcoming_for_org(session, organisation_id, today, limit=None))
+    return sorted(items, key=lambda i: (i.due_date, i.deadline_id))
+
+
 async def upcoming_for_org(
     session: AsyncSession, org_id: int, today: date, limit: int | None = 10
 ) -> list[DueItem]:

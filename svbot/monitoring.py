@@ -13,6 +13,9 @@ for that deadline's own period, against what its grant agreed, and closes the lo
   colleague of the same organisation gets their answers and is asked only what is still open.
 - After the draft (svbot/monitoring_report.py): "Mark as submitted" (the deadline's own submit, which
   stops its reminders) or "Keep as a draft".
+- `share report` lets the organisation's support organisation read its latest report (anyone of the
+  organisation may decide, svbot/support/access.py); `stop sharing report` takes every one of its
+  reports back. The support admin reads a shared one from `members` (svbot/support/chat.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, select
+from sqlalchemy import JSON, Boolean, ForeignKey, String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -100,6 +103,15 @@ def install(bot: Bot) -> None:
                 "write the report", "/report", menu=text("monitoring.menu"))  # fmt: skip
     async def write(turn: Turn) -> None:
         await _write_typed(turn)
+
+    @bot.intent("share_report", "share report", "share my report", "share the report", "share monitoring report")
+    async def share(turn: Turn) -> None:
+        await share_report(turn, True)
+
+    @bot.intent("unshare_report", "stop sharing report", "stop sharing my report", "stop sharing the report",
+                "unshare report", "stop sharing reports")  # fmt: skip
+    async def unshare(turn: Turn) -> None:
+        await share_report(turn, False)
 
 
 # ---- starting ------------------------------------------------------------------------------------
@@ -458,6 +470,73 @@ async def send_report(turn: Turn, deadline: Deadline, row: MonitoringReport) -> 
         buttons=(
             Button(text("monitoring.submit_button"), f"mr:submit:{deadline.id}"),
             Button(text("monitoring.keep_button"), f"mr:keep:{deadline.id}"),
+        ),
+    )
+
+
+# ---- sharing with the support organisation ---------------------------------------------------------
+
+
+async def latest_report(session: AsyncSession, organisation_id: int) -> MonitoringReport | None:
+    """The organisation's most recently worked-on monitoring report (draft or submitted)."""
+    return await session.scalar(
+        select(MonitoringReport)
+        .where(MonitoringReport.organisation_id == organisation_id)
+        .order_by(MonitoringReport.updated_at.desc(), MonitoringReport.id.desc())
+        .limit(1)
+    )
+
+
+async def share_report(turn: Turn, shared: bool) -> None:
+    """`share report`: the latest report becomes readable by the support organisation's admins.
+    `stop sharing report`: none of the organisation's reports is, any more."""
+    from svbot.support import access
+
+    org_id = turn.conversation.organisation_id
+    person = turn.identity.person_id
+    if org_id is None or not await access.can_share_report(turn.session, person, org_id):
+        turn.say(text("monitoring.share.members_only"))
+        return
+    if not shared:
+        await turn.session.execute(
+            update(MonitoringReport)
+            .where(MonitoringReport.organisation_id == org_id)
+            .values(shared=False)
+            .execution_options(synchronize_session=False)
+        )
+        turn.say(text("monitoring.share.unshared"))
+        return
+    row = await latest_report(turn.session, org_id)
+    deadline = await turn.session.get(Deadline, row.deadline_id) if row is not None else None
+    if row is None or deadline is None:
+        turn.say(text("monitoring.share.none"))
+        return
+    row.shared = True
+    turn.say(text("monitoring.share.shared", report=deadline.title.lower()))
+
+
+async def send_shared_report(turn: Turn, row: MonitoringReport) -> None:
+    """A report someone may read (svbot/support/access.visible_report checked it): in chat and as Word,
+    without the submit and keep buttons, which are its organisation's."""
+    from svbot.documents import file_name
+
+    deadline = await turn.session.get(Deadline, row.deadline_id)
+    if deadline is None:
+        turn.say(text("monitoring.not_found"))
+        return
+    report = compose(await build_input(turn.session, deadline, row))
+    turn.say(text("monitoring.share.heading", organisation=report.organisation))
+    for chunk in chat_chunks(report, turn.bot.message_size(turn.inbound.platform)):
+        turn.say(chunk, markdown=True)
+    docx = render(report, "docx")
+    assert isinstance(docx, bytes)
+    turn.say(
+        text("monitoring.as_word"),
+        file=FileOut(
+            filename=file_name(report.organisation, "-monitoring-report.docx", default="monitoring-report"),
+            content=docx,
+            mime_type=MEDIA_TYPES["docx"],
+            title=text("monitoring.file_title"),
         ),
     )
 

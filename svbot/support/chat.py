@@ -6,7 +6,8 @@ in buttons and typed commands as untrusted: an id the person may not use gets th
 an id that does not exist.
 
 Buttons: `sv:use:ORG` (work as this organisation), `sv:org:ORG` (a member's status),
-`sv:stmt:STATEMENT` (read a statement), `bc:org:SUPPORT` (which support organisation),
+`sv:stmt:STATEMENT` (read a statement), `sv:rep:REPORT` (read a shared monitoring report),
+`bc:org:SUPPORT` (which support organisation),
 `bc:to:SUPPORT:KIND[:VALUE]` (the audience), `bc:send:ID` / `bc:cancel:ID` (after the preview).
 """
 
@@ -258,6 +259,14 @@ async def _sv_button(turn: Turn) -> None:
             turn.say(text("support.not_found"), kind="error")
             return
         _send_statement(turn, record)
+    elif action == "rep":
+        from svbot.monitoring import send_shared_report
+
+        report = await access.visible_report(turn.session, person, target)
+        if report is None:  # not shared (yet), not one of theirs, or no such report: the same kind answer
+            turn.say(text("support.not_found"), kind="error")
+            return
+        await send_shared_report(turn, report)
     else:
         turn.say(text("support.not_found"), kind="error")
 
@@ -287,6 +296,7 @@ async def _members(turn: Turn) -> None:
                     else text("support.members.nothing_overdue")
                 ),
                 due_soon=text("support.members.due_soon", count=s.due_soon) if s.due_soon else "",
+                reports=_report_progress(s),
                 shared=text("support.members.shared") if s.shared_statement_id else "",
             )
             for s in statuses
@@ -302,6 +312,18 @@ async def _members(turn: Turn) -> None:
         turn.say(summary, buttons=buttons)
 
 
+def _report_progress(status: access.MemberStatus) -> str:
+    """The "; reports: 1 submitted, 1 drafted, 2 not started" part (only the counts there are), or nothing."""
+    counts = []
+    if status.submitted:
+        counts.append(text("support.members.report_submitted", count=status.submitted))
+    if status.drafted:
+        counts.append(text("support.members.report_drafted", count=status.drafted))
+    if status.not_started:
+        counts.append(text("support.members.report_not_started", count=status.not_started))
+    return text("support.members.reports", counts=", ".join(counts)) if counts else ""
+
+
 async def _member_detail(turn: Turn, organisation_id: int) -> None:
     organisation = await access.supporting_admin(turn.session, turn.identity.person_id, organisation_id)
     if organisation is None:
@@ -312,12 +334,28 @@ async def _member_detail(turn: Turn, organisation_id: int) -> None:
         "support.member.deadlines", organisation=organisation.name, due_list=format_due_list(items, turn.now.date())
     )
     shared = await access.latest_shared_statement(turn.session, organisation.id)
-    buttons: tuple[Button, ...] = ()
+    buttons: list[Button] = []
     if shared is not None:
-        buttons = (Button(text("support.member.read_statement"), f"sv:stmt:{shared.id}"),)
+        buttons.append(Button(text("support.member.read_statement"), f"sv:stmt:{shared.id}"))
     else:
         said += "\n" + text("support.member.not_shared")
-    turn.say(said, buttons=buttons)
+    reports = await access.shared_reports(turn.session, organisation.id)
+    if reports:
+        titles = await _deadline_titles(turn, [r.deadline_id for r in reports])
+        buttons.extend(
+            Button(text("support.member.read_report", report=titles.get(r.deadline_id, ""))[:60], f"sv:rep:{r.id}")
+            for r in reports[: MAX_BUTTONS - 1]
+        )
+    else:
+        said += "\n" + text("support.member.report_not_shared")
+    turn.say(said, buttons=tuple(buttons))
+
+
+async def _deadline_titles(turn: Turn, deadline_ids: list[int]) -> dict[int, str]:
+    from svbot.deadlines.models import Deadline
+
+    rows = await turn.session.execute(select(Deadline.id, Deadline.title).where(Deadline.id.in_(deadline_ids)))
+    return dict(rows.tuples().all())
 
 
 def _send_statement(turn: Turn, record: StatementRecord) -> None:

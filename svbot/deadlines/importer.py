@@ -5,13 +5,14 @@ failure keeps what was done). A grant whose stored hash matches is left alone, w
 re-import a no-op.
 
 A re-import respects what people did. A deadline someone touched (submitted, waived, given a new
-date by a person: `status_at` set, or snoozed) stays exactly as it is, even if the schedule would
-move or drop it; untouched ones follow the schedule. `ignore_before` leaves reports due before that
-day untracked: not created (and untouched ones already stored are removed), so importing years of
-history does not make every member overdue; a programme's own setting (`svbot programme set CODE
---ignore-before`) applies to its grants when the import names no date. Without either, a re-import
-of a grant already stored adds no report that is already past: only a stated cutoff brings history
-back.
+date by a person: `status_at` set, snoozed, or with a monitoring report begun or submitted: a row in
+`monitoring_reports`) stays exactly as it is, even if the schedule would move or drop it or
+`ignore_before` is later than its due date; untouched ones follow the schedule. `ignore_before`
+leaves reports due before that day untracked: not created (and untouched ones already stored are
+removed), so importing years of history does not make every member overdue; a programme's own
+setting (`svbot programme set CODE --ignore-before`) applies to its grants when the import names no
+date. Without either, a re-import of a grant already stored adds no report that is already past:
+only a stated cutoff brings history back.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import column, delete, insert, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.deadlines.giving360 import GrantRecord, ParsedRow, normalise_name, read_grants
@@ -49,6 +50,9 @@ from svbot.models import Organisation
 
 Progress = Callable[[int, int], None]  # (grants done, grants in the file)
 CHUNK = 500
+# svbot.monitoring.MonitoringReport's table (one draft or submitted report per deadline), named here
+# rather than imported: the importer does not load the chat layer that model lives with.
+_REPORTS = table("monitoring_reports", column("deadline_id"))
 
 
 @dataclass
@@ -209,9 +213,11 @@ async def _store_chunk(
         agreed = {grant_keys[r.external_id][0]: r.outcomes for r, *_ in changed if r.outcomes}
         await store_agreed_outcomes(session, agreed, now)
         existing = await _deadlines_by_grant(session, [grant_id for grant_id, _ in grant_keys.values()])
-        snoozed = await _snoozed(session, [d.id for found in existing.values() for d in found])
+        stored_ids = [d.id for found in existing.values() for d in found]
+        snoozed = await _snoozed(session, stored_ids)
+        reported = await _reported(session, stored_ids)
         rules = await RulesCache(session, timezone).get(support_org_id)
-        sync = _Sync(session, today, now, rules, summary, snoozed)
+        sync = _Sync(session, today, now, rules, summary, snoozed, reported)
         new_deadlines: list[dict] = []
         for record, schedule, ignore_before in changed:
             grant_id, org_id = grant_keys[record.external_id]
@@ -290,11 +296,18 @@ class _Sync:
     rules: ReminderRules
     summary: ImportSummary
     snoozed: set[int]
+    reported: set[int]  # deadlines with a monitoring report, draft or submitted
 
     def touched(self, deadline: Deadline) -> bool:
         """Someone acted on it: submitted or waived it, gave it another date (status_at records when a
-        person last changed a deadline), or snoozed it. An import leaves it as it is."""
-        return deadline.status != UPCOMING or deadline.status_at is not None or deadline.id in self.snoozed
+        person last changed a deadline), snoozed it, or began its monitoring report (a draft is never
+        undone). An import leaves it as it is."""
+        return (
+            deadline.status != UPCOMING
+            or deadline.status_at is not None
+            or deadline.id in self.snoozed
+            or deadline.id in self.reported
+        )
 
     async def grant(
         self,
@@ -383,6 +396,14 @@ async def _snoozed(session: AsyncSession, deadline_ids: list[int]) -> set[int]:
     for start in range(0, len(deadline_ids), CHUNK):
         part = deadline_ids[start : start + CHUNK]
         found.update(await session.scalars(select(Snooze.deadline_id).where(Snooze.deadline_id.in_(part))))
+    return found
+
+
+async def _reported(session: AsyncSession, deadline_ids: list[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(deadline_ids), CHUNK):
+        part = deadline_ids[start : start + CHUNK]
+        found.update(await session.scalars(select(_REPORTS.c.deadline_id).where(_REPORTS.c.deadline_id.in_(part))))
     return found
 
 

@@ -494,6 +494,10 @@ async def share_report(turn: Turn, shared: bool) -> None:
 
     org_id = turn.conversation.organisation_id
     person = turn.identity.person_id
+    if org_id is None:  # not chosen in this chat: their organisation, when they have just one
+        mine = await access.organisations_of(turn.session, person)
+        if len(mine) == 1:
+            org_id = turn.conversation.organisation_id = mine[0][0].id
     if org_id is None or not await access.can_share_report(turn.session, person, org_id):
         turn.say(text("monitoring.share.members_only"))
         return

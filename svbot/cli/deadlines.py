@@ -296,20 +296,28 @@ def deadlines() -> None:
 @click.option("--org", type=int, default=None, help="Only this organisation.")
 @click.option("--all", "show_all", is_flag=True, help="Include submitted and waived deadlines.")
 @click.option("--today", "today_text", default=None, help="Pretend today is this date (YYYY-MM-DD).")
-def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> None:
+@click.option(
+    "--status",
+    "show_report",
+    is_flag=True,
+    help="Add a column: is the report submitted, a draft in svbot, or not started?",
+)
+def deadlines_list(org: int | None, show_all: bool, today_text: str | None, show_report: bool) -> None:
     """Every open deadline, oldest first (overdue ones lead), with each organisation's name. A grant
-    with no end date is marked: svbot assumed it lasts 12 months."""
+    with no end date is marked: svbot assumed it lasts 12 months. With --status, whether each report
+    is submitted, drafted in svbot (a draft someone started) or not started."""
     from svbot.deadlines.schedules import DEFAULT_GRANT_MONTHS
     from svbot.deadlines.service import UPCOMING, deadlines_for_admin, format_day
 
     settings = get_settings()
     today = _parse_day(today_text) if today_text else utcnow().astimezone(ZoneInfo(settings.timezone)).date()
 
-    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Any]:
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[list[Any], dict[int, str]]:
         async with sessionmaker() as session:
-            return await deadlines_for_admin(session, org)
+            listed = await deadlines_for_admin(session, org)
+            return listed, (await _report_statuses(session, org) if show_report else {})
 
-    rows = with_db(work, settings)
+    rows, report_statuses = with_db(work, settings)
     if not show_all:
         rows = [r for r in rows if r.item.status == UPCOMING]
     if not rows:
@@ -319,9 +327,10 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> N
         item = row.item
         name = row.organisation_name if len(row.organisation_name) <= 28 else row.organisation_name[:27] + "…"
         assumed = f"  [end assumed: {format_day(row.assumed_end)}]" if row.assumed_end else ""
+        report = f"{_report_word(item.status, report_statuses.get(item.deadline_id)):<12}" if show_report else ""
         click.echo(
             f"{item.deadline_id:>7}  {name:<28} {format_day(item.due_date):<16} "
-            f"{item.display_status(today):<9} {item.title} for {item.grant_title}{assumed}"
+            f"{item.display_status(today):<9} {report}{item.title} for {item.grant_title}{assumed}"
         )
     assumed_grants = {r.item.grant_id for r in rows if r.assumed_end}
     if assumed_grants:
@@ -330,6 +339,27 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None) -> N
             "no end date or duration, so svbot assumed "
             f"{DEFAULT_GRANT_MONTHS} months from the start. Add the end date to the file and import it again."
         )
+
+
+async def _report_statuses(session: AsyncSession, org: int | None) -> dict[int, str]:
+    """Each deadline's monitoring report status (draft / submitted), for the deadlines that have one."""
+    from svbot.monitoring import MonitoringReport
+
+    query = select(MonitoringReport.deadline_id, MonitoringReport.status)
+    if org is not None:
+        query = query.where(MonitoringReport.organisation_id == org)
+    return {deadline_id: status for deadline_id, status in (await session.execute(query)).all()}
+
+
+def _report_word(deadline_status: str, report_status: str | None) -> str:
+    """submitted (the deadline or its report says so), waived, draft (a report was started) or not started."""
+    from svbot.deadlines.models import SUBMITTED, WAIVED
+
+    if deadline_status == SUBMITTED or report_status == SUBMITTED:
+        return "submitted"
+    if deadline_status == WAIVED:
+        return "waived"
+    return "draft" if report_status is not None else "not started"
 
 
 @deadlines.command("ics")

@@ -355,7 +355,7 @@ async def _deadline_titles(turn: Turn, deadline_ids: list[int]) -> dict[int, str
     from svbot.deadlines.models import Deadline
 
     rows = await turn.session.execute(select(Deadline.id, Deadline.title).where(Deadline.id.in_(deadline_ids)))
-    return dict(rows.tuples().all())
+    return {deadline_id: title for deadline_id, title in rows.all()}
 
 
 def _send_statement(turn: Turn, record: StatementRecord) -> None:

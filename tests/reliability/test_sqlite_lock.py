@@ -38,7 +38,9 @@ pytestmark = pytest.mark.skipif(ON_POSTGRES, reason="SQLite's database-wide writ
 SLACK_TOKEN = "xoxb-1111-2222-locktesttoken"
 SLACK_SECRET = "slack-signing-secret-for-lock-tests"
 HOLD = 2.0  # seconds the other process keeps the write lock, as a long `svbot clock` pass might
-PROMPT = 0.2  # seconds within which svbot must still answer meanwhile
+# Seconds within which svbot must still answer meanwhile. A blocked loop would stall for the whole
+# hold (at least 1 s); half a second leaves room for a busy machine (garbage collection, other jobs).
+PROMPT = 0.5
 
 # Another process, as users run one: takes the write lock, writes, holds it, commits.
 HOLDER = """

@@ -15,7 +15,9 @@ for that deadline's own period, against what its grant agreed, and closes the lo
   stops its reminders) or "Keep as a draft".
 - `share report` lets the organisation's support organisation read its latest report (anyone of the
   organisation may decide, svbot/support/access.py); `stop sharing report` takes every one of its
-  reports back. The support admin reads a shared one from `members` (svbot/support/chat.py).
+  reports back. Those words and the support admin's reading (from `members`) are in
+  svbot/support/chat.py, which asks svbot/support/access.py; here, `latest_report` and
+  `send_shared_report`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, select, update
+from sqlalchemy import JSON, Boolean, ForeignKey, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -103,15 +105,6 @@ def install(bot: Bot) -> None:
                 "write the report", "/report", menu=text("monitoring.menu"))  # fmt: skip
     async def write(turn: Turn) -> None:
         await _write_typed(turn)
-
-    @bot.intent("share_report", "share report", "share my report", "share the report", "share monitoring report")
-    async def share(turn: Turn) -> None:
-        await share_report(turn, True)
-
-    @bot.intent("unshare_report", "stop sharing report", "stop sharing my report", "stop sharing the report",
-                "unshare report", "stop sharing reports")  # fmt: skip
-    async def unshare(turn: Turn) -> None:
-        await share_report(turn, False)
 
 
 # ---- starting ------------------------------------------------------------------------------------
@@ -485,38 +478,6 @@ async def latest_report(session: AsyncSession, organisation_id: int) -> Monitori
         .order_by(MonitoringReport.updated_at.desc(), MonitoringReport.id.desc())
         .limit(1)
     )
-
-
-async def share_report(turn: Turn, shared: bool) -> None:
-    """`share report`: the latest report becomes readable by the support organisation's admins.
-    `stop sharing report`: none of the organisation's reports is, any more."""
-    from svbot.support import access
-
-    org_id = turn.conversation.organisation_id
-    person = turn.identity.person_id
-    if org_id is None:  # not chosen in this chat: their organisation, when they have just one
-        mine = await access.organisations_of(turn.session, person)
-        if len(mine) == 1:
-            org_id = turn.conversation.organisation_id = mine[0][0].id
-    if org_id is None or not await access.can_share_report(turn.session, person, org_id):
-        turn.say(text("monitoring.share.members_only"))
-        return
-    if not shared:
-        await turn.session.execute(
-            update(MonitoringReport)
-            .where(MonitoringReport.organisation_id == org_id)
-            .values(shared=False)
-            .execution_options(synchronize_session=False)
-        )
-        turn.say(text("monitoring.share.unshared"))
-        return
-    row = await latest_report(turn.session, org_id)
-    deadline = await turn.session.get(Deadline, row.deadline_id) if row is not None else None
-    if row is None or deadline is None:
-        turn.say(text("monitoring.share.none"))
-        return
-    row.shared = True
-    turn.say(text("monitoring.share.shared", report=deadline.title.lower()))
 
 
 async def send_shared_report(turn: Turn, row: MonitoringReport) -> None:

@@ -1,5 +1,5 @@
 """The chat side of support organisations: join, invite, switch organisation, members' status,
-shared statements and composing broadcasts.
+shared statements and monitoring reports, and composing broadcasts.
 
 Every handler checks the person's role in the database before it reads or writes, and treats ids
 in buttons and typed commands as untrusted: an id the person may not use gets the same answer as
@@ -78,6 +78,15 @@ def install(bot: Bot) -> None:
     @bot.intent("unshare", "stop sharing", "unshare statement", "/unshare")
     async def unshare(turn: Turn) -> None:
         await _share(turn, False)
+
+    @bot.intent("share_report", "share report", "share my report", "share the report", "share monitoring report")
+    async def share_report(turn: Turn) -> None:
+        await _share_report(turn, True)
+
+    @bot.intent("unshare_report", "stop sharing report", "stop sharing my report", "stop sharing the report",
+                "unshare report", "stop sharing reports")  # fmt: skip
+    async def unshare_report(turn: Turn) -> None:
+        await _share_report(turn, False)
 
     bot.payload_handlers["sv"] = _sv_button
     bot.payload_handlers["bc"] = _bc_button
@@ -398,6 +407,38 @@ async def _share(turn: Turn, shared: bool) -> None:
         turn.say(text("support.share.shared"))
     else:
         turn.say(text("support.share.unshared"))
+
+
+async def _share_report(turn: Turn, shared: bool) -> None:
+    """`share report`: the organisation's latest monitoring report becomes readable by its support
+    organisation's admins. `stop sharing report`: none of its reports is, any more."""
+    from svbot.monitoring import MonitoringReport, latest_report
+
+    org_id = turn.conversation.organisation_id
+    person = turn.identity.person_id
+    if org_id is None:  # not chosen in this chat: their organisation, when they have just one
+        mine = await access.organisations_of(turn.session, person)
+        if len(mine) == 1:
+            org_id = turn.conversation.organisation_id = mine[0][0].id
+    if org_id is None or not await access.can_share_report(turn.session, person, org_id):
+        turn.say(text("monitoring.share.members_only"))
+        return
+    if not shared:
+        await turn.session.execute(
+            update(MonitoringReport)
+            .where(MonitoringReport.organisation_id == org_id)
+            .values(shared=False)
+            .execution_options(synchronize_session=False)
+        )
+        turn.say(text("monitoring.share.unshared"))
+        return
+    row = await latest_report(turn.session, org_id)
+    titles = await _deadline_titles(turn, [row.deadline_id]) if row is not None else {}
+    if row is None or row.deadline_id not in titles:
+        turn.say(text("monitoring.share.none"))
+        return
+    row.shared = True
+    turn.say(text("monitoring.share.shared", report=titles[row.deadline_id].lower()))
 
 
 # ---- broadcasts ------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, select
+from sqlalchemy import JSON, Boolean, ForeignKey, String, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,7 +47,7 @@ from svbot.deadlines.service import DueItem, format_day, mark_submitted, open_it
 from svbot.delivery.models import UTCDateTime
 from svbot.dialogue.state import ANY_ITEM
 from svbot.messages import Button, FileOut
-from svbot.models import Base, Conversation, Membership, Organisation, utcnow
+from svbot.models import Answer, Base, Conversation, Membership, Organisation, utcnow
 from svbot.monitoring_report import (
     MEDIA_TYPES,
     OUTCOMES_STEP,
@@ -233,7 +233,29 @@ async def report_context(
         ],
         "budget": money(grant.budget) if grant.budget is not None else None,
         "commitments": await _commitments(session, deadline.organisation_id),
+        "small": await is_small(session, deadline.organisation_id),
     }
+
+
+# Where the social value walk-through keeps the group's size (its nested organisation dialogue),
+# and the organisation dialogue when asked on its own.
+_SIZE_KEYS = (("social_value", "org.size"), ("organisation", "size"))
+SMALL_SIZE = "under_10k"  # "Under £10,000" a year
+
+
+async def is_small(session: AsyncSession, organisation_id: int) -> bool:
+    """The group said (newest answer first) it spends under £10,000 a year: the short path."""
+    newest = await session.scalar(
+        select(Answer.value)
+        .where(
+            Answer.organisation_id == organisation_id,
+            or_(*(and_(Answer.dialogue_id == d, Answer.key == k) for d, k in _SIZE_KEYS)),
+            Answer.value.is_not(None),
+        )
+        .order_by(Answer.updated_at.desc(), Answer.id.desc())
+        .limit(1)
+    )
+    return newest == SMALL_SIZE
 
 
 async def _commitments(session: AsyncSession, organisation_id: int) -> list[str]:

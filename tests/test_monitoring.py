@@ -23,7 +23,7 @@ from svbot.app import App
 from svbot.deadlines.models import PROPOSED, SUBMITTED, UPCOMING, Deadline, Grant, GrantOutcome, Programme
 from svbot.deadlines.outcomes import OutcomeSpec, set_agreed_outcomes
 from svbot.deadlines.service import rules_for, set_cursor
-from svbot.models import Identity, Membership, Organisation, Person
+from svbot.models import Answer, Conversation, Identity, Membership, Organisation, Person
 from svbot.monitoring import MonitoringReport, read_outcomes
 from svbot.monitoring_report import ReportInput, compose, period_text, render
 from svbot.paths import dialogues_dir
@@ -251,6 +251,54 @@ async def test_most_answers_i_dont_know_lists_gaps_and_invents_nothing(shipped: 
     given = {"1", "2", "3", "4", "31", "30", "2027", "24", "200", "12,000"}
     body = report.split("## Gaps to fill", 1)[0]
     assert set(NUMBER.findall(body)) <= given, set(NUMBER.findall(body)) - given
+
+
+# -- a small group's path stays short -----------------------------------------------------------------------
+
+
+async def group_size(bot: ScenarioBot, organisation_id: int, size: str) -> None:
+    """The size the group gave in its social value walk-through (its evidence bank)."""
+    async with bot.bot.sessionmaker() as session, session.begin():
+        identity = await session.scalar(select(Identity).where(Identity.platform_user_id == bot.user))
+        assert identity is not None
+        conversation = Conversation(key=f"earlier:{bot.user}", identity_id=identity.id, organisation_id=organisation_id,
+                                    state={})  # fmt: skip
+        session.add(conversation)
+        await session.flush()
+        session.add(Answer(conversation_id=conversation.id, organisation_id=organisation_id, dialogue_id="social_value",
+                           key="org.size", value=size))  # fmt: skip
+
+
+async def questions_until_review(bot: ScenarioBot) -> list[str]:
+    """Skip every question of the report, and return what was asked."""
+    asked = []
+    await bot.say("write report")
+    while "Here's what you told me for this report" not in bot.text:
+        asked.append(bot.text)
+        assert len(asked) < 30, bot.transcript[-4:]
+        await answer(bot, "skip")
+    await answer(bot, "all correct")
+    return asked
+
+
+@pytest.mark.parametrize(("size", "budget", "count"), [
+    ("10k_100k", None, 7), ("under_10k", None, 6), ("10k_100k", Decimal(5000), 8), ("under_10k", Decimal(5000), 7),
+])  # fmt: skip
+async def test_a_small_groups_report_asks_fewer_questions_and_still_drafts(
+    shipped: ScenarioBot, size: str, budget: Decimal | None, count: int
+) -> None:
+    ids = await grantee(shipped, outcomes=THREE_TARGETS[:1], budget=budget)
+    await group_size(shipped, ids["org"], size)
+    asked = await questions_until_review(shipped)
+    assert len(asked) == count, asked
+    small = size == "under_10k"
+    assert any("A short story of one person" in q for q in asked) is not small
+    assert any("Your grant's budget is £5,000" in q for q in asked) is (budget is not None)
+    report = chat_report(shipped)
+    assert "**Period:** 1 January to 31 March 2027" in report
+    assert "Train advisers" in report and "## Gaps to fill before you submit" in report
+    _deadline, row = await stored(shipped, ids["Quarterly monitoring report (1 of 4)"])
+    assert row is not None
 
 
 # -- keep as a draft; two people, one draft ----------------------------------------------------------------

@@ -234,7 +234,29 @@ async def report_context(
         "budget": money(grant.budget) if grant.budget is not None else None,
         "commitments": await _commitments(session, deadline.organisation_id),
         "small": await is_small(session, deadline.organisation_id),
+        "last_plan": await last_plan(session, deadline),
     }
+
+
+async def last_plan(session: AsyncSession, deadline: Deadline) -> str | None:
+    """ "Your plan for the next period" as the organisation gave it in the grant's previous report (the
+    latest earlier deadline with a report written), offered back with the activities question."""
+    rows = await session.execute(
+        select(MonitoringReport.answers)
+        .join(Deadline, Deadline.id == MonitoringReport.deadline_id)
+        .where(
+            Deadline.grant_id == deadline.grant_id,
+            Deadline.organisation_id == deadline.organisation_id,
+            Deadline.id != deadline.id,
+            Deadline.due_date < deadline.due_date,
+        )
+        .order_by(Deadline.due_date.desc(), Deadline.id.desc())
+    )
+    for (stored,) in rows.all():
+        plan = ((stored or {}).get("answers") or {}).get("next_period")
+        if isinstance(plan, str) and plan.strip():
+            return plan.strip()
+    return None
 
 
 # Where the social value walk-through keeps the group's size (its nested organisation dialogue),

@@ -301,6 +301,45 @@ async def test_a_small_groups_report_asks_fewer_questions_and_still_drafts(
     assert row is not None
 
 
+# -- a second report offers back the first's plan ----------------------------------------------------------
+
+
+async def skip_until(bot: ScenarioBot, question: str) -> None:
+    for _ in range(30):
+        if question in bot.text:
+            return
+        await answer(bot, "skip")
+    raise AssertionError(f"never asked {question!r}: {bot.transcript[-4:]}")
+
+
+async def test_the_second_report_offers_back_the_plan_of_the_first(shipped: ScenarioBot) -> None:
+    ids = await grantee(
+        shipped,
+        outcomes=THREE_TARGETS[:1],
+        reports=[("Quarterly monitoring report (1 of 4)", *Q1, date(2027, 4, 30)),
+                 ("Quarterly monitoring report (2 of 4)", date(2027, 4, 1), date(2027, 6, 30), date(2027, 7, 30))],
+    )  # fmt: skip
+    first, second = ids["Quarterly monitoring report (1 of 4)"], ids["Quarterly monitoring report (2 of 4)"]
+    # The first report, before anything was planned: nothing to offer back.
+    await shipped.send(shipped.inbound(payload=f"mr:write:{first}"))
+    await answer(shipped, "3", "skip")
+    assert "What activities did you deliver from 1 January to 31 March 2027?" in shipped.text
+    assert "Last time you planned" not in shipped.text
+    await skip_until(shipped, "What do you plan to do in the next period?")
+    await answer(shipped, "Train two more advisers and open a second drop-in.", "all correct")
+    await shipped.press("Mark as submitted")
+
+    await shipped.send(shipped.inbound(payload=f"mr:write:{second}"))
+    await skip_until(shipped, "What activities did you deliver")
+    said = shipped.text
+    assert "Last time you planned: Train two more advisers and open a second drop-in." in said
+    assert "What activities did you deliver from 1 April to 30 June 2027?" in said
+    # The plan is offered, never taken as this period's answer.
+    await answer(shipped, "skip")
+    _deadline, row = await stored(shipped, second)
+    assert row is None or "activities" not in (row.answers or {}).get("answers", {})
+
+
 # -- keep as a draft; two people, one draft ----------------------------------------------------------------
 
 

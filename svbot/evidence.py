@@ -61,7 +61,7 @@ def install(bot: Bot) -> None:
         if record is None:
             turn.say(text("evidence.statement.none"))
             return
-        _send_statement(turn, record, intro=text("evidence.statement.latest"))
+        send_statement(turn, record, intro=text("evidence.statement.latest"))
 
     @bot.intent("word_limit", "limit", "word limit", "/limit", takes_args=True,
                 menu=text("evidence.limit.menu"))  # fmt: skip
@@ -91,7 +91,7 @@ async def _fit_to_limit(turn: Turn) -> None:
     said = turn.args.strip()
     match = _LIMIT.match(said)
     if not match and said.lower() not in _NO_LIMIT:
-        if in_dialogue(turn.state):
+        if turn.state.under_way:
             await turn.bot.converse(turn)
             return
         turn.say(text("evidence.limit.how"))
@@ -116,7 +116,7 @@ async def _fit_to_limit(turn: Turn) -> None:
     turn.session.add(fitted)
     await turn.session.flush()
     intro = text("evidence.limit.done", limit=limit) if limit else text("evidence.limit.removed")
-    _send_statement(turn, fitted, intro=intro)
+    send_statement(turn, fitted, intro=intro)
 
 
 REWORD = "reword"
@@ -126,7 +126,7 @@ async def _reword(turn: Turn) -> None:
     """ "reword 2": show paragraph 2 of the latest statement and take the group's own wording for it."""
     said = turn.args.strip().lower()
     number = 0 if said in ("opening", "the opening", "0") else int(said) if said.isdigit() else None
-    if in_dialogue(turn.state):
+    if turn.state.under_way:
         if number is None:  # "reword our aims ..." at the start of an answer is the answer
             await turn.bot.converse(turn)
         else:
@@ -162,7 +162,7 @@ async def _reworded(turn: Turn) -> None:
                            data=data.model_dump(mode="json"), shared=record.shared)  # fmt: skip
     turn.session.add(copy)
     await turn.session.flush()
-    _send_statement(turn, copy, intro=text("evidence.reword.done"))
+    send_statement(turn, copy, intro=text("evidence.reword.done"))
 
 
 # A statement for another bid keeps what is known about the group, and asks again only for the
@@ -171,7 +171,7 @@ _ASKED_AGAIN = ("framework", "objectives", "word_limit")
 
 
 async def _another_statement(turn: Turn) -> None:
-    if in_dialogue(turn.state):
+    if turn.state.under_way:
         turn.say(text("evidence.another.finish_first"))
         return
     bank = await turn.bot.evidence_bank(turn, DIALOGUE)
@@ -185,10 +185,6 @@ async def _another_statement(turn: Turn) -> None:
     skipped = [key for key in state.skipped if key not in _ASKED_AGAIN] if state.dialogue == DIALOGUE else []
     turn.start_dialogue(DIALOGUE, intro=text("evidence.another.intro"), answers=known, skipped=skipped,
                         only_missing=True)  # fmt: skip
-
-
-def in_dialogue(state: Any) -> bool:
-    return state.dialogue is not None and state.mode not in ("idle", "done")
 
 
 def _context(turn: Turn, context: dict[str, Any]) -> None:
@@ -348,7 +344,7 @@ async def _finished(turn: Turn) -> None:
     )
     turn.session.add(record)
     await turn.session.flush()
-    _send_statement(turn, record, intro=text("evidence.statement.ready"))
+    send_statement(turn, record, intro=text("evidence.statement.ready"))
     turn.say(text("evidence.statement.again"))
 
 
@@ -377,7 +373,8 @@ def build_statement(record: StatementRecord, knowledge: Any) -> Statement:
     return compose(StatementInput.model_validate(record.data), knowledge)
 
 
-def _send_statement(turn: Turn, record: StatementRecord, intro: str) -> None:
+def send_statement(turn: Turn, record: StatementRecord, intro: str) -> None:
+    """The statement in chat, in pieces that fit the platform, after `intro`, then as a Word file."""
     statement = build_statement(record, turn.bot.knowledge)
     turn.say(intro)
     limit = turn.bot.message_size(turn.inbound.platform)

@@ -112,7 +112,7 @@ def install(bot: Bot) -> None:
 
 async def _write_typed(turn: Turn) -> None:
     state = turn.state
-    if _in_dialogue(state):
+    if state.under_way:
         deadline_id = state.answers.get(MARK)
         if isinstance(deadline_id, int):  # already writing one: carry on with the organisation's draft
             await start_report(turn, deadline_id)
@@ -300,7 +300,7 @@ async def _context(turn: Turn, context: dict[str, Any]) -> None:
     """Every turn of a report: the `report` its form's questions use."""
     context.setdefault("report", None)
     state = turn.state
-    deadline_id = state.answers.get(MARK) if _in_dialogue(state) else None
+    deadline_id = state.answers.get(MARK) if state.under_way else None
     if not isinstance(deadline_id, int) or state.dialogue == OUTCOMES_DIALOGUE:
         return
     deadline = await turn.session.get(Deadline, deadline_id)
@@ -483,23 +483,10 @@ async def export(session: AsyncSession, deadline_id: int, fmt: str) -> str | byt
 
 
 async def send_report(turn: Turn, deadline: Deadline, row: MonitoringReport) -> None:
-    from svbot.documents import file_name
 
     report = compose(await build_input(turn.session, deadline, row))
     turn.say(text("monitoring.ready"))
-    for chunk in chat_chunks(report, turn.bot.message_size(turn.inbound.platform)):
-        turn.say(chunk, markdown=True)
-    docx = render(report, "docx")
-    assert isinstance(docx, bytes)
-    turn.say(
-        text("monitoring.as_word"),
-        file=FileOut(
-            filename=file_name(report.organisation, "-monitoring-report.docx", default="monitoring-report"),
-            content=docx,
-            mime_type=MEDIA_TYPES["docx"],
-            title=text("monitoring.file_title"),
-        ),
-    )
+    _say_report(turn, report)
     if row.status == SUBMITTED:
         return
     turn.say(
@@ -527,7 +514,6 @@ async def latest_report(session: AsyncSession, organisation_id: int) -> Monitori
 async def send_shared_report(turn: Turn, row: MonitoringReport) -> None:
     """A report someone may read (svbot/support/access.visible_report checked it): in chat and as Word,
     without the submit and keep buttons, which are its organisation's."""
-    from svbot.documents import file_name
 
     deadline = await turn.session.get(Deadline, row.deadline_id)
     if deadline is None:
@@ -535,6 +521,13 @@ async def send_shared_report(turn: Turn, row: MonitoringReport) -> None:
         return
     report = compose(await build_input(turn.session, deadline, row))
     turn.say(text("monitoring.share.heading", organisation=report.organisation))
+    _say_report(turn, report)
+
+
+def _say_report(turn: Turn, report: Any) -> None:
+    """The draft in chat, in pieces that fit the platform, then as a Word file."""
+    from svbot.documents import file_name
+
     for chunk in chat_chunks(report, turn.bot.message_size(turn.inbound.platform)):
         turn.say(chunk, markdown=True)
     docx = render(report, "docx")
@@ -560,7 +553,7 @@ async def _button(turn: Turn) -> None:
         return
     action, deadline_id = parts[1], int(parts[2])
     if action == "write":
-        if _in_dialogue(turn.state) and turn.state.answers.get(MARK) is None:
+        if turn.state.under_way and turn.state.answers.get(MARK) is None:
             turn.say(text("monitoring.finish_first"))
             return
         await start_report(turn, deadline_id)
@@ -612,10 +605,6 @@ def _refused(turn: Turn, deadline_id: int | str, action: str) -> None:
     log.warning("monitoring report %s refused for identity %s (%s): not found or not their organisation",
                 deadline_id, turn.identity.id, action)  # fmt: skip
     turn.say(text("monitoring.not_found"))
-
-
-def _in_dialogue(state: Any) -> bool:
-    return state.dialogue is not None and state.mode not in ("idle", "done")
 
 
 def _short(value: str, limit: int = 40) -> str:

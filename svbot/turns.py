@@ -306,7 +306,7 @@ class Bot:
         or starts one."""
         inbound, state = turn.inbound, turn.state
         text = word or inbound.text
-        if not _in_dialogue(state):
+        if not state.under_way:
             await self._home(turn)
             return
         if state.mode == "paused" and not inbound.payload and _simplify(text or "") not in COMMAND_WORDS:
@@ -385,14 +385,14 @@ class Bot:
 
         @self.intent("status", "status", "/status", menu=text("core.status.menu"))
         async def status(turn: Turn) -> None:
-            if _in_dialogue(turn.state):
+            if turn.state.under_way:
                 await self._converse(turn, "status")  # the walk-through says where they are
             else:
                 turn.say(text("core.status.idle"))
 
         @self.intent("cancel", "cancel", "/cancel", menu=text("core.cancel.menu"))
         async def cancel(turn: Turn) -> None:
-            if _in_dialogue(turn.state):
+            if turn.state.under_way:
                 await self._converse(turn, "cancel")
             else:
                 turn.say(text("core.cancel.idle"))
@@ -545,10 +545,6 @@ def _qualifier_cleared(state: ConvState, key: str) -> bool:
     too, neither is saved: the bank keeps both."""
     answer = key.removesuffix(QUALIFIER)
     return answer != key and (answer in state.answers or answer in state.skipped)
-
-
-def _in_dialogue(state: ConvState) -> bool:
-    return state.dialogue is not None and state.mode not in ("idle", "done")
 
 
 def _clean(text: str | None) -> str:

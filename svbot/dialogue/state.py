@@ -43,5 +43,10 @@ class ConvState(BaseModel):
     # under ANY_ITEM + step id, the answer to that question about any objective.
     suggestions: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def under_way(self) -> bool:
+        """A walk-through has started and is not finished: what is typed may be its answer."""
+        return self.dialogue is not None and self.mode not in (Mode.IDLE, Mode.DONE)
+
 
 ANY_ITEM = "*."  # a suggestion key for "this question, under any objective"

@@ -130,13 +130,7 @@ async def visible_statement(session: AsyncSession, person_id: int, statement_id:
     """A statement this person may read: their own organisation's, or a member's shared one if
     they support it. None for every other id, existing or not."""
     record = await session.get(StatementRecord, statement_id)
-    if record is None:
-        return None
-    if await role_in(session, person_id, record.organisation_id) is not None:
-        return record
-    if record.shared and await supporting_admin(session, person_id, record.organisation_id) is not None:
-        return record
-    return None
+    return record if record is not None and await _may_read(session, person_id, record) else None
 
 
 async def latest_shared_statement(session: AsyncSession, organisation_id: int) -> StatementRecord | None:
@@ -163,13 +157,15 @@ async def visible_report(session: AsyncSession, person_id: int, report_id: int) 
     from svbot.monitoring import MonitoringReport
 
     record = await session.get(MonitoringReport, report_id)
-    if record is None:
-        return None
+    return record if record is not None and await _may_read(session, person_id, record) else None
+
+
+async def _may_read(session: AsyncSession, person_id: int, record: StatementRecord | MonitoringReport) -> bool:
+    """The rule for what an organisation writes: its own people read it; its support organisation's
+    admins read it once it is shared."""
     if await role_in(session, person_id, record.organisation_id) is not None:
-        return record
-    if record.shared and await supporting_admin(session, person_id, record.organisation_id) is not None:
-        return record
-    return None
+        return True
+    return bool(record.shared) and await supporting_admin(session, person_id, record.organisation_id) is not None
 
 
 async def shared_reports(session: AsyncSession, organisation_id: int) -> list[MonitoringReport]:

@@ -21,11 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from svbot.deadlines.service import format_due_list, upcoming_for_org
-from svbot.documents import file_name
-from svbot.evidence import StatementRecord, build_statement, latest_statement
-from svbot.messages import Button, FileOut
+from svbot.evidence import StatementRecord, latest_statement, send_statement
+from svbot.messages import Button
 from svbot.models import Organisation
-from svbot.statements.render import MEDIA_TYPES, chat_chunks, render
 from svbot.support import access, broadcasts, invites
 from svbot.support.models import DRAFT, MEMBER, ORG_ADMIN, SUPPORT_ADMIN, Broadcast
 from svbot.text import date_values, text
@@ -130,8 +128,8 @@ async def organisation_facts(connection: AsyncConnection, organisation_id: int) 
 
 async def _join(turn: Turn) -> None:
     code = turn.args.strip()
-    if code and not invites.looks_like_code(code) and _in_dialogue(turn):
-        _answer_instead(turn)  # "join us for lunch" is an answer to the question, not a code
+    if code and not invites.looks_like_code(code) and turn.state.under_way:
+        await turn.bot.converse(turn)  # "join us for lunch" is an answer to the question, not a code
         return
     if not code:
         turn.say(text("support.join.how"))
@@ -146,7 +144,7 @@ async def _join(turn: Turn) -> None:
     if joined.already:
         turn.say(text("support.join.already", **said))
         return
-    if _in_dialogue(turn):  # they joined mid walk-through: carry on where they were
+    if turn.state.under_way:  # they joined mid walk-through: carry on where they were
         turn.say(text("support.join.welcome_carry_on", **said))
         turn.apply(turn.bot.engine.resume(turn.state, turn.context(), turn.now))
         return
@@ -154,19 +152,6 @@ async def _join(turn: Turn) -> None:
 
 
 _INVITE_WORDS = {"admin", "admins", "org_admin", "support_admin", "member"}
-
-
-def _in_dialogue(turn: Turn) -> bool:
-    return turn.state.dialogue is not None and turn.state.mode not in ("idle", "done")
-
-
-def _answer_instead(turn: Turn) -> None:
-    """Give the words to the walk-through as an answer, as the core does with any unmatched text."""
-    engine, state = turn.bot.engine, turn.state
-    if state.mode == "paused":
-        turn.apply(engine.resume(state, turn.context(), turn.now))
-        return
-    turn.apply(engine.advance(state, turn.context(), turn.now, text=turn.inbound.text, payload=None))
 
 
 def _next_steps(role: str) -> str:
@@ -183,8 +168,8 @@ def _role_with_article(role: str) -> str:
 async def _invite(turn: Turn) -> None:
     """`invite`, `invite admin`, `invite 12`, `invite 12 admin`: a join code for the organisation."""
     words = turn.args.lower().split()
-    if any(not (w.isdigit() or w in _INVITE_WORDS) for w in words) and _in_dialogue(turn):
-        _answer_instead(turn)  # "invite friends to lunch" answers the question
+    if any(not (w.isdigit() or w in _INVITE_WORDS) for w in words) and turn.state.under_way:
+        await turn.bot.converse(turn)  # "invite friends to lunch" answers the question
         return
     org_id = next((int(w) for w in words if w.isdigit()), turn.conversation.organisation_id)
     if org_id is None:
@@ -267,7 +252,7 @@ async def _sv_button(turn: Turn) -> None:
         if record is None:
             turn.say(text("support.not_found"), kind="error")
             return
-        _send_statement(turn, record)
+        send_statement(turn, record, text("support.statement.heading", organisation=record.data.get("org_name") or ""))
     elif action == "rep":
         from svbot.monitoring import send_shared_report
 
@@ -365,20 +350,6 @@ async def _deadline_titles(turn: Turn, deadline_ids: list[int]) -> dict[int, str
 
     rows = await turn.session.execute(select(Deadline.id, Deadline.title).where(Deadline.id.in_(deadline_ids)))
     return {deadline_id: title for deadline_id, title in rows.all()}
-
-
-def _send_statement(turn: Turn, record: StatementRecord) -> None:
-    statement = build_statement(record, turn.bot.knowledge)
-    turn.say(text("support.statement.heading", organisation=statement.org_name))
-    for chunk in chat_chunks(statement, turn.bot.message_size(turn.inbound.platform)):
-        turn.say(chunk, markdown=True)
-    docx = render(statement, "docx")
-    assert isinstance(docx, bytes)
-    name = file_name(f"{statement.org_name} social value", ".docx", default="statement")  # keeps ŵ and ŷ
-    turn.say(
-        text("support.statement.as_word"),
-        file=FileOut(name, docx, MEDIA_TYPES["docx"], text("support.statement.file_title")),
-    )
 
 
 async def _share(turn: Turn, shared: bool) -> None:

@@ -43,7 +43,7 @@ from svbot.deadlines.outcomes import (
     propose_outcomes,
 )
 from svbot.deadlines.programmes import find_programme
-from svbot.deadlines.service import DueItem, format_day, mark_submitted, open_items_for_person
+from svbot.deadlines.service import DueItem, format_day, mark_submitted, open_items_for_person, read_press
 from svbot.delivery.models import UTCDateTime
 from svbot.dialogue.state import ANY_ITEM
 from svbot.messages import Button, FileOut
@@ -547,11 +547,11 @@ def _say_report(turn: Turn, report: Any) -> None:
 
 
 async def _button(turn: Turn) -> None:
-    parts = (turn.inbound.payload or "").split(":")
-    if len(parts) < 3 or not parts[2].isdigit() or int(parts[2]) > 2**31 - 1:
-        _refused(turn, (parts[2] if len(parts) > 2 else "")[:20], "malformed button")
+    press = read_press(turn.inbound.payload)
+    if isinstance(press, str):
+        _refused(turn, press, "malformed button")
         return
-    action, deadline_id = parts[1], int(parts[2])
+    action, deadline_id, _more = press
     if action == "write":
         if turn.state.under_way and turn.state.answers.get(MARK) is None:
             turn.say(text("monitoring.finish_first"))

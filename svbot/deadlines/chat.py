@@ -19,6 +19,7 @@ from svbot.deadlines.service import (
     format_due_list,
     mark_submitted,
     open_items_for_person,
+    read_press,
     snooze,
 )
 from svbot.delivery.models import OutboxMessage
@@ -81,16 +82,15 @@ async def _say_due(turn: Turn, shown: int | None) -> None:
 
 
 async def _button(turn: Turn) -> None:
-    parts = (turn.inbound.payload or "").split(":")
-    # Ids beyond a 32-bit integer cannot exist, and PostgreSQL refuses to compare them with an id column.
-    if len(parts) < 3 or not parts[2].isdigit() or int(parts[2]) > 2**31 - 1:
-        _refused(turn, (parts[2] if len(parts) > 2 else "")[:20], "malformed button")
+    press = read_press(turn.inbound.payload)
+    if isinstance(press, str):
+        _refused(turn, press, "malformed button")
         return
-    action, deadline_id = parts[1], int(parts[2])
+    action, deadline_id, more = press
     if action == "submitted":
         await _mark_submitted(turn, deadline_id)
     elif action == "snooze":
-        days = int(parts[3]) if len(parts) > 3 and parts[3].isdigit() and 0 < int(parts[3]) <= 60 else 3
+        days = int(more[0]) if more and more[0].isdigit() and 0 < int(more[0]) <= 60 else 3
         await _snooze(turn, deadline_id, timedelta(days=days))
     elif action == "help":
         await _help_write(turn, deadline_id)

@@ -74,6 +74,19 @@ def display_status(status: str, due_date: date, today: date) -> str:
 # ---------------------------------------------------------------- for the chat
 
 
+# Ids beyond a 32-bit integer cannot exist, and PostgreSQL refuses to compare them with an id column.
+_LARGEST_ID = 2**31 - 1
+
+
+def read_press(payload: str | None) -> tuple[str, int, list[str]] | str:
+    """A deadline button's payload, "prefix:action:deadline_id[:more]", as (action, deadline id, the
+    rest); or, when it is malformed, the piece to log (a forged or broken press)."""
+    parts = (payload or "").split(":")
+    if len(parts) < 3 or not parts[2].isdigit() or int(parts[2]) > _LARGEST_ID:
+        return (parts[2] if len(parts) > 2 else "")[:20]
+    return parts[1], int(parts[2]), parts[3:]
+
+
 async def open_items_for_person(session: AsyncSession, person_id: int, today: date) -> list[DueItem]:
     """Open deadlines of every member organisation a person belongs to, oldest first (overdue ones lead)."""
     organisation_ids = (

@@ -40,7 +40,7 @@ MEDIA_TYPES = {
 OUTCOMES_STEP = "outcomes"
 PROGRESS_GROUP = "progress"
 QUALIFIER = "~qualifier"
-TEXT_ANSWERS = ("activities", "went_well", "hard", "case_study", "next_period")
+TEXT_ANSWERS = ("activities", "went_well", "hard", "case_study", "equality_counts", "next_period")
 ASKED_FOR = ("activities", "went_well", "hard", "next_period")  # a gap when not given (a case study is optional)
 
 
@@ -70,7 +70,10 @@ class ReportInput:
     budget: Decimal | None = None
     spent: Decimal | None = None
     spent_qualifier: str | None = None
-    answers: dict[str, str] = field(default_factory=dict)  # activities, went_well, hard, case_study, next_period
+    reached: Decimal | None = None  # different people who took part in the period
+    reached_qualifier: str | None = None
+    equality: str | None = None  # "yes" or "no": does the group collect equality monitoring?
+    answers: dict[str, str] = field(default_factory=dict)  # TEXT_ANSWERS that were given
     status: str = "draft"
 
 
@@ -136,6 +139,9 @@ def report_input(
         budget=budget,
         spent=_decimal(answers.get("spent")) if budget is not None else None,
         spent_qualifier=_word(answers.get("spent" + QUALIFIER)),
+        reached=_decimal(answers.get("reached")),
+        reached_qualifier=_word(answers.get("reached" + QUALIFIER)),
+        equality=answers.get("equality") if answers.get("equality") in ("yes", "no") else None,
         answers={key: value for key in TEXT_ANSWERS if (value := _words(answers.get(key)))},
         status=status,
     )
@@ -246,15 +252,40 @@ def compose(data: ReportInput) -> Report:
             gaps.append(text("monitoring.report.gap.spent", budget=money(data.budget),
                              end=end or text("monitoring.report.period_end_unknown")))  # fmt: skip
         sections.append(Section(text("monitoring.report.money"), bullets=(line,)))
-    for key in ("went_well", "hard", "case_study", "next_period"):
+    for key in ("went_well", "hard", "case_study"):
         if key in said:
             sections.append(Section(text(f"monitoring.report.{key}"), paragraphs=(said[key],)))
+    reached = _reached(data, period)
+    if reached.bullets:
+        sections.append(reached)
+    if data.reached is None:
+        gaps.append(text("monitoring.report.gap.reached", period=period or text("monitoring.report.period_this")))
+    if data.equality == "yes" and "equality_counts" not in said:
+        gaps.append(text("monitoring.report.gap.equality_counts"))
+    if "next_period" in said:
+        sections.append(Section(text("monitoring.report.next_period"), paragraphs=(said["next_period"],)))
     for key in ASKED_FOR:
         if key not in said:
             gaps.append(text(f"monitoring.report.gap.{key}"))
     title = text("monitoring.report.title", report=data.report, organisation=data.organisation)
     note = text("monitoring.report.submitted_note" if data.status == "submitted" else "monitoring.report.draft_note")
     return Report(title, note, facts, tuple(sections), tuple(gaps), period, data.organisation)
+
+
+def _reached(data: ReportInput, period: str | None) -> Section:
+    """Who was reached: the number of people, and the equality monitoring counts where the group
+    collects them (in its own words: svbot does not add them up or check them against the number)."""
+    lines = []
+    if data.reached is not None:
+        people = number(data.reached, data.reached_qualifier)
+        count = int(data.reached)
+        lines.append(text("monitoring.report.reached", count=count, people=people, period=period) if period
+                     else text("monitoring.report.reached_undated", count=count, people=people))  # fmt: skip
+    if data.equality == "yes" and "equality_counts" in data.answers:
+        lines.append(text("monitoring.report.equality_counts", counts=data.answers["equality_counts"]))
+    elif data.equality == "no":
+        lines.append(text("monitoring.report.equality_none"))
+    return Section(text("monitoring.report.who_reached"), bullets=tuple(lines))
 
 
 def _progress_line(outcome: OutcomeInput) -> str:

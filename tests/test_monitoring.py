@@ -131,8 +131,12 @@ async def test_a_quarterly_report_for_three_targets_written_with_write_report(sh
     assert "What activities did you deliver from 1 January to 31 March 2027?" in shipped.text
     await answer(shipped, "12 drop-ins and a training day for new advisers")
     assert "Your grant's budget is £12,000. How much of it had you spent by 31 March 2027?" in shipped.text
-    await answer(shipped, "£4,000", "People came back a second time.", "Our venue closed for three weeks.", "skip",
-                 "Train two more advisers.")  # fmt: skip
+    await answer(shipped, "£4,000", "People came back a second time.", "Our venue closed for three weeks.", "skip")
+    assert "How many different people took part from 1 January to 31 March 2027?" in shipped.text
+    await answer(shipped, "about 40")
+    assert "Do you collect equality monitoring? That means counting the people" in shipped.text
+    await shipped.press("Yes, we do")
+    await answer(shipped, "Age: 12 under 25, 8 over 65. Disabled: 9.", "Train two more advisers.")
     assert "Here's what you told me for this report" in shipped.text
     await answer(shipped, "all correct")
 
@@ -143,8 +147,11 @@ async def test_a_quarterly_report_for_three_targets_written_with_write_report(sh
     assert "- Run drop-in sessions: about 10 of 24 sessions (10 ÷ 24 = 42%)" in report
     assert "- Help people with debt: not given yet (target 200 people)" in report
     assert "- Spent £4,000 of the £12,000 budget (4,000 ÷ 12,000 = 33%)" in report
+    assert ("## Who we reached\n\n- about 40 different people took part from 1 January to 31 March 2027.\n"
+            "- Equality monitoring: Age: 12 under 25, 8 over 65. Disabled: 9.") in report
     gaps = report.split("## Gaps to fill before you submit", 1)[1]
     assert "Help people with debt: how many were achieved by 31 March 2027 is not given" in gaps
+    assert "different people" not in gaps and "equality" not in gaps
     assert "|" not in report, "no raw tables in chat"
     files = [m.file for m in shipped.replies if m.file is not None]
     assert [f.filename for f in files] == ["hollybush-advice-monitoring-report.docx"]
@@ -217,7 +224,7 @@ async def test_a_first_report_asks_what_was_agreed_and_stores_it_as_proposed(shi
         ("Train advisers", Decimal(4), "advisers", PROPOSED, person_id),
         ("Open a drop-in", None, "", PROPOSED, person_id),
     ]
-    await answer(shipped, "2", "skip", "1", "skip", *["skip"] * 5, "all correct")
+    await answer(shipped, "2", "skip", "1", "skip", *["skip"] * 7, "all correct")
     report = chat_report(shipped)
     assert "- Train advisers (proposed by you, not yet confirmed): 2 of 4 advisers (2 ÷ 4 = 50%)" in report
     assert "- Open a drop-in (proposed by you, not yet confirmed): 1 (no target agreed)" in report
@@ -236,17 +243,19 @@ async def test_most_answers_i_dont_know_lists_gaps_and_invents_nothing(shipped: 
     await grantee(shipped, outcomes=THREE_TARGETS, budget=Decimal(12000))
     await shipped.say("write report")
     await answer(shipped, "I don't know", "skip", "I don't know", "I don't know", "2", "I don't know")
-    await answer(shipped, "I don't know", "I don't know", "skip", "I don't know", "skip", "I don't know")
-    await answer(shipped, "all correct")
+    await answer(shipped, "I don't know", "I don't know", "skip", "I don't know", "skip")
+    await answer(shipped, "I don't know", "I don't know", "I don't know", "all correct")
     report = chat_report(shipped)
     gaps = report.split("## Gaps to fill before you submit", 1)[1]
     for missing in ("Train advisers: how many", "Run drop-in sessions: how many", "What you delivered",
                     "How much of the £12,000 budget was spent by 31 March 2027", "What went well",
-                    "What was hard", "Your plan for the next period"):  # fmt: skip
+                    "What was hard", "How many different people took part from 1 January to 31 March 2027",
+                    "Your plan for the next period"):  # fmt: skip
         assert missing in gaps, missing
     assert "Help people with debt: how many" not in gaps
     assert "- Help people with debt: 2 of 200 people (2 ÷ 200 = 1%)" in report
     assert "## What went well" not in report and "## Activities delivered" not in report
+    assert "## Who we reached" not in report, "nothing said about who was reached, so no section"
     # Every number is a date of the deadline, a target or budget, or one given, or worked out from them.
     given = {"1", "2", "3", "4", "31", "30", "2027", "24", "200", "12,000"}
     body = report.split("## Gaps to fill", 1)[0]
@@ -282,7 +291,7 @@ async def questions_until_review(bot: ScenarioBot) -> list[str]:
 
 
 @pytest.mark.parametrize(("size", "budget", "count"), [
-    ("10k_100k", None, 7), ("under_10k", None, 6), ("10k_100k", Decimal(5000), 8), ("under_10k", Decimal(5000), 7),
+    ("10k_100k", None, 9), ("under_10k", None, 8), ("10k_100k", Decimal(5000), 10), ("under_10k", Decimal(5000), 9),
 ])  # fmt: skip
 async def test_a_small_groups_report_asks_fewer_questions_and_still_drafts(
     shipped: ScenarioBot, size: str, budget: Decimal | None, count: int
@@ -355,7 +364,7 @@ async def test_keep_as_a_draft_then_a_colleague_carries_on_the_same_draft(shippe
     assert "Someone in your organisation has started this report" in ben.text
     assert "Train advisers" not in ben.text.split("started this report", 1)[1], "Ann's answers are not asked again"
     assert "Run drop-in sessions (target: 24 sessions)" in ben.text
-    await answer(ben, "20", "skip", "Weekly drop-ins", "skip", "skip", "skip", "skip")
+    await answer(ben, "20", "skip", "Weekly drop-ins", *["skip"] * 6)
     assert "Here's what you told me for this report" in ben.text and "1. Achieved: 3" in ben.text
     await answer(ben, "all correct")
     report = chat_report(ben)
@@ -411,7 +420,7 @@ async def test_the_report_states_the_deadlines_own_period_and_no_other(
                         reports=[("Monitoring report", start, end, date(2027, 6, 9))])  # fmt: skip
     await shipped.say("write report")
     assert periods_in(shipped.text) == {expected}
-    await answer(shipped, "1", "skip", *["skip"] * 5, "all correct")
+    await answer(shipped, "1", "skip", *["skip"] * 7, "all correct")
     assert periods_in(chat_report(shipped).replace("\\", "")) == {expected}
     async with shipped.bot.sessionmaker() as session:
         from svbot.monitoring import export
@@ -480,7 +489,7 @@ async def test_svbot_monitoring_export_in_each_format(shipped: ScenarioBot, db_u
     assert no_draft.stderr.startswith("svbot: deadline") and "write report" in no_draft.stderr
     await shipped.say("write report")
     await answer(shipped, "3", "<b>Two</b> run *the* drop-in", "about 10", "skip", "I don't know", "skip",
-                 "Drop-ins & training", "£4,000", "skip", "skip", "skip", "skip", "all correct")  # fmt: skip
+                 "Drop-ins & training", "£4,000", *["skip"] * 6, "all correct")  # fmt: skip
 
     md = svbot(tmp_path, db_url, "monitoring", "export", "--deadline", deadline_id, "--format", "md").stdout
     assert "- Train advisers: 3 of 4 advisers (3 ÷ 4 = 75%)" in md and "**Period:** 1 January to 31 March 2027" in md
@@ -534,11 +543,13 @@ async def test_help_me_write_it_on_telegram_through_the_served_app(
     said = "\n".join(m.text for m in fake.chat(user)[before:])
     assert "for 1 January to 31 March 2027" in said and "Train advisers (target: 4 advisers)" in said
     for answer_text in ("3", "skip", "about 10", "skip", "20", "skip", "Drop-ins", "£4,000", "skip", "skip",
-                        "skip", "skip"):  # fmt: skip
+                        "skip", "42", "No, we don't", "skip"):  # fmt: skip
         said = await say(answer_text)
         assert SORRY not in said, said
     said = await say("all correct")
     assert "Train advisers: 3 of 4 advisers (3 ÷ 4 = 75%)" in said and "|" not in said
+    assert "42 different people took part from 1 January to 31 March 2027." in said
+    assert "We do not collect equality monitoring." in said
     assert fake.calls_to("sendDocument"), "the Word file is sent"
     last = fake.last_message(user)
     before = len(fake.chat(user))

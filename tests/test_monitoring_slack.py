@@ -63,7 +63,7 @@ async def test_help_me_write_it_on_slack_through_the_served_app(
     assert "for 1 January to 31 March 2027" in said and "Train advisers (target: 4 advisers)" in said
     assert "the last 12 months" not in said.lower()
     for answer_text in ("3", "skip", "about 10", "skip", "20", "skip", "Drop-ins", "£4,000", "skip", "skip",
-                        "skip", "skip"):  # fmt: skip
+                        "skip", "1", "skip", "skip"):  # fmt: skip
         said = "\n".join(shown(m) for m in await posted_by(person, person.say(answer_text)))
         assert SORRY not in said, (answer_text, said)
     assert "Here's what you told me for this report" in said
@@ -73,6 +73,7 @@ async def test_help_me_write_it_on_slack_through_the_served_app(
     assert "*Period:* 1 January to 31 March 2027" in report, "Slack's own bold, the deadline's own period"
     assert "Train advisers: 3 of 4 advisers (3 ÷ 4 = 75%)" in report
     assert "Spent £4,000 of the £12,000 budget" in report
+    assert "1 person took part from 1 January to 31 March 2027." in report
     assert "|" not in report, "no raw tables on Slack"
     assert "|" not in "\n".join(str(m.args.get("text", "")) for m in draft), "nor in the notification text"
     assert "**" not in report and "## " not in report, "Markdown said as Slack's mrkdwn"

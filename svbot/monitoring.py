@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, String, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from svbot.deadlines.models import PROPOSED, Deadline, Grant, GrantOutcome
+from svbot.deadlines.models import PROPOSED, UPCOMING, Deadline, Grant, GrantOutcome
 from svbot.deadlines.outcomes import (
     OutcomeProblem,
     OutcomeSpec,
@@ -96,6 +97,7 @@ def install(bot: Bot) -> None:
     bot.payload_handlers["mr"] = _button
     bot.context_providers.append(_context)
     bot.on_complete[OUTCOMES_DIALOGUE] = _outcomes_given
+    bot.on_answers.append(_keep_answers)
     # A programme may name any dialogue in the folder as its form: each one not already someone's
     # finishes here when it carries a deadline (`MARK`), and does nothing otherwise.
     for dialogue_id in list(bot.dialogues):
@@ -352,11 +354,33 @@ def _aware(moment: datetime | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+async def _keep_answers(turn: Turn) -> None:
+    """Each answer given in a report goes into its draft in the same turn, so a report left half-way
+    ("cancel", or a closed chat) is a draft: its organisation carries on from it, its support admin
+    counts it as started, and `svbot monitoring export` prints it."""
+    state = turn.state
+    deadline_id = state.answers.get(MARK)
+    if not isinstance(deadline_id, int) or state.dialogue == OUTCOMES_DIALOGUE:
+        return
+    deadline = await turn.session.get(Deadline, deadline_id)
+    if deadline is None or deadline.status != UPCOMING or not await _is_member(turn, deadline.organisation_id):
+        return  # never into another organisation's draft, nor a report submitted (or waived) meanwhile
+    given = {key: state.answers[key] for key in turn.changed if key in state.answers}
+    skipped = [key for key in turn.changed if key in state.skipped]
+    cleared = [key for key in turn.changed if key not in state.answers and key not in state.skipped]
+    await save_draft(turn.session, deadline, given, skipped, turn.now, cleared=cleared)
+
+
 async def save_draft(
-    session: AsyncSession, deadline: Deadline, answers: dict[str, Any], skipped: list[str], now: datetime
+    session: AsyncSession,
+    deadline: Deadline,
+    answers: dict[str, Any],
+    skipped: list[str],
+    now: datetime,
+    cleared: Sequence[str] = (),
 ) -> MonitoringReport:
     """Keep the answers as the deadline's draft, over what the organisation gave before (what this
-    person skipped is no longer answered)."""
+    person skipped, or cleared, is no longer answered)."""
     row = await draft_for(session, deadline.id)
     if row is None:
         row = MonitoringReport(deadline_id=deadline.id, organisation_id=deadline.organisation_id,
@@ -364,7 +388,7 @@ async def save_draft(
         session.add(row)
     merged = dict((row.answers or {}).get("answers") or {})
     merged.update({key: value for key, value in answers.items() if key not in _NOT_ASKED})
-    for key in skipped:
+    for key in (*skipped, *cleared):
         merged.pop(key, None)
     earlier_skipped = [key for key in (row.answers or {}).get("skipped") or [] if key not in merged]
     row.answers = json.loads(json.dumps(

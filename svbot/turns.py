@@ -108,6 +108,11 @@ class Turn:
         if result.completed:
             self._completed.append(result.completed)
 
+    @property
+    def changed(self) -> frozenset[str]:
+        """The answer keys set or cleared in this turn so far."""
+        return frozenset(self._changed)
+
     def start_dialogue(self, dialogue_id: str, intro: str | None = None, **kwargs: Any) -> None:
         engine = self.bot.engine
         self.apply(engine.begin(dialogue_id, self.context(), self.now, intro=intro, turn=self.state.turn, **kwargs))
@@ -159,6 +164,7 @@ class Bot:
         self.intents: list[Intent] = []
         self.payload_handlers: dict[str, Handler] = {}  # "dl" -> reminder buttons "dl:submitted:12"
         self.on_complete: dict[str, Handler] = {}  # dialogue id -> what to do when it is finished
+        self.on_answers: list[Handler] = []  # after a turn that set or cleared answers (`turn.changed`)
         # Each adds names for dialogue templates; it may be async (to read the database).
         self.context_providers: list[Callable[[Turn, dict[str, Any]], Awaitable[None] | None]] = []
         self._add_core_intents()
@@ -269,6 +275,9 @@ class Bot:
                 await self._recover(turn)
             else:
                 await self._route(turn)
+            if turn._changed:
+                for keep in self.on_answers:
+                    await keep(turn)
             for dialogue_id in turn._completed:
                 hook = self.on_complete.get(dialogue_id)
                 if hook:

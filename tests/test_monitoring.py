@@ -147,8 +147,10 @@ async def test_a_quarterly_report_for_three_targets_written_with_write_report(sh
     assert "- Run drop-in sessions: about 10 of 24 sessions (10 ÷ 24 = 42%)" in report
     assert "- Help people with debt: not given yet (target 200 people)" in report
     assert "- Spent £4,000 of the £12,000 budget (4,000 ÷ 12,000 = 33%)" in report
-    assert ("## Who we reached\n\n- about 40 different people took part from 1 January to 31 March 2027.\n"
-            "- Equality monitoring: Age: 12 under 25, 8 over 65. Disabled: 9.") in report
+    assert (
+        "## Who we reached\n\n- about 40 different people took part from 1 January to 31 March 2027.\n"
+        "- Equality monitoring: Age: 12 under 25, 8 over 65. Disabled: 9."
+    ) in report
     gaps = report.split("## Gaps to fill before you submit", 1)[1]
     assert "Help people with debt: how many were achieved by 31 March 2027 is not given" in gaps
     assert "different people" not in gaps and "equality" not in gaps

@@ -198,6 +198,39 @@ async def test_members_shows_submitted_drafted_and_not_started(world: World) -> 
     assert "• Hollybush Advice: nothing overdue, 2 due soon; reports: 1 submitted, 1 drafted, 1 not started" in sue.text
 
 
+async def test_a_report_left_half_way_is_a_draft_straight_away(world: World) -> None:
+    """No review, no "keep as a draft": two answers, then "cancel". The answers are in the draft at
+    once, so the support admin counts it as drafted, and what was said is kept as said."""
+    ann = await person(world, "ann", world.hollybush)
+    sue = await person(world, "sue", world.brighton, "support_admin")
+    await ann.say("write report")
+    await ann.send(ann.inbound(payload=f"mr:write:{world.deadlines[Q1]}"))
+    assert "What did you agree to deliver?" in ann.text  # this grant has no outcomes yet
+    await ann.say("skip")
+    await ann.say("Weekly drop-ins, and a training day")  # what they delivered
+    assert "How many different people took part" not in ann.text
+    while "How many different people took part" not in ann.text:
+        await ann.say("skip")
+    await ann.say("about 40")
+    await ann.say("cancel")
+    row = await report_of(world, Q1)
+    assert row is not None and row.status == "draft"
+    kept = row.answers["answers"]
+    assert kept["activities"] == "Weekly drop-ins, and a training day"
+    assert kept["reached"] == 40 and kept["reached~qualifier"] == "about"
+    assert "report_deadline" not in kept, "svbot's own marker is not part of the report"
+    await sue.say("members")
+    assert "reports: 1 drafted, 2 not started" in sue.text
+
+    # Back to it: the number given again plainly clears its "about" in the draft too.
+    await ann.say("start")
+    await ann.say("back")
+    assert "How many different people took part" in ann.text, ann.transcript[-4:]
+    await ann.say("42")
+    kept = (await report_of(world, Q1)).answers["answers"]  # type: ignore[union-attr]
+    assert kept["reached"] == 42 and "reached~qualifier" not in kept, kept
+
+
 async def test_deadlines_list_status_says_submitted_draft_or_not_started(
     world: World, db_url: str, tmp_path: Path
 ) -> None:

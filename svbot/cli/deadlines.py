@@ -327,6 +327,8 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None, show
         item = row.item
         name = row.organisation_name if len(row.organisation_name) <= 28 else row.organisation_name[:27] + "…"
         assumed = f"  [end assumed: {format_day(row.assumed_end)}]" if row.assumed_end else ""
+        if row.extended_from:
+            assumed += f"  [extended from {format_day(row.extended_from)}]"
         report = f"{_report_word(item.status, report_statuses.get(item.deadline_id)):<12}" if show_report else ""
         click.echo(
             f"{item.deadline_id:>7}  {name:<28} {format_day(item.due_date):<16} "
@@ -360,6 +362,55 @@ def _report_word(deadline_status: str, report_status: str | None) -> str:
     if deadline_status == WAIVED:
         return "waived"
     return "draft" if report_status is not None else "not started"
+
+
+@deadlines.command("extend")
+@click.argument("deadline_id", type=int)
+@click.option("--to", "to_text", required=True, help="The new due date the funder agreed (YYYY-MM-DD).")
+def deadlines_extend(deadline_id: int, to_text: str) -> None:
+    """Give a report the later date its funder agreed. Its reminders are planned again from the new
+    date, `deadlines list` shows the date it had, and a re-import leaves it as it is."""
+    from svbot.deadlines.service import extend, format_day
+
+    due = _parse_day(to_text)
+    settings = get_settings()
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[str, str] | None:
+        async with sessionmaker() as session, session.begin():
+            deadline = await extend(session, deadline_id, due, utcnow(), settings.timezone)
+            if deadline is None:
+                return None
+            return deadline.title, format_day(deadline.extended_from or deadline.due_date)
+
+    done = with_db(work, settings)
+    if done is None:
+        raise UserError(f"there is no open deadline with id {deadline_id}. `svbot deadlines list` shows the open ones.")
+    title, first = done
+    click.echo(f"{title} (deadline {deadline_id}) is now due {format_day(due)} (first due {first}).")
+
+
+@deadlines.command("waive")
+@click.argument("deadline_id", type=int)
+def deadlines_waive(deadline_id: int) -> None:
+    """The funder no longer needs this report: stop its reminders and take it off `due`."""
+    from svbot.deadlines.models import Deadline
+    from svbot.deadlines.service import UPCOMING, waive_by_operator
+
+    async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[Any, bool] | None:
+        async with sessionmaker() as session, session.begin():
+            deadline = await session.get(Deadline, deadline_id)
+            if deadline is None:
+                return None
+            was_open = deadline.status == UPCOMING
+            return await waive_by_operator(session, deadline_id, utcnow()), was_open
+
+    done = with_db(work)
+    if done is None:
+        raise UserError(f"there is no deadline with id {deadline_id}. `svbot deadlines list` shows the open ones.")
+    item, was_open = done
+    if not was_open:
+        raise UserError(f"{item.title} (deadline {deadline_id}) is already {item.status}: left as it is.")
+    click.echo(f"{item.title} for {item.grant_title} is waived: no more reminders for it.")
 
 
 @deadlines.command("ics")

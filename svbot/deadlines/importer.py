@@ -299,11 +299,11 @@ class _Sync:
     reported: set[int]  # deadlines with a monitoring report, draft or submitted
 
     def touched(self, deadline: Deadline) -> bool:
-        """Someone acted on it: submitted or waived it, gave it another date (status_at records when a
-        person last changed a deadline), snoozed it, or began its monitoring report (a draft is never
-        undone). An import leaves it as it is."""
+        """Someone acted on it: submitted or waived it, extended it, snoozed it, or began its monitoring
+        report (a draft is never undone). An import leaves it as it is."""
         return (
             deadline.status != UPCOMING
+            or deadline.extended_from is not None
             or deadline.status_at is not None
             or deadline.id in self.snoozed
             or deadline.id in self.reported

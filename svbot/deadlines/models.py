@@ -98,6 +98,9 @@ class Deadline(Base):
     # has no dates at all.
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
+    # The due date it had before the funder agreed a later one (`svbot deadlines extend`); a re-import
+    # never moves an extended deadline back.
+    extended_from: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default=UPCOMING)
     status_by_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -102,9 +102,7 @@ async def open_items_for_person(session: AsyncSession, person_id: int, today: da
     return sorted(items, key=lambda i: (i.due_date, i.deadline_id))
 
 
-async def upcoming_for_org(
-    session: AsyncSession, org_id: int, today: date, limit: int | None = 10
-) -> list[DueItem]:
+async def upcoming_for_org(session: AsyncSession, org_id: int, today: date, limit: int | None = 10) -> list[DueItem]:
     """The organisation's open deadlines, oldest first: every overdue one (however long ago: a report
     still owed does not go away), then the next ones. `limit` None: all of them."""
     query = (
@@ -133,6 +131,7 @@ class ListedDeadline:
     item: DueItem
     organisation_name: str
     assumed_end: date | None  # the grant had no end date or duration: svbot assumed this end
+    extended_from: date | None = None  # the due date before the funder agreed a later one
 
 
 async def deadlines_for_admin(session: AsyncSession, org_id: int | None = None) -> list[ListedDeadline]:
@@ -140,7 +139,12 @@ async def deadlines_for_admin(session: AsyncSession, org_id: int | None = None) 
     query = (
         _item_query()
         .add_columns(
-            Organisation.name, Grant.award_date, Grant.planned_start, Grant.planned_end, Grant.duration_months
+            Organisation.name,
+            Grant.award_date,
+            Grant.planned_start,
+            Grant.planned_end,
+            Grant.duration_months,
+            Deadline.extended_from,
         )
         .join(Organisation, Organisation.id == Deadline.organisation_id)
         .order_by(Deadline.due_date, Deadline.id)
@@ -149,10 +153,10 @@ async def deadlines_for_admin(session: AsyncSession, org_id: int | None = None) 
         query = query.where(Deadline.organisation_id == org_id)
     listed = []
     for row in (await session.execute(query)).all():
-        name, award, start, end, months = row[7:]
+        name, award, start, end, months, extended_from = row[7:]
         period = grant_period(award, start, end, months)
         assumed = period.end if period is not None and period.assumed_end else None
-        listed.append(ListedDeadline(_item(row[:7]), name or "", assumed))
+        listed.append(ListedDeadline(_item(row[:7]), name or "", assumed, extended_from))
     return listed
 
 
@@ -161,9 +165,7 @@ async def get_item(session: AsyncSession, deadline_id: int) -> DueItem | None:
     return _item(row) if row else None
 
 
-async def mark_submitted(
-    session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime
-) -> DueItem | None:
+async def mark_submitted(session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime) -> DueItem | None:
     """Record that the report went in. Stops every reminder for it, to everyone.
 
     Returns None when there is no such deadline or the identity is not a member of its organisation
@@ -172,17 +174,50 @@ async def mark_submitted(
     return await _close(session, deadline_id, by_identity_id, now, SUBMITTED)
 
 
-async def waive(
-    session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime
-) -> DueItem | None:
+async def waive(session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime) -> DueItem | None:
     """The funder no longer needs this report. Same rules as `mark_submitted`."""
     return await _close(session, deadline_id, by_identity_id, now, WAIVED)
 
 
+async def waive_by_operator(session: AsyncSession, deadline_id: int, now: datetime) -> DueItem | None:
+    """The funder no longer needs this report, said by whoever runs svbot (`svbot deadlines waive`)."""
+    return await _close(session, deadline_id, None, now, WAIVED)
+
+
+async def extend(
+    session: AsyncSession, deadline_id: int, due: date, now: datetime, default_timezone: str = DEFAULT_TIMEZONE
+) -> Deadline | None:
+    """The funder agreed a later date (`svbot deadlines extend`): move the deadline, keep the date it
+    had first (`extended_from`), and plan its reminders again from the new date (reminders queued
+    for the old one are cancelled). A re-import leaves it as it is. None unless it is upcoming."""
+    deadline = await session.get(Deadline, deadline_id)
+    if deadline is None or deadline.status != UPCOMING:
+        return None
+    if due != deadline.due_date:
+        if deadline.extended_from is None:
+            deadline.extended_from = deadline.due_date
+        deadline.due_date = due
+        deadline.status_at = now
+        deadline.updated_at = now
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.ref == deadline_ref(deadline_id), OutboxMessage.status == PENDING)
+            .values(status=CANCELLED, error="given another date")
+        )
+        grant = await session.get(Grant, deadline.grant_id)
+        set_cursor(deadline, await rules_for(session, grant.support_org_id if grant else None, default_timezone), now)
+    await session.flush()
+    return deadline
+
+
 async def _close(
-    session: AsyncSession, deadline_id: int, by_identity_id: int, now: datetime, status: str
+    session: AsyncSession, deadline_id: int, by_identity_id: int | None, now: datetime, status: str
 ) -> DueItem | None:
-    deadline = await _deadline_for_member(session, deadline_id, by_identity_id)
+    """Close a deadline as `status`, for a member of its organisation (None: the operator, from the CLI)."""
+    if by_identity_id is None:
+        deadline = await session.get(Deadline, deadline_id)
+    else:
+        deadline = await _deadline_for_member(session, deadline_id, by_identity_id)
     if deadline is None:
         return None
     if deadline.status == UPCOMING:
@@ -218,9 +253,7 @@ async def snooze(
         select(Snooze).where(Snooze.deadline_id == deadline_id, Snooze.identity_id == identity_id)
     )
     if existing is None:
-        session.add(
-            Snooze(deadline_id=deadline_id, identity_id=identity_id, until=remind_at, remind_at=remind_at)
-        )
+        session.add(Snooze(deadline_id=deadline_id, identity_id=identity_id, until=remind_at, remind_at=remind_at))
     else:
         existing.until = remind_at
         existing.remind_at = remind_at
@@ -327,9 +360,7 @@ async def delivery_failures(
     return failures
 
 
-async def waiting_messages(
-    session: AsyncSession, now: datetime, support_org_id: int | None = None
-) -> dict[str, int]:
+async def waiting_messages(session: AsyncSession, now: datetime, support_org_id: int | None = None) -> dict[str, int]:
     """Messages whose time has come but which are still in the outbox, by platform. Console rows
     cannot be sent at all (nobody is at the terminal later): they wait until the person next opens
     `svbot chat`. Others wait for a process with that platform's sender (`svbot clock`)."""
@@ -386,9 +417,7 @@ class RulesCache:
 
     async def get(self, support_org_id: int | None) -> ReminderRules:
         if support_org_id not in self._rules:
-            self._rules[support_org_id] = await rules_for(
-                self._session, support_org_id, self._default_timezone
-            )
+            self._rules[support_org_id] = await rules_for(self._session, support_org_id, self._default_timezone)
         return self._rules[support_org_id]
 
 
@@ -410,8 +439,7 @@ async def load_schedules(
     rows = (
         await session.scalars(
             select(MonitoringSchedule).where(
-                (MonitoringSchedule.support_org_id == support_org_id)
-                | MonitoringSchedule.support_org_id.is_(None)
+                (MonitoringSchedule.support_org_id == support_org_id) | MonitoringSchedule.support_org_id.is_(None)
             )
         )
     ).all()

@@ -26,7 +26,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +72,9 @@ OUTCOMES_DIALOGUE = "monitoring_outcomes"
 MARK = "report_deadline"  # the answer (set by svbot, never asked) saying which deadline a form is for
 DRAFT, SUBMITTED = "draft", "submitted"
 WHICH_SHOWN = 6
+# `write report` offers the reports due within this many days (and overdue ones): a quarter's report
+# is written once the quarter is nearly over, not the next year's. With none that close, the next one.
+WRITE_AHEAD_DAYS = 45
 MAX_OUTCOMES = 20
 _NOT_ASKED = (MARK, OUTCOMES_STEP)
 
@@ -125,17 +128,20 @@ async def _write_typed(turn: Turn) -> None:
     if not items:
         turn.say(text("monitoring.none"))
         return
-    if len(items) == 1:
-        await start_report(turn, items[0].deadline_id)
+    soon = turn.now.date() + timedelta(days=WRITE_AHEAD_DAYS)
+    ready = [i for i in items if i.due_date <= soon] or items[:1]
+    if len(ready) == 1:
+        await start_report(turn, ready[0].deadline_id)
         return
+    shown = ready[:WHICH_SHOWN]
     buttons = tuple(
         Button(text("monitoring.which_button", report=_short(i.title), grant=_short(i.grant_title, 30),
                     due=format_day(i.due_date)), f"mr:write:{i.deadline_id}")
-        for i in items[:WHICH_SHOWN]
+        for i in shown
     )  # fmt: skip
     said = text("monitoring.which")
-    if len(items) > WHICH_SHOWN:
-        said += "\n" + text("monitoring.which_more", count=len(items) - WHICH_SHOWN)
+    if len(items) > len(shown):
+        said += "\n" + text("monitoring.which_more", count=len(items) - len(shown))
     turn.say(said, buttons=buttons)
 
 

@@ -103,6 +103,10 @@ def test_money_refuses_negative_and_text() -> None:
         parse_money("-£5")
     with pytest.raises(Invalid, match="amount of money"):
         parse_money("a fair bit")
+    # A length of time in a sentence is never taken for money (a reply to the wrong question).
+    with pytest.raises(Invalid, match="amount of money"):
+        parse_money("Our venue closed for 3 weeks")
+    assert parse_money("we spent 3,500 in the first 3 months").value == 3500
 
 
 def test_yes_no() -> None:

@@ -112,7 +112,10 @@ async def write_and_keep(world: World, bot: ScenarioBot, title: str) -> None:
     await bot.say("write report")
     assert "Which report would you like to write?" in bot.text
     wanted = f"mr:write:{world.deadlines[title]}"
-    assert wanted in [b.payload for b in bot.last_message.buttons]
+    offered = [b.payload for b in bot.last_message.buttons]
+    assert wanted in offered
+    later = f"mr:write:{world.deadlines['Quarterly monitoring report (3 of 4)']}"
+    assert later not in offered and "(1 more: say due all to see it.)" in bot.text, "October's is not written in April"
     await bot.send(bot.inbound(payload=wanted))
     for _ in range(40):
         assert SORRY not in bot.text, bot.transcript[-6:]

@@ -107,6 +107,7 @@ _NUMBER_IN_TEXT = re.compile(
 _TIMES = re.compile(r"\s*[x×*]\s*")
 _ARITHMETIC = re.compile(r"\d[\d,.]*(?:\s*[x×*+]\s*\d[\d,.]*)+")
 _RATE = re.compile(r"^\s*(?:\w+\s+){0,3}?(?:a|an|per|each|every)\s+(day|week|fortnight|month)\b", re.IGNORECASE)
+_DURATION_AFTER = re.compile(r"\s*(?:hours?|hrs?|days?|weeks?|wks?|fortnights?|months?|years?|yrs?|minutes?|mins?)\b")
 _PER_YEAR = {"day": 365, "week": 52, "fortnight": 26, "month": 12}
 _YEAR_CONTEXT = re.compile(r"\b(?:in|since|during|from|until|till|of|for|by)\s+$", re.IGNORECASE)
 _UNITS = {
@@ -222,6 +223,8 @@ def _number_in_sentence(raw: str, approx: bool, kind: NumberKind) -> Amount:
         value *= _SCALE.get((match.group(3) or "").lower(), 1)
         is_year = match.group(3) is None and len(match.group(1)) == 4 and 1900 <= value <= 2100
         found.append((value, is_year and bool(_YEAR_CONTEXT.search(raw[: match.start()])), match))
+    if kind == "money":  # "closed for 3 weeks" is not £3: a length of time is never an amount of money
+        found = [f for f in found if not _DURATION_AFTER.match(raw[f[2].end() :])]
     numbers = [f for f in found if not f[1]] or found
     distinct = list(dict.fromkeys(value for value, _, _ in numbers))  # in the order they were written
     if not distinct:

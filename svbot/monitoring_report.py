@@ -279,8 +279,9 @@ def _reached(data: ReportInput, period: str | None) -> Section:
     if data.reached is not None:
         people = number(data.reached, data.reached_qualifier)
         count = int(data.reached)
-        lines.append(text("monitoring.report.reached", count=count, people=people, period=period) if period
-                     else text("monitoring.report.reached_undated", count=count, people=people))  # fmt: skip
+        line = (text("monitoring.report.reached", count=count, people=people, period=period) if period
+                else text("monitoring.report.reached_undated", count=count, people=people))  # fmt: skip
+        lines.append(line[:1].upper() + line[1:])  # "About 45 different people took part ..."
     if data.equality == "yes" and "equality_counts" in data.answers:
         lines.append(text("monitoring.report.equality_counts", counts=data.answers["equality_counts"]))
     elif data.equality == "no":

@@ -148,7 +148,7 @@ async def test_a_quarterly_report_for_three_targets_written_with_write_report(sh
     assert "- Help people with debt: not given yet (target 200 people)" in report
     assert "- Spent £4,000 of the £12,000 budget (4,000 ÷ 12,000 = 33%)" in report
     assert (
-        "## Who we reached\n\n- about 40 different people took part from 1 January to 31 March 2027.\n"
+        "## Who we reached\n\n- About 40 different people took part from 1 January to 31 March 2027.\n"
         "- Equality monitoring: Age: 12 under 25, 8 over 65. Disabled: 9."
     ) in report
     gaps = report.split("## Gaps to fill before you submit", 1)[1]
@@ -358,8 +358,8 @@ async def test_keep_as_a_draft_then_a_colleague_carries_on_the_same_draft(shippe
     ben = ScenarioBot(shipped.bot, user="ben")
     await person_in(ben, "ben", ids["org"])
     await ben.say("write report")
-    assert "Someone in your organisation has started this report" in ben.text
-    assert "Train advisers" not in ben.text.split("started this report", 1)[1], "Ann's answers are not asked again"
+    assert "This report is already started (by you or someone in your organisation)" in ben.text
+    assert "Train advisers" not in ben.text.split("already started", 1)[1], "Ann's answers are not asked again"
     assert "Run drop-in sessions (target: 24 sessions)" in ben.text
     await answer(ben, "20", "skip", "Weekly drop-ins", *["skip"] * 6)
     assert "Here's what you told me for this report" in ben.text and "1. Achieved: 3" in ben.text
@@ -377,7 +377,7 @@ async def test_keep_as_a_draft_then_a_colleague_carries_on_the_same_draft(shippe
 
     # Ann comes back to it: one draft, with Ben's answers, asking nothing already answered.
     await shipped.say("write report")
-    assert "Someone in your organisation has started this report" in shipped.text
+    assert "This report is already started (by you or someone in your organisation)" in shipped.text
     assert "Here's what you told me for this report" in shipped.text
     assert "Weekly drop-ins" in shipped.text
 

@@ -43,7 +43,7 @@ async def test_an_extended_deadline_moves_keeps_its_first_date_and_survives_a_re
                                platform="console", chat_id="x", payload={}, next_attempt_at=IMPORTED_AT)  # fmt: skip
         session.add(queued)
 
-    said = svbot(tmp_path, db_url, "deadlines", "extend", str(late.id), "--to", "2027-06-15").stdout
+    said = svbot(tmp_path, db_url, "deadlines", "extend", str(late.id), "--to", "15/06/2027").stdout
     assert f"(deadline {late.id}) is now due Tue 15 Jun 2027 (first due Fri 30 Apr 2027)" in said
     async with db() as session:
         moved = await session.get(Deadline, late.id)
@@ -82,7 +82,8 @@ async def test_waive_stops_a_report_and_bad_input_gets_a_clear_message(db, db_ur
     assert "there is no open deadline with id" in closed, "a waived report is not extended"
     for args, message in (
         (("extend", "999", "--to", "2027-06-15"), "there is no open deadline with id 999"),
-        (("extend", str(first.id), "--to", "15/06/2027"), "is not a date; write it like 2027-01-31"),
+        (("extend", str(first.id), "--to", "31/02/2027"), "--to '31/02/2027'"),
+        (("extend", str(first.id), "--to", "soon"), "For example: 01/04/2027"),
         (("waive", "999"), "there is no deadline with id 999"),
     ):
         assert message in svbot(tmp_path, db_url, "deadlines", *args, ok=False).stderr

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -77,3 +78,18 @@ def stop_on_signals() -> asyncio.Event:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows, or not the main thread
             loop.add_signal_handler(signum, stop.set)
     return stop
+
+
+def read_day(typed: str, option: str, timezone: str | None = None) -> date:
+    """A date as people write it (01/04/2027, 1 April 2027, 2027-04-01), for `option`; a friendly
+    error otherwise. Every command's date options read the same way."""
+    from zoneinfo import ZoneInfo
+
+    from svbot.dialogue.answers import Invalid, parse_date
+    from svbot.models import utcnow
+
+    today = utcnow().astimezone(ZoneInfo(timezone or get_settings().timezone)).date()
+    try:
+        return date.fromisoformat(parse_date(typed, today).value)
+    except Invalid as exc:
+        raise UserError(f"{option} {typed!r}: {exc.reason} For example: 01/04/2027") from None

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, stop_on_signals, with_app, with_db
+from svbot.cli.common import FriendlyCommands, read_day, stop_on_signals, with_app, with_db
 from svbot.config import get_settings
 from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
 from svbot.deadlines.schedules import Schedule
@@ -75,7 +75,7 @@ def grants_import(
     settings = get_settings()
     now = parse_when(now_text, settings.timezone) if now_text else utcnow()
     chosen = Schedule(frequency=schedule) if schedule else None
-    ignore_before = _parse_day(ignore_before_text) if ignore_before_text else None
+    ignore_before = read_day(ignore_before_text, "--ignore-before") if ignore_before_text else None
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> Any:
         with _progress_bar(file.name) as progress:
@@ -148,7 +148,6 @@ def grants_add(
     from svbot.deadlines.giving360 import GrantRecord
     from svbot.deadlines.importer import store_records
     from svbot.deadlines.outcomes import OutcomeProblem, parse_amount, parse_outcome
-    from svbot.dialogue.answers import Invalid, parse_date
 
     try:
         outcomes = tuple(parse_outcome(typed) for typed in outcome_texts)
@@ -161,12 +160,8 @@ def grants_add(
 
     settings = get_settings()
     now = utcnow()
-    today = now.astimezone(ZoneInfo(settings.timezone)).date()
-    try:
-        start = date.fromisoformat(parse_date(start_text, today).value)
-        end = date.fromisoformat(parse_date(end_text, today).value) if end_text else None
-    except Invalid as exc:
-        raise UserError(f"{exc.reason} For example: 01/04/2027") from None
+    start = read_day(start_text, "--start", settings.timezone)
+    end = read_day(end_text, "--end", settings.timezone) if end_text else None
     if end is not None and end < start:
         raise UserError("the end is before the start")
 
@@ -310,7 +305,7 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None, show
     from svbot.deadlines.service import UPCOMING, deadlines_for_admin, format_day
 
     settings = get_settings()
-    today = _parse_day(today_text) if today_text else utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    today = read_day(today_text, "--today") if today_text else utcnow().astimezone(ZoneInfo(settings.timezone)).date()
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[list[Any], dict[int, str]]:
         async with sessionmaker() as session:
@@ -372,8 +367,8 @@ def deadlines_extend(deadline_id: int, to_text: str) -> None:
     date, `deadlines list` shows the date it had, and a re-import leaves it as it is."""
     from svbot.deadlines.service import extend, format_day
 
-    due = _parse_day(to_text)
     settings = get_settings()
+    due = read_day(to_text, "--to", settings.timezone)
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[str, str] | None:
         async with sessionmaker() as session, session.begin():
@@ -569,13 +564,6 @@ def parse_when(text: str, timezone: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment
-
-
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UserError(f"{text!r} is not a date; write it like 2027-01-31") from None
 
 
 def _deadline_notes(summary: Any, ignore_before: date | None) -> list[str]:

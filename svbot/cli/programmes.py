@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, with_db
+from svbot.cli.common import FriendlyCommands, read_day, with_db
 from svbot.config import get_settings
 from svbot.deadlines.models import FREQUENCIES
 from svbot.errors import UserError
-from svbot.models import utcnow
 
 
 @click.group(cls=FriendlyCommands)
@@ -51,7 +48,9 @@ def programme_set(
             schedule=schedule,
             monitoring_form=form,
             weighting=parse_weighting(weighting) if weighting is not None else None,
-            ignore_before=_day(ignore_before_text, settings.timezone) if ignore_before_text is not None else None,
+            ignore_before=read_day(ignore_before_text, "--ignore-before", settings.timezone)
+            if ignore_before_text is not None
+            else None,
         )
     except ProgrammeProblem as exc:
         raise UserError(str(exc)) from None
@@ -85,17 +84,6 @@ def programme_list(support_org_id: int) -> None:
         click.echo("No programmes yet: `svbot programme set CODE --support-org ID` adds one.")
     for line in lines:
         click.echo(line)
-
-
-def _day(typed: str, timezone: str) -> date:
-    """A date as people write it (01/04/2027, 1 April 2027, 2027-04-01)."""
-    from svbot.dialogue.answers import Invalid, parse_date
-
-    today = utcnow().astimezone(ZoneInfo(timezone)).date()
-    try:
-        return date.fromisoformat(parse_date(typed, today).value)
-    except Invalid as exc:
-        raise UserError(f"--ignore-before {typed!r}: {exc.reason} For example: 01/04/2027") from None
 
 
 def describe(row: Any) -> str:

@@ -55,7 +55,7 @@ def install(bot: Bot) -> None:
     bot.context_providers.append(_context)
 
     @bot.intent("statement", "statement", "my statement", "draft", "show statement", "/statement",
-                menu=text("evidence.statement.menu"))  # fmt: skip
+                menu=text("evidence.statement.menu"), private=True)  # fmt: skip
     async def show(turn: Turn) -> None:
         record = await latest_statement(turn.session, turn.conversation.organisation_id)
         if record is None:
@@ -64,18 +64,18 @@ def install(bot: Bot) -> None:
         send_statement(turn, record, intro=text("evidence.statement.latest"))
 
     @bot.intent("word_limit", "limit", "word limit", "/limit", takes_args=True,
-                menu=text("evidence.limit.menu"))  # fmt: skip
+                menu=text("evidence.limit.menu"), private=True)  # fmt: skip
     async def fit(turn: Turn) -> None:
         await _fit_to_limit(turn)
 
-    @bot.intent("reword", "reword", "/reword", takes_args=True, menu=text("evidence.reword.menu"))
+    @bot.intent("reword", "reword", "/reword", takes_args=True, menu=text("evidence.reword.menu"), private=True)
     async def reword(turn: Turn) -> None:
         await _reword(turn)
 
     bot.on_complete[REWORD] = _reworded
 
     @bot.intent("new_statement", "new statement", "another statement", "statement for another bid",
-                "newstatement", "/newstatement", menu=text("evidence.another.menu"))  # fmt: skip
+                "newstatement", "/newstatement", menu=text("evidence.another.menu"), private=True)  # fmt: skip
     async def another(turn: Turn) -> None:
         await _another_statement(turn)
 
@@ -258,8 +258,11 @@ def statement_input(
 def _numbers(answers: dict[str, Any], prefix: str, sessions: bool = False) -> Numbers:
     fields = (*_FIGURES, "sessions") if sessions else _FIGURES
     values = {name: answers.get(prefix + name) for name in fields}
-    qualifiers = {name: answers[prefix + name + QUALIFIER] for name in fields
-                  if values[name] is not None and answers.get(prefix + name + QUALIFIER)}
+    qualifiers = {
+        name: answers[prefix + name + QUALIFIER]
+        for name in fields
+        if values[name] is not None and answers.get(prefix + name + QUALIFIER)
+    }
     return Numbers(
         **values,
         own_value=_own_value(answers.get(prefix + "own_value"), answers.get(prefix + "own_value_source")),
@@ -376,14 +379,15 @@ def build_statement(record: StatementRecord, knowledge: Any) -> Statement:
 def send_statement(turn: Turn, record: StatementRecord, intro: str) -> None:
     """The statement in chat, in pieces that fit the platform, after `intro`, then as a Word file."""
     statement = build_statement(record, turn.bot.knowledge)
-    turn.say(intro)
+    turn.say(intro, private=True)  # in a group, all of it goes to the person's private chat
     limit = turn.bot.message_size(turn.inbound.platform)
     for chunk in chat_chunks(statement, limit):
-        turn.say(chunk, markdown=True)
+        turn.say(chunk, markdown=True, private=True)
     docx = render(statement, "docx")
     assert isinstance(docx, bytes)
     turn.say(
         text("evidence.statement.as_word"),
+        private=True,
         file=FileOut(
             filename=f"{_file_stem(statement.org_name)}-social-value.docx",
             content=docx,

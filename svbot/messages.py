@@ -63,6 +63,13 @@ class Outbound:
     file: FileOut | None = None
     kind: Literal["question", "info", "error", "reminder"] = "info"
     meta: dict[str, str] = field(default_factory=dict)
+    # For the person alone (a statement, a report, deadlines): asked for in a group, the channel sends
+    # it to the person's private chat instead, with a short note in the group.
+    private: bool = False
+    # In a group, a command about the person's organisation ("due", "write report"): the core did not
+    # run it. The channel runs the same Inbound again in the person's private chat (is_group False)
+    # and posts this message's text in the group as the note (or how to open a private chat).
+    take_private: bool = False
 
 
 @dataclass(frozen=True, slots=True)

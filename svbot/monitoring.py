@@ -107,7 +107,7 @@ def install(bot: Bot) -> None:
         bot.on_complete.setdefault(dialogue_id, _finished)
 
     @bot.intent("write_report", "write report", "write my report", "report", "monitoring report",
-                "write the report", "/report", menu=text("monitoring.menu"))  # fmt: skip
+                "write the report", "/report", menu=text("monitoring.menu"), private=True)  # fmt: skip
     async def write(turn: Turn) -> None:
         await _write_typed(turn)
 
@@ -559,11 +559,12 @@ def _say_report(turn: Turn, report: Any) -> None:
     from svbot.documents import file_name
 
     for chunk in chat_chunks(report, turn.bot.message_size(turn.inbound.platform)):
-        turn.say(chunk, markdown=True)
+        turn.say(chunk, markdown=True, private=True)
     docx = render(report, "docx")
     assert isinstance(docx, bytes)
     turn.say(
         text("monitoring.as_word"),
+        private=True,
         file=FileOut(
             filename=file_name(report.organisation, "-monitoring-report.docx", default="monitoring-report"),
             content=docx,

@@ -137,6 +137,7 @@ class Intent:
     takes_args: bool = False  # "join ABC123": the first word matches, the rest is passed on
     menu: str | None = None  # listed in a platform's command menu with this description
     roles: frozenset[str] = frozenset()  # listed only for people with one of these roles
+    private: bool = False  # about the person's organisation: in a group, answered in their private chat
 
 
 class Bot:
@@ -172,14 +173,21 @@ class Bot:
     # ---- extension points for features ----------------------------------------------------------
 
     def intent(
-        self, name: str, *words: str, takes_args: bool = False, menu: str | None = None, roles: tuple[str, ...] = ()
+        self,
+        name: str,
+        *words: str,
+        takes_args: bool = False,
+        menu: str | None = None,
+        roles: tuple[str, ...] = (),
+        private: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register words that mean one thing anywhere. With `menu`, its "/word" is offered in
-        platform menus (to people with one of `roles`, if given)."""
+        platform menus (to people with one of `roles`, if given). A `private` one, said in a group,
+        is answered in the person's private chat (`Outbound.take_private`)."""
 
         def register(handler: Handler) -> Handler:
             simple = frozenset(_simplify(w) for w in words)
-            self.intents.append(Intent(name, simple, handler, takes_args, menu, frozenset(roles)))
+            self.intents.append(Intent(name, simple, handler, takes_args, menu, frozenset(roles), private))
             return handler
 
         return register
@@ -301,6 +309,13 @@ class Bot:
             return
         intent, args = self._match_intent(turn.text) if not inbound.payload else (None, "")
         if intent is not None:
+            if intent.private and inbound.is_group:
+                # Deadlines, statements, reports: never in a shared chat. The channel runs it again
+                # in the person's private chat; nothing is changed here.
+                name = (inbound.user_name or "").split(" ")[0]
+                said = text("core.private.moved", name=name) if name else text("core.private.moved_unnamed")
+                turn.say(said, take_private=True)
+                return
             turn.args = args
             await intent.handler(turn)
             return

@@ -41,22 +41,22 @@ def install(bot: Bot) -> None:
     bot.payload_handlers["dl"] = _button
 
     @bot.intent("due", "due", "what's due", "whats due", "what is due", "deadlines", "my deadlines", "/due",
-                "reports due", "what's next", "monitoring", menu=text("deadlines.due.menu"))  # fmt: skip
+                "reports due", "what's next", "monitoring", menu=text("deadlines.due.menu"), private=True)  # fmt: skip
     async def due(turn: Turn) -> None:
         await _say_due(turn, shown=DUE_SHOWN)
 
-    @bot.intent("due_all", "due all", "all due", "all reports", "all my reports", "all deadlines")
+    @bot.intent("due_all", "due all", "all due", "all reports", "all my reports", "all deadlines", private=True)
     async def due_all(turn: Turn) -> None:
         await _say_due(turn, shown=None)
 
     @bot.intent("submitted", "submitted", "i've submitted it", "ive submitted it", "sent it", "report sent",
-                "report submitted", "i have submitted it")  # fmt: skip
+                "report submitted", "i have submitted it", private=True)  # fmt: skip
     async def submitted(turn: Turn) -> None:
         item = await _the_deadline_meant(turn, "submitted")
         if item is not None:
             await _mark_submitted(turn, item.deadline_id)
 
-    @bot.intent("snooze", "snooze", "remind me later", takes_args=True)
+    @bot.intent("snooze", "snooze", "remind me later", takes_args=True, private=True)
     async def snooze_typed(turn: Turn) -> None:
         delta = _snooze_length(turn.args)
         if delta is None:

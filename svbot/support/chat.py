@@ -41,48 +41,50 @@ ADMINS = (ORG_ADMIN, SUPPORT_ADMIN)
 def install(bot: Bot) -> None:
     bot.context_providers.append(_framework_context)
 
-    @bot.intent("join", "join", "/join", takes_args=True, menu=text("support.join.menu"))
+    @bot.intent("join", "join", "/join", takes_args=True, menu=text("support.join.menu"), private=True)
     async def join(turn: Turn) -> None:
         await _join(turn)
 
     @bot.intent("invite", "invite", "/invite", takes_args=True, menu=text("support.invite.menu"),
-                roles=ADMINS)  # fmt: skip
+                roles=ADMINS, private=True)  # fmt: skip
     async def invite(turn: Turn) -> None:
         await _invite(turn)
 
     @bot.intent("organisations", "organisations", "my organisations", "orgs", "/orgs", "switch organisation",
-                menu=text("support.organisations.menu"))  # fmt: skip
+                menu=text("support.organisations.menu"), private=True)  # fmt: skip
     async def organisations(turn: Turn) -> None:
         await _organisations(turn)
 
     @bot.intent("members", "members", "/members", "member status", "our members",
-                menu=text("support.members.menu"), roles=ADMINS)  # fmt: skip
+                menu=text("support.members.menu"), roles=ADMINS, private=True)  # fmt: skip
     async def members(turn: Turn) -> None:
         await _members(turn)
 
     @bot.intent("broadcast", "broadcast", "/broadcast", "send a broadcast", menu=text("support.broadcast.menu"),
-                roles=(SUPPORT_ADMIN,))  # fmt: skip
+                roles=(SUPPORT_ADMIN,), private=True)  # fmt: skip
     async def broadcast(turn: Turn) -> None:
         await _broadcast_start(turn)
 
-    @bot.intent("broadcast_status", "broadcast status", "broadcasts", "/broadcasts")
+    @bot.intent("broadcast_status", "broadcast status", "broadcasts", "/broadcasts", private=True)
     async def broadcast_status(turn: Turn) -> None:
         await _broadcast_status(turn)
 
-    @bot.intent("share", "share statement", "share my statement", "/share")
+    @bot.intent("share", "share statement", "share my statement", "/share", private=True)
     async def share(turn: Turn) -> None:
         await _share(turn, True)
 
-    @bot.intent("unshare", "stop sharing", "unshare statement", "/unshare")
+    @bot.intent("unshare", "stop sharing", "unshare statement", "/unshare", private=True)
     async def unshare(turn: Turn) -> None:
         await _share(turn, False)
 
-    @bot.intent("share_report", "share report", "share my report", "share the report", "share monitoring report")
+    @bot.intent(
+        "share_report", "share report", "share my report", "share the report", "share monitoring report", private=True
+    )
     async def share_report(turn: Turn) -> None:
         await _share_report(turn, True)
 
     @bot.intent("unshare_report", "stop sharing report", "stop sharing my report", "stop sharing the report",
-                "unshare report", "stop sharing reports")  # fmt: skip
+                "unshare report", "stop sharing reports", private=True)  # fmt: skip
     async def unshare_report(turn: Turn) -> None:
         await _share_report(turn, False)
 
@@ -128,7 +130,8 @@ async def organisation_facts(connection: AsyncConnection, organisation_id: int) 
 
 async def _join(turn: Turn) -> None:
     code = turn.args.strip()
-    if code and not invites.looks_like_code(code) and turn.state.under_way:
+    command = turn.text.lstrip().startswith("/")  # "/join X", and a Telegram deep link: always a code
+    if code and not command and not invites.looks_like_code(code) and turn.state.under_way:
         await turn.bot.converse(turn)  # "join us for lunch" is an answer to the question, not a code
         return
     if not code:

@@ -22,6 +22,7 @@ from svbot import evidence, monitoring
 from svbot.channels import console, slack, telegram
 from svbot.channels.base import Channel, WebMount
 from svbot.config import Settings, get_settings
+from svbot.dashboard import chat as dashboard_chat
 from svbot.db import make_engine, make_sessionmaker, upgrade_async
 from svbot.deadlines import chat as deadlines_chat
 from svbot.delivery.ratelimit import Limits, RateLimiter
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # What svbot can do in a conversation: each registers its intents, buttons and completion hooks.
 FEATURES: tuple[Callable[[Bot], None], ...] = (
-    evidence.install, deadlines_chat.install, support_chat.install, monitoring.install
+    evidence.install, deadlines_chat.install, support_chat.install, monitoring.install, dashboard_chat.install
 )
 
 # Where svbot can talk. A channel whose settings are missing is simply off.
@@ -82,7 +83,7 @@ class App:
     def web_app(self) -> Starlette:
         from svbot.web import create_web_app
 
-        return create_web_app(self.bot, self.web_mounts())
+        return create_web_app(self.bot, self.web_mounts(), self.settings)
 
     async def close(self) -> None:
         await self.bot.db_engine.dispose()
@@ -133,6 +134,7 @@ async def create_bot(settings: Settings | None = None, *, migrate: bool | None =
         message_sizes={channel.name: channel.message_size for channel in CHANNELS},
         **bot_options,
     )
+    bot.settings = settings
     for install in FEATURES:
         install(bot)
     # What start-up loaded (dialogues, knowledge, SQLAlchemy's metadata) lives as long as the process:

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     knowledge_dir: Path | None = Field(default=None, alias="SVBOT_KNOWLEDGE_DIR")
     # After this long without a word, we greet people with "welcome back: continue or start again?".
     idle_minutes: int = Field(default=24 * 60, alias="SVBOT_IDLE_MINUTES")
+    # The staff dashboard: where people reach `svbot serve` (for sign-in links), and the key that signs
+    # its sessions (generated once and kept in the database for the embedded SQLite default).
+    public_url: str = Field(default="http://127.0.0.1:8000", alias="SVBOT_PUBLIC_URL")
+    secret_key: SecretStr | None = Field(default=None, alias="SVBOT_SECRET_KEY")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

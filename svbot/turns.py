@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from svbot.config import Settings
 from svbot.dialogue.answers import QUALIFIER, clean
 from svbot.dialogue.engine import Engine, Result
 from svbot.dialogue.payloads import is_engine_payload as _is_engine_payload
@@ -166,6 +167,7 @@ class Bot:
         self.payload_handlers: dict[str, Handler] = {}  # "dl" -> reminder buttons "dl:submitted:12"
         self.on_complete: dict[str, Handler] = {}  # dialogue id -> what to do when it is finished
         self.on_answers: list[Handler] = []  # after a turn that set or cleared answers (`turn.changed`)
+        self.settings: Settings | None = None  # set by the composition root (svbot/app.py)
         # Each adds names for dialogue templates; it may be async (to read the database).
         self.context_providers: list[Callable[[Turn, dict[str, Any]], Awaitable[None] | None]] = []
         self._add_core_intents()

@@ -1,5 +1,6 @@
-"""The web process: one ASGI app with each channel's routes (Slack's events, Telegram's webhook) and a
-health check. The composition root (`svbot.app.App.web_app`) decides which channels are mounted."""
+"""The web process: one ASGI app with each channel's routes (Slack's events, Telegram's webhook), the
+staff dashboard (/dashboard) and a health check. The composition root (`svbot.app.App.web_app`)
+decides which channels are mounted."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from svbot.channels.base import WebMount
+from svbot.config import Settings
 from svbot.turns import Bot
 
 log = logging.getLogger(__name__)
 
 
-def create_web_app(bot: Bot, mounts: dict[str, WebMount]) -> Starlette:
+def create_web_app(bot: Bot, mounts: dict[str, WebMount], settings: Settings | None = None) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         """Healthy means the database answers; a load balancer stops sending traffic otherwise."""
         try:
@@ -30,7 +32,12 @@ def create_web_app(bot: Bot, mounts: dict[str, WebMount]) -> Starlette:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "channels": sorted(mounts)})
 
-    return mount_app(list(mounts.values()), [Route("/healthz", healthz, methods=["GET"])])
+    routes: list = [Route("/healthz", healthz, methods=["GET"])]
+    if settings is not None:  # the staff dashboard, under /dashboard
+        from svbot.dashboard.web import Dashboard
+
+        routes.extend(Dashboard(bot, settings).routes())
+    return mount_app(list(mounts.values()), routes)
 
 
 def mount_app(mounts: list[WebMount], routes: list | None = None) -> Starlette:

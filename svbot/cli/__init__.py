@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from svbot.cli import dashboard as dashboard_commands
 from svbot.cli import deadlines as deadline_commands
 from svbot.cli import monitoring as monitoring_commands
 from svbot.cli import programmes as programme_commands
@@ -186,6 +187,6 @@ def telegram_set_webhook(url: str) -> None:
     click.echo(f"Telegram will send updates to {url}")
 
 
-for command in (*deadline_commands.COMMANDS, *monitoring_commands.COMMANDS, *programme_commands.COMMANDS,
-                *support_commands.COMMANDS):  # fmt: skip
+for command in (*dashboard_commands.COMMANDS, *deadline_commands.COMMANDS, *monitoring_commands.COMMANDS,
+                *programme_commands.COMMANDS, *support_commands.COMMANDS):  # fmt: skip
     main.add_command(command)

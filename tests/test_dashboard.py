@@ -119,9 +119,9 @@ async def test_a_link_signs_in_once_and_the_overview_shows_the_support_organisat
     assert overview.status_code == 200
     text = overview.text
     assert "svbot dashboard: Brighton CVS" in text and "Signed in as Sue" in text
-    assert re.search(r'<span class="n">120</span> member organisations', text)
-    assert re.search(r'<span class="n">12</span> reports overdue', text), "every tenth group"
-    assert re.search(r'<span class="n">108</span> reports due this month', text)
+    assert re.search(r'<span class="big">120</span> member organisations', text)
+    assert re.search(r'<span class="big">12</span> reports overdue', text), "every tenth group"
+    assert re.search(r'<span class="big">108</span> reports due this month', text)
     assert "Hastings" not in text, "only their own support organisation"
     assert "Sue signed in" in text, "the audit log"
     assert overview.headers["x-frame-options"] == "DENY" and "no-store" in overview.headers["cache-control"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -32,6 +32,8 @@ from svbot.text import date_values, text
 from svbot.turns import Bot
 
 HERE = Path(__file__).resolve().parent
+# The pages in modules of their own (svbot/dashboard/<page>.py), each with `routes(dashboard)`.
+PAGES: tuple[Any, ...] = ()
 STYLESHEET = HERE / "static" / "dashboard.css"
 Page = Callable[[Request, Staff], Awaitable[Response]]
 
@@ -47,24 +49,25 @@ class Dashboard:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/dashboard", self._signed_in(self.overview), methods=["GET"]),
-            Route("/dashboard/", self._signed_in(self.overview), methods=["GET"]),
-            Route("/dashboard/members", self._signed_in(self.members), methods=["GET"]),
-            Route("/dashboard/members/{org_id:int}", self._signed_in(self.member), methods=["GET"]),
+            Route("/dashboard", self.signed_in(self.overview), methods=["GET"]),
+            Route("/dashboard/", self.signed_in(self.overview), methods=["GET"]),
+            Route("/dashboard/members", self.signed_in(self.members), methods=["GET"]),
+            Route("/dashboard/members/{org_id:int}", self.signed_in(self.member), methods=["GET"]),
             Route(
                 "/dashboard/members/{org_id:int}/join-codes",
-                self._signed_in(self.new_code, post=True),
+                self.signed_in(self.new_code, post=True),
                 methods=["POST"],
             ),  # fmt: skip
             Route(
                 "/dashboard/members/{org_id:int}/join-codes/{invite_id:int}/revoke",
-                self._signed_in(self.revoke_code, post=True),
+                self.signed_in(self.revoke_code, post=True),
                 methods=["POST"],
             ),  # fmt: skip
             Route("/dashboard/sign-in/{token}", self.sign_in_page, methods=["GET"]),
             Route("/dashboard/sign-in/{token}", self.sign_in, methods=["POST"]),
             Route("/dashboard/sign-out", self.sign_out, methods=["POST"]),
             Route("/dashboard/static/dashboard.css", self.stylesheet, methods=["GET"]),
+            *(route for page in PAGES for route in page.routes(self)),
         ]
 
     # ---- signing in and out ---------------------------------------------------------------------
@@ -72,21 +75,21 @@ class Dashboard:
     async def sign_in_page(self, request: Request) -> Response:
         """The link opened: a button to sign in (a preview fetching the link does not use it up)."""
         async with self.bot.sessionmaker() as session:
-            link = await auth.usable_link(session, request.path_params["token"], self._now())
+            link = await auth.usable_link(session, request.path_params["token"], self.now())
         if link is None:
-            return self._page("message.html.j2", status=410, title=text("dashboard.link_used.title"),
+            return self.page("message.html.j2", status=410, title=text("dashboard.link_used.title"),
                               message=text("dashboard.link_used.body"))  # fmt: skip
-        return self._page("sign_in.html.j2", ask_name=link.person_id is None, problem=None)
+        return self.page("sign_in.html.j2", ask_name=link.person_id is None, problem=None)
 
     async def sign_in(self, request: Request) -> Response:
         form = await request.form()
         name = " ".join(str(form.get("name") or "").split())[:200]
         token = request.path_params["token"]
-        now = self._now()
+        now = self.now()
         async with self.bot.sessionmaker() as session, session.begin():
             link = await auth.usable_link(session, token, now)
             if link is not None and link.person_id is None and not name:
-                return self._page("sign_in.html.j2", status=400, ask_name=True,
+                return self.page("sign_in.html.j2", status=400, ask_name=True,
                                   problem=text("dashboard.sign_in.name_needed"))  # fmt: skip
             try:
                 key = await auth.secret_key(session, self.settings)
@@ -94,7 +97,7 @@ class Dashboard:
                 return self._no_key()
             made = await auth.redeem_link(session, token, now, name or None)
         if made is None:
-            return self._page("message.html.j2", status=410, title=text("dashboard.link_used.title"),
+            return self.page("message.html.j2", status=410, title=text("dashboard.link_used.title"),
                               message=text("dashboard.link_used.body"))  # fmt: skip
         response = RedirectResponse("/dashboard/", status_code=303)
         response.set_cookie(COOKIE, auth.serializer(key).dumps(made[0]), max_age=auth.SESSION_HOURS * 3600,
@@ -107,31 +110,31 @@ class Dashboard:
                 key = await auth.secret_key(session, self.settings)
             except SecretKeyMissing:
                 return self._no_key()
-            staff = await auth.staff_for(session, key, request.cookies.get(COOKIE), self._now())
+            staff = await auth.staff_for(session, key, request.cookies.get(COOKIE), self.now())
             form = await request.form()
             if staff is None or not _same(str(form.get("csrf") or ""), staff.csrf_token):
-                return self._forbidden()
-            await auth.end_session(session, key, request.cookies.get(COOKIE), self._now())
-        response = self._page("message.html.j2", title=text("dashboard.signed_out.title"),
+                return self.forbidden()
+            await auth.end_session(session, key, request.cookies.get(COOKIE), self.now())
+        response = self.page("message.html.j2", title=text("dashboard.signed_out.title"),
                               message=text("dashboard.signed_out.body"))  # fmt: skip
         response.delete_cookie(COOKIE, path="/dashboard")
         return response
 
-    def _signed_in(self, page: Page, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def signed_in(self, page: Page, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             async with self.bot.sessionmaker() as session, session.begin():
                 try:
                     key = await auth.secret_key(session, self.settings)
                 except SecretKeyMissing:
                     return self._no_key()
-                staff = await auth.staff_for(session, key, request.cookies.get(COOKIE), self._now())
+                staff = await auth.staff_for(session, key, request.cookies.get(COOKIE), self.now())
             if staff is None:
-                return self._page("message.html.j2", status=401, title=text("dashboard.signed_out.title"),
+                return self.page("message.html.j2", status=401, title=text("dashboard.signed_out.title"),
                                   message=text("dashboard.sign_in.needed"))  # fmt: skip
             if post:
                 form = await request.form()
                 if not _same(str(form.get("csrf") or ""), staff.csrf_token):
-                    return self._forbidden()
+                    return self.forbidden()
             return await page(request, staff)
 
         return endpoint
@@ -140,8 +143,8 @@ class Dashboard:
 
     async def overview(self, request: Request, staff: Staff) -> Response:
         async with self.bot.sessionmaker() as session:
-            figures = await queries.overview(session, staff.support_org_id, self._today())
-        return self._page("overview.html.j2", staff=staff, o=figures, here="overview")
+            figures = await queries.overview(session, staff.support_org_id, self.today())
+        return self.page("overview.html.j2", staff=staff, o=figures, here="overview")
 
     async def members(self, request: Request, staff: Staff) -> Response:
         params = request.query_params
@@ -151,7 +154,7 @@ class Dashboard:
             page = 1
         async with self.bot.sessionmaker() as session:
             found = await queries.members(
-                session, staff.support_org_id, self._today(), query=params.get("q") or "",
+                session, staff.support_org_id, self.today(), query=params.get("q") or "",
                 show=params.get("show") or "", programme=params.get("programme") or "", page=page,
             )  # fmt: skip
 
@@ -159,14 +162,14 @@ class Dashboard:
             kept = {"q": found.query, "show": found.show, "programme": found.programme, "page": number}
             return "/dashboard/members?" + urlencode({k: v for k, v in kept.items() if v})
 
-        return self._page("members.html.j2", staff=staff, m=found, page_link=page_link, here="members")
+        return self.page("members.html.j2", staff=staff, m=found, page_link=page_link, here="members")
 
     async def member(self, request: Request, staff: Staff, made: str | None = None) -> Response:
         async with self.bot.sessionmaker() as session:
-            detail = await queries.member(session, staff.support_org_id, request.path_params["org_id"], self._now())
+            detail = await queries.member(session, staff.support_org_id, request.path_params["org_id"], self.now())
         if detail is None:
-            return self._forbidden()
-        return self._page("member.html.j2", staff=staff, d=detail, made=made, here="members", today=self._today())
+            return self.forbidden()
+        return self.page("member.html.j2", staff=staff, d=detail, made=made, here="members", today=self.today())
 
     async def new_code(self, request: Request, staff: Staff) -> Response:
         from svbot.support.invites import InviteError, create_invite
@@ -175,14 +178,14 @@ class Dashboard:
         form = await request.form()
         role = str(form.get("role") or "member")
         async with self.bot.sessionmaker() as session, session.begin():
-            if await queries.member(session, staff.support_org_id, org_id, self._now()) is None:
-                return self._forbidden()
+            if await queries.member(session, staff.support_org_id, org_id, self.now()) is None:
+                return self.forbidden()
             try:
-                made = await create_invite(session, org_id, self._now(), role=role if role in ("member", "org_admin")
+                made = await create_invite(session, org_id, self.now(), role=role if role in ("member", "org_admin")
                                            else "member", created_by_person_id=staff.person_id)  # fmt: skip
             except InviteError:
-                return self._forbidden()
-            await auth.audit(session, staff, "join_code_made", made.organisation_name, self._now())
+                return self.forbidden()
+            await auth.audit(session, staff, "join_code_made", made.organisation_name, self.now())
         return await self.member(request, staff, made=made.code)
 
     async def revoke_code(self, request: Request, staff: Staff) -> Response:
@@ -190,12 +193,12 @@ class Dashboard:
 
         org_id, invite_id = request.path_params["org_id"], request.path_params["invite_id"]
         async with self.bot.sessionmaker() as session, session.begin():
-            detail = await queries.member(session, staff.support_org_id, org_id, self._now())
+            detail = await queries.member(session, staff.support_org_id, org_id, self.now())
             invite = await session.get(Invite, invite_id)
             if detail is None or invite is None or invite.organisation_id != org_id:
-                return self._forbidden()
-            invite.expires_at = self._now()
-            await auth.audit(session, staff, "join_code_revoked", detail.name, self._now())
+                return self.forbidden()
+            invite.expires_at = self.now()
+            await auth.audit(session, staff, "join_code_revoked", detail.name, self.now())
         return RedirectResponse(f"/dashboard/members/{org_id}", status_code=303)
 
     async def stylesheet(self, _: Request) -> Response:
@@ -203,24 +206,24 @@ class Dashboard:
 
     # ---- helpers ---------------------------------------------------------------------------------
 
-    def _page(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+    def page(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("staff", None)
         values.setdefault("here", "")
         html = self.templates.get_template(template).render(**values)
         return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
-    def _forbidden(self) -> HTMLResponse:
-        return self._page("message.html.j2", status=403, title=text("dashboard.forbidden.title"),
+    def forbidden(self) -> HTMLResponse:
+        return self.page("message.html.j2", status=403, title=text("dashboard.forbidden.title"),
                           message=text("dashboard.forbidden.body"))  # fmt: skip
 
     def _no_key(self) -> HTMLResponse:
-        return self._page("message.html.j2", status=503, title=text("dashboard.no_key.title"),
+        return self.page("message.html.j2", status=503, title=text("dashboard.no_key.title"),
                           message=text("dashboard.no_key.body"))  # fmt: skip
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
         return self.bot.clock().astimezone(UTC)
 
-    def _today(self):  # type: ignore[no-untyped-def]
+    def today(self) -> date:
         return self.bot.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
 
 

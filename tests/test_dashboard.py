@@ -272,3 +272,16 @@ def test_svbot_dashboard_link_from_the_command_line(db_url: str, tmp_path: Path)
     assert "works once, for 15 minutes" in made.stderr
     wrong = run("dashboard", "link", "--support-org", "1", "--user", "77")
     assert wrong.returncode != 0 and "not staff" in wrong.stderr
+
+
+async def test_two_presses_of_one_link_sign_in_once(world: World) -> None:
+    import asyncio
+
+    path = (await link_for(world, None)).removeprefix(PUBLIC)
+    first, second = await asyncio.gather(
+        world.http.post(path, data={"name": "Ann"}), world.http.post(path, data={"name": "Ann"})
+    )
+    assert sorted([first.status_code, second.status_code]) == [303, 410]
+    async with world.app.bot.sessionmaker() as session:
+        named = await session.scalar(select(func.count()).select_from(Person).where(Person.display_name == "Ann"))
+    assert named == 1, "one staff member made, not two"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from svbot.config import Settings
@@ -96,17 +96,22 @@ async def redeem_link(
     if link is None:
         return None
     person_id = link.person_id
-    if person_id is None:
-        if not name:
-            return None
-        person = Person(display_name=name[:200])
+    if person_id is None and not name:
+        return None
+    if person_id is not None and not await is_staff(session, person_id, link.support_org_id):
+        return None  # no longer staff since the link was made
+    # Use it up in one statement: of two presses racing (two tabs, a double click), one wins.
+    used = await session.execute(
+        update(DashboardLink).where(DashboardLink.id == link.id, DashboardLink.used_at.is_(None)).values(used_at=now)
+    )
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    if person_id is None:  # the first staff member, named as they asked
+        person = Person(display_name=(name or "")[:200])
         session.add(person)
         await session.flush()
         session.add(Membership(person_id=person.id, organisation_id=link.support_org_id, role=SUPPORT_ADMIN))
         person_id = person.id
-    elif not await is_staff(session, person_id, link.support_org_id):
-        return None  # no longer staff since the link was made
-    link.used_at = now
     cookie_token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(DashboardSession(token_hash=token_hash(cookie_token), person_id=person_id,
                                  support_org_id=link.support_org_id, csrf_token=csrf, created_at=now,

@@ -65,7 +65,7 @@ class Dashboard:
             ),  # fmt: skip
             Route("/dashboard/sign-in/{token}", self.sign_in_page, methods=["GET"]),
             Route("/dashboard/sign-in/{token}", self.sign_in, methods=["POST"]),
-            Route("/dashboard/sign-out", self.sign_out, methods=["POST"]),
+            Route("/dashboard/sign-out", self.signed_in(self.sign_out, post=True), methods=["POST"]),
             Route("/dashboard/static/dashboard.css", self.stylesheet, methods=["GET"]),
             *(route for page in PAGES for route in page.routes(self)),
         ]
@@ -104,19 +104,12 @@ class Dashboard:
                             httponly=True, samesite="lax", secure=self.secure, path="/dashboard")  # fmt: skip
         return response
 
-    async def sign_out(self, request: Request) -> Response:
+    async def sign_out(self, request: Request, staff: Staff) -> Response:
         async with self.bot.sessionmaker() as session, session.begin():
-            try:
-                key = await auth.secret_key(session, self.settings)
-            except SecretKeyMissing:
-                return self._no_key()
-            staff = await auth.staff_for(session, key, request.cookies.get(COOKIE), self.now())
-            form = await request.form()
-            if staff is None or not _same(str(form.get("csrf") or ""), staff.csrf_token):
-                return self.forbidden()
+            key = await auth.secret_key(session, self.settings)
             await auth.end_session(session, key, request.cookies.get(COOKIE), self.now())
         response = self.page("message.html.j2", title=text("dashboard.signed_out.title"),
-                              message=text("dashboard.signed_out.body"))  # fmt: skip
+                             message=text("dashboard.signed_out.body"))  # fmt: skip
         response.delete_cookie(COOKIE, path="/dashboard")
         return response
 

@@ -252,10 +252,12 @@ class Imports:
         for token, upload in list(self.uploads.items()):
             if upload.started < cutoff and upload.phase not in RUNNING:
                 del self.uploads[token]
-        if UPLOADS.is_dir():
-            for folder in UPLOADS.iterdir():
+        try:
+            for folder in UPLOADS.iterdir() if UPLOADS.is_dir() else ():
                 if folder.name not in self.uploads and folder.stat().st_mtime < cutoff:
                     shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # another process swept it first
+            log.debug("dashboard: sweeping old uploads", exc_info=True)
 
 
 def routes(dashboard: Dashboard) -> list[Route]:

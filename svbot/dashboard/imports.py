@@ -275,9 +275,10 @@ def notes(summary: ImportSummary, ignore_before: date | None) -> list[str]:
         when = day(ignore_before) if ignore_before else text("dashboard.import.programme_date")
         said.append(text("dashboard.import.untracked", count=summary.deadlines_untracked,
                          shown=format_count(summary.deadlines_untracked), date=when))  # fmt: skip
-    for key, number in (("past_skipped", summary.deadlines_past_skipped), ("kept", summary.deadlines_kept)):
-        if number:
-            said.append(text(f"dashboard.import.{key}", count=number, shown=format_count(number)))
+    if number := summary.deadlines_past_skipped:
+        said.append(text("dashboard.import.past_skipped", count=number, shown=format_count(number)))
+    if number := summary.deadlines_kept:
+        said.append(text("dashboard.import.kept", count=number, shown=format_count(number)))
     if summary.assumed_end:
         number = len(summary.assumed_end)
         said.append(text("dashboard.import.assumed_end", count=number, shown=format_count(number),

@@ -13,11 +13,16 @@ removed), so importing years of history does not make every member overdue; a pr
 setting (`svbot programme set CODE --ignore-before`) applies to its grants when the import names no
 date. Without either, a re-import of a grant already stored adds no report that is already past:
 only a stated cutoff brings history back.
+
+A dry run (`dry_run=True`) reads and checks every grant first, then stores them exactly as an import
+would, inside one transaction that is rolled back: its summary says what the import would do, and
+nothing is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -65,6 +70,7 @@ class ImportSummary:
     warnings: list[tuple[str, list[str]]] = field(default_factory=list)
     lenient_would_import: int = 0  # skipped only for fields svbot does not use
     organisations_created: int = 0
+    new_organisations: list[tuple[int, str]] = field(default_factory=list)  # (id, name) of those created
     deadlines_created: int = 0
     deadlines_updated: int = 0
     deadlines_removed: int = 0
@@ -96,14 +102,43 @@ async def import_grants(
     timezone: str = DEFAULT_TIMEZONE,
     progress: Progress | None = None,
     ignore_before: date | None = None,
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import one file. `schedule` overrides the support organisation's default schedule;
-    reports due before `ignore_before` are left untracked.
+    reports due before `ignore_before` are left untracked. With `dry_run`, nothing is written: the
+    summary says what the import would do (`progress` then counts the grants read and checked).
 
     Raises `giving360.FileProblem` when the file cannot be read at all, `UnknownSupportOrg` when
     `support_org_id` names no organisation. Bad rows never raise: they are in `summary.skipped`.
     """
     total, rows = read_grants(Path(path), lenient=lenient)
+    options = {"now": now, "support_org_id": support_org_id, "schedule": schedule, "timezone": timezone,
+               "ignore_before": ignore_before}  # fmt: skip
+    if not dry_run:
+        return await _import(sessionmaker, total, rows, progress=progress, **options)
+    # Every grant read and checked before the transaction begins, so it holds SQLite's write lock
+    # only while storing.
+    checked = []
+    for done, row in enumerate(rows, 1):
+        checked.append(row)
+        if progress is not None and (done % 100 == 0 or done == total):
+            progress(done, total)
+    async with _rolled_back(sessionmaker) as trial:
+        return await _import(trial, total, checked, progress=None, **options)
+
+
+async def _import(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    total: int,
+    rows: Iterable[ParsedRow],
+    *,
+    now: datetime,
+    support_org_id: int | None,
+    schedule: Schedule | None,
+    timezone: str,
+    progress: Progress | None,
+    ignore_before: date | None,
+) -> ImportSummary:
     summary = ImportSummary(total=total)
     today = now.astimezone(ZoneInfo(timezone)).date()
     async with sessionmaker() as session:
@@ -128,6 +163,20 @@ async def import_grants(
     if progress is not None:
         progress(total, total)
     return summary
+
+
+@asynccontextmanager
+async def _rolled_back(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions inside one transaction that is rolled back at the end: their commits are savepoints,
+    so each chunk sees the chunks before it (an organisation is made once), and nothing stays."""
+    async with sessionmaker.kw["bind"].connect() as connection:
+        await connection.begin()
+        try:
+            yield async_sessionmaker(connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        finally:
+            await connection.rollback()
 
 
 async def store_records(
@@ -455,4 +504,5 @@ async def _organisations(
         for external_id, org_id in rows:
             found[external_id] = org_id
         summary.organisations_created += len(missing)
+        summary.new_organisations += [(found[key], names[key][:300]) for key in missing]
     return found

@@ -115,27 +115,35 @@ async def read_board(session: AsyncSession, support_org_id: int, today: date, vi
     """One page of the board: at most PAGE_SIZE open deadlines, in due-date order, grouped by month."""
     from svbot.monitoring import MonitoringReport
 
-    where = [Organisation.support_org_id == support_org_id, Deadline.status == UPCOMING]
-    if view.start is not None:
-        where.append(Deadline.due_date >= view.start)
-    if view.programme:
-        where.append(Grant.programme == view.programme)
-    if view.org_id is not None:
-        where.append(Deadline.organisation_id == view.org_id)
+    # Two steps: the page's deadline ids (a narrow query: the sort reads only deadlines), then their
+    # details for those ids alone. The grants table is joined only to filter by programme.
     base = (
         select()
         .select_from(Deadline)
         .join(Organisation, Organisation.id == Deadline.organisation_id)
-        .join(Grant, Grant.id == Deadline.grant_id)
-        .where(*where)
+        .where(Organisation.support_org_id == support_org_id, Deadline.status == UPCOMING)
     )
+    if view.start is not None:
+        base = base.where(Deadline.due_date >= view.start)
+    if view.programme:
+        base = base.join(Grant, Grant.id == Deadline.grant_id).where(Grant.programme == view.programme)
+    if view.org_id is not None:
+        base = base.where(Deadline.organisation_id == view.org_id)
     total, overdue = (
         await session.execute(base.add_columns(func.count(), func.count().filter(Deadline.due_date < today)))
     ).one()
     pages = max(1, -(-(total or 0) // PAGE_SIZE))
     page = min(max(1, view.page), pages)
+    ids = list(
+        await session.scalars(
+            base.add_columns(Deadline.id)
+            .order_by(Deadline.due_date, Deadline.id)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
     found = await session.execute(
-        base.add_columns(
+        select(
             Deadline.id,
             Deadline.organisation_id,
             Organisation.name,
@@ -146,11 +154,12 @@ async def read_board(session: AsyncSession, support_org_id: int, today: date, vi
             Deadline.due_date,
             Deadline.extended_from,
             MonitoringReport.status,
-        )  # fmt: skip
+        )
+        .join(Organisation, Organisation.id == Deadline.organisation_id)
+        .join(Grant, Grant.id == Deadline.grant_id)
         .outerjoin(MonitoringReport, MonitoringReport.deadline_id == Deadline.id)
+        .where(Deadline.id.in_(ids))
         .order_by(Deadline.due_date, Deadline.id)
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
     )
     groups: list[Group] = []
     current: list[Row] = []

@@ -265,3 +265,15 @@ async def test_extend_takes_dates_as_people_type_them(world: World, typed: str) 
     async with world.app.bot.sessionmaker() as session:
         assert await session.scalar(select(Deadline.due_date).where(Deadline.id == target.id)) == date(2027, 6, 30)
         assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 2
+
+
+def test_the_boards_address_keeps_the_view_and_names_any_deadline() -> None:
+    from svbot.dashboard.deadlines import View
+
+    view = View(start=date(2027, 6, 1), programme="Warm Homes", org_id=5, page=3)
+    assert (
+        view.link(done="waived", d=1)
+        == "/dashboard/deadlines?from=2027-06&programme=Warm+Homes&org=5&page=3&done=waived&d=1"
+    )
+    assert view.link(org=None, page=1) == "/dashboard/deadlines?from=2027-06&programme=Warm+Homes"
+    assert View().link() == "/dashboard/deadlines"

@@ -91,7 +91,7 @@ class View:
     def query(self, **changed: object) -> dict[str, str]:
         values = {"from": self.start.strftime("%Y-%m") if self.start else "", "programme": self.programme,
                   "org": str(self.org_id or ""), "page": str(self.page) if self.page > 1 else ""}  # fmt: skip
-        values.update({k: str(v) if v not in (None, 1) else "" for k, v in changed.items()})
+        values.update({k: "" if v is None or (k == "page" and v == 1) else str(v) for k, v in changed.items()})
         return {k: v for k, v in values.items() if v}
 
     def link(self, **changed: object) -> str:

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from svbot import text as texts
 from svbot.config import Settings
-from svbot.dashboard import auth, imports, queries
+from svbot.dashboard import auth, deadlines, feeds, imports, queries
 from svbot.dashboard.auth import COOKIE, SecretKeyMissing, Staff
 from svbot.statements.text import format_count
 from svbot.text import date_values, text
@@ -33,7 +33,7 @@ from svbot.turns import Bot
 
 HERE = Path(__file__).resolve().parent
 # The pages in modules of their own (svbot/dashboard/<page>.py), each with `routes(dashboard)`.
-PAGES: tuple[Any, ...] = (imports,)
+PAGES: tuple[Any, ...] = (deadlines, feeds, imports)
 STYLESHEET = HERE / "static" / "dashboard.css"
 Page = Callable[[Request, Staff], Awaitable[Response]]
 

@@ -190,7 +190,16 @@ async def test_join_codes_need_the_csrf_token_and_another_support_organisation_i
     assert (
         page.status_code == 200 and "<h1>Group 005</h1>" in page.text and "No one from this organisation" in page.text
     )
+    calendar = re.search(r'id="calendar-url" type="text" readonly value="http://dash\.test(/dashboard/calendar/[^"]+\.ics)"',
+                         page.text)  # fmt: skip
+    assert calendar and f'href="/dashboard/deadlines?org={group}"' in page.text
+    world.http.cookies.clear()
+    feed = await world.http.get(calendar.group(1))
+    assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text, "the secret address works without a cookie"
+    assert (await sign_in(world)).status_code == 303
+    page = await world.http.get(f"/dashboard/members/{group}")
     token = csrf(page)
+    assert 'href="/dashboard/members.csv"' in (await world.http.get("/dashboard/members")).text
 
     forged = await world.http.post(f"/dashboard/members/{group}/join-codes", data={"role": "member"})
     assert forged.status_code == 403

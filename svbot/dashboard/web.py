@@ -158,11 +158,14 @@ class Dashboard:
         return self.page("members.html.j2", staff=staff, m=found, page_link=page_link, here="members")
 
     async def member(self, request: Request, staff: Staff, made: str | None = None) -> Response:
-        async with self.bot.sessionmaker() as session:
-            detail = await queries.member(session, staff.support_org_id, request.path_params["org_id"], self.now())
+        org_id = request.path_params["org_id"]
+        async with self.bot.sessionmaker() as session, session.begin():
+            detail = await queries.member(session, staff.support_org_id, org_id, self.now())
+            calendar = await feeds.calendar_url(session, self.settings, org_id) if detail is not None else None
         if detail is None:
             return self.forbidden()
-        return self.page("member.html.j2", staff=staff, d=detail, made=made, here="members", today=self.today())
+        return self.page("member.html.j2", staff=staff, d=detail, made=made, here="members", today=self.today(),
+                         calendar_url=calendar, calendar_name=detail.name)  # fmt: skip
 
     async def new_code(self, request: Request, staff: Staff) -> Response:
         from svbot.support.invites import InviteError, create_invite

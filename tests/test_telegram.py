@@ -21,8 +21,6 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from svbot.app import App, close_bot, create_bot, open_app
 from svbot.channels.telegram.render import (
     TICK,
-    CallbackTable,
-    command_text,
     markdown_to_html,
     split_text,
     strip_mention,
@@ -290,7 +288,7 @@ async def test_group_chat_only_commands_mentions_and_replies(poller: Poller, fak
 
     # A reply to the bot's question is an answer, without a mention.
     await poller.say("Leeds Lunch Club", reply_to=question, **chat)
-    assert fake.last_message(group).text.startswith("Which of these objectives")
+    assert fake.last_message(group).text.startswith("For Sam:\nWhich of these objectives")
 
     # A mention works too, and the mention itself is not part of the answer.
     await poller.say(f"@{BOT_USERNAME} status", user=7002, **chat)
@@ -605,7 +603,8 @@ async def test_sender_long_button_payloads_fit_callback_data(sender: TelegramSen
     await sender.send("555", Outbound("Your report is due", buttons=buttons))
     keyboard = fake.last_message(555).buttons()
     assert all(len(b["callback_data"].encode()) <= 64 for b in keyboard)
-    assert sender.table.decode(keyboard[0]["callback_data"]) == long_payload
+    pressed = await sender.buttons.decode(keyboard[0]["callback_data"])
+    assert pressed is not None and pressed.payload == long_payload and pressed.owner is None
     assert keyboard[1]["callback_data"] == "dl:later:1"
 
 
@@ -632,22 +631,8 @@ def test_markdown_conversion_escapes_everything_else():
     assert "javascript" in visible_text(html_text) and 'href="javascript' not in html_text
 
 
-def test_commands_and_mentions():
-    assert command_text("/start ABC123", BOT_USERNAME) == "start ABC123"
-    assert command_text(f"/Due@{BOT_USERNAME}", BOT_USERNAME) == "due"
-    assert command_text("/due@other_bot", BOT_USERNAME) is None
-    assert command_text("not a command", BOT_USERNAME) is None
+def test_mentions():
     assert strip_mention(f"@{BOT_USERNAME}, what's due?", BOT_USERNAME) == "what's due?"
-
-
-def test_callback_table_round_trip_and_bounds():
-    table = CallbackTable(capacity=2)
-    payloads = ["a" * 70, "b" * 70, "c" * 70]
-    keys = [table.encode(p) for p in payloads]
-    assert all(len(k.encode()) <= 64 for k in keys)
-    assert table.decode(keys[2]) == payloads[2] and table.decode(keys[0]) is None
-    assert table.encode("2:toggle:1") == "2:toggle:1" and table.decode("2:toggle:1") == "2:toggle:1"
-    assert table.encode("~looks-like-a-key") != "~looks-like-a-key"
 
 
 def test_file_url():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -448,12 +449,31 @@ async def test_default_social_value_walk_through(
     finally:
         await close_bot(core)
 
+    check_every_message(fake)
     document = fake.calls_to("sendDocument")[-1]
     [(filename, content)] = document.files.values()
     assert filename.endswith(".docx") and content[:2] == b"PK"  # a .docx is a zip
     shown = [m.text for m in fake.chat(USER)]
     assert any("weekly lunch club where <older> neighbours eat together & chat" in text for text in shown)
     assert len(fake.calls_to("answerCallbackQuery")) == poller.presses, "every button press is answered"
+
+
+def check_every_message(fake: FakeTelegram) -> None:
+    """Every message of a walk-through as Telegram would check it, and as a phone shows it."""
+    shown = [c for c in fake.calls if c.method in ("sendMessage", "editMessageText", "sendDocument")]
+    assert shown and all(c.status == 200 for c in shown)
+    for call in shown:
+        raw = call.fields.get("caption" if call.method == "sendDocument" else "text", "")
+        text = visible_text(raw) if call.fields.get("parse_mode") == "HTML" else raw  # strict: refuses bad HTML
+        assert len(text.encode("utf-16-le")) // 2 <= (1024 if call.method == "sendDocument" else 4096)
+        assert not re.search(r"[a-z,]\n[a-z]", text), f"a line broken mid-sentence: {text!r}"
+        if call.method != "sendDocument":
+            assert call.json("link_preview_options") == {"is_disabled": True}
+        for row in call.json("reply_markup", {}).get("inline_keyboard", []):
+            for button in row:
+                assert 1 <= len(button["callback_data"].encode()) <= 64
+                # On a phone a row's buttons share about 30 characters: no label is cut short.
+                assert len(button["text"]) <= 30 // len(row), row
 
 
 # --- the webhook, served for real by uvicorn ------------------------------------------------------------

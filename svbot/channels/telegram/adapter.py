@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Sequence
+from urllib.parse import urlencode, urlunsplit
 
 import telegram
 from telegram.constants import MessageEntityType
@@ -189,6 +190,11 @@ class TelegramAdapter:
         moved = next((reply for reply in replies if reply.take_private), None)
         await self._send(inbound, shared, edit_message_id=edit_message_id, quote=quote, owner=owner)
         first_name = owner.first_name if owner else ""
+        if moved is not None and not await self.sender.can_write_to(inbound.user_id):
+            # Not run at all (a join, a report started unseen): the link's Start runs it in private.
+            link = self._link(_deep_link_payload(inbound.text, self.commands))
+            await self._send(inbound, [_open_private(first_name, link)], quote=quote)
+            return
         if moved is not None:  # the core did not run it here: run the same words in the private chat
             alone = dataclasses.replace(
                 inbound, chat_id=inbound.user_id, is_group=False, event_id=f"{inbound.event_id}:private"
@@ -209,7 +215,7 @@ class TelegramAdapter:
         await self._send(inbound, [note], quote=quote)
 
     def _link(self, payload: str) -> str:
-        return f"https://t.me/{self.sender.tg.username}?start={payload}"
+        return deep_link(self.sender.tg.username, payload)
 
     async def _send(
         self,
@@ -268,6 +274,12 @@ def parse_command(message: telegram.Message, bot_username: str | None) -> Comman
     for_us = not target or bot_username is None or target.lower() == bot_username.lower()
     args = tuple(message.text[entity.length :].split())  # offsets are UTF-16, but the command is ASCII
     return Command(name.lower(), args, addressed=bool(target), for_us=for_us)
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    """https://t.me/<bot>?start=<payload>: one tap opens a private chat with the bot, and pressing Start
+    sends "/start <payload>"."""
+    return urlunsplit(("https", "t.me", f"/{bot_username}", urlencode({"start": payload}), ""))
 
 
 def _deep_link_payload(said: str | None, commands: frozenset[str]) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
@@ -117,6 +117,18 @@ class TelegramSender:
                     raise PermanentFailure(f"Telegram refused the message: {exc.message}") from exc
             reply_to_message_id = None  # only the first message of a group reply quotes the question
         return None if last is None else str(last)
+
+    async def can_write_to(self, chat_id: str | int) -> bool:
+        """Whether Telegram lets us write to a person's private chat: only once they have pressed Start.
+        Asked by showing "typing…" there, which Telegram refuses (403) just as it would a message."""
+        await self._ensure_initialized()
+        try:
+            await self._call(lambda: self.tg.send_chat_action(_chat(chat_id), ChatAction.TYPING))
+        except (PermanentFailure, BadRequest):
+            return False
+        except RetryLater:
+            return True  # Telegram is busy, not refusing: the message itself will tell
+        return True
 
     async def close(self) -> None:
         await self.tg.shutdown()

@@ -20,7 +20,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from svbot.channels.base import ChatCore, WebMount
-from svbot.channels.telegram.adapter import TelegramAdapter
+from svbot.channels.telegram.adapter import TelegramAdapter, deep_link
 from svbot.channels.telegram.buttons import ButtonStore
 from svbot.channels.telegram.sender import (
     PLATFORM,
@@ -193,6 +193,24 @@ async def set_webhook(settings: Settings, url: str, bot: ChatCore | None = None)
         raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
     finally:
         await tg.shutdown()
+
+
+async def invite_link(settings: Settings, code: str) -> str:
+    """The one-tap link that opens a private chat with the bot and joins with `code` (`svbot invite`).
+    The username is TELEGRAM_BOT_USERNAME, else asked of Telegram (getMe)."""
+    username = (settings.telegram_bot_username or "").strip().lstrip("@")
+    if not username:
+        tg = make_tg_bot(settings)
+        try:
+            await tg.initialize()
+            username = tg.username
+        except InvalidToken:
+            raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+        except NetworkError as exc:
+            raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
+        finally:
+            await tg.shutdown()
+    return deep_link(username, code)
 
 
 async def publish_commands(tg: telegram.Bot, bot: ChatCore) -> None:

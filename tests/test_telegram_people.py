@@ -341,3 +341,29 @@ async def test_long_choices_are_numbered_and_controls_stay_readable(
         assert (await served.answers(ANN, ANN))["objectives"] == ["jobs"]
         skip_row = [row for row in fake.last_message(ANN).button_rows() if "Skip" in row[0]["text"]]
         assert skip_row and len(skip_row[0]) == 1, "'Skip / I don't know' has a row of its own"
+
+
+# --- 6. limits from PTB ----------------------------------------------------------------------------------
+
+
+def test_the_channels_limits_agree_with_ptbs_constants() -> None:
+    """`svbot.channels.telegram` keeps its numbers without importing PTB (so `svbot chat` never loads it):
+    they must stay within what PTB says Telegram allows."""
+    from telegram.constants import FloodLimit, MessageLimit
+
+    from svbot.channels.telegram import CHANNEL
+
+    limits = CHANNEL.limits
+    assert limits.per_second is not None and limits.per_second < FloodLimit.MESSAGES_PER_SECOND
+    assert limits.per_chat_interval == 1 / FloodLimit.MESSAGES_PER_SECOND_PER_CHAT
+    assert limits.group_limit == FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP and limits.group_window == 60
+    assert CHANNEL.message_size < MessageLimit.MAX_TEXT_LENGTH
+
+
+async def test_conversation_replies_go_through_ptbs_rate_limiter(settings: Settings, served: Served) -> None:
+    from telegram.ext import AIORateLimiter
+
+    from svbot.channels.telegram.setup import build_application
+
+    application = build_application(served.app.bot, settings)
+    assert isinstance(application.bot.rate_limiter, AIORateLimiter)

@@ -21,10 +21,9 @@ import dataclasses
 import logging
 import re
 from collections.abc import Sequence
-from urllib.parse import urlencode, urlunsplit
 
 import telegram
-from telegram.constants import MessageEntityType
+from telegram.constants import MessageEntityType, MessageLimit
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
@@ -34,6 +33,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.helpers import create_deep_linked_url
 
 from svbot.channels.base import ChatCore
 from svbot.channels.telegram.buttons import Owner
@@ -45,7 +45,7 @@ from svbot.text import text
 log = logging.getLogger("svbot.telegram")
 
 # What a t.me/<bot>?start=... link may carry (Telegram's rule): used for join codes and command words.
-DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DEEP_LINK_PAYLOAD = re.compile(rf"[A-Za-z0-9_-]{{1,{int(MessageLimit.DEEP_LINK_LENGTH)}}}")
 
 
 # --- Receiving: PTB handlers that turn updates into Inbound and replies into messages ---------------------
@@ -279,7 +279,7 @@ def parse_command(message: telegram.Message, bot_username: str | None) -> Comman
 def deep_link(bot_username: str, payload: str) -> str:
     """https://t.me/<bot>?start=<payload>: one tap opens a private chat with the bot, and pressing Start
     sends "/start <payload>"."""
-    return urlunsplit(("https", "t.me", f"/{bot_username}", urlencode({"start": payload}), ""))
+    return create_deep_linked_url(bot_username, payload)
 
 
 def _deep_link_payload(said: str | None, commands: frozenset[str]) -> str:

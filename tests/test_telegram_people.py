@@ -241,8 +241,9 @@ async def test_private_things_asked_in_a_group_go_to_the_private_chat(served: Se
     assert fake.chat(CARL) and "What is your group called?" not in fake.last_message(CARL).text
 
 
+@pytest.mark.parametrize("refused", [False, True], ids=["private chat open", "never opened"])
 async def test_a_statement_finished_in_a_group_goes_to_the_private_chat(
-    tmp_path: Path, db_url: str, fake: FakeTelegram
+    tmp_path: Path, db_url: str, fake: FakeTelegram, refused: bool
 ) -> None:
     from tests.scenario import ScenarioBot
     from tests.test_transcripts import TODDLERS, Press
@@ -255,12 +256,20 @@ async def test_a_statement_finished_in_a_group_goes_to_the_private_chat(
         await ann.say("start")
         for _, answer in TODDLERS[:-1]:  # all but "all correct" said straight to the core, in the group
             await (ann.press(answer.label) if isinstance(answer, Press) else ann.say(answer))
+        if refused:
+            for method in ("sendChatAction", "sendMessage", "sendDocument"):
+                fake.fail(method, 403, CANT_INITIATE, chat_id=ANN, times=10)
         asked = await served.say(ANN, f"@{BOT_USERNAME} all correct", **IN_GROUP)
+    assert not any("Little Acorns" in m.text or m.document for m in fake.chat(GROUP)), "nothing of it in the group"
+    if refused:
+        assert fake.chat(ANN) == []
+        note = fake.last_message(GROUP).text
+        assert note.startswith("Ann, that's private") and f"https://t.me/{BOT_USERNAME}?start=help" in note
+        return
     statement = [m for m in fake.chat(ANN) if m.document or "Little Acorns" in m.text]
     assert statement and any(m.document for m in fake.chat(ANN)), "the statement and its Word file"
     assert fake.last_message(GROUP).text == "Ann, I've sent that to you in a private message."
     assert fake.calls_to("sendMessage")[-1].json("reply_parameters")["message_id"] == asked["message_id"]
-    assert not any("Little Acorns" in m.text for m in fake.chat(GROUP)), "nothing of it in the group"
     assert all(c.json("link_preview_options", {}).get("is_disabled") for c in fake.calls_to("sendMessage"))
 
 
@@ -341,6 +350,16 @@ async def test_long_choices_are_numbered_and_controls_stay_readable(
         assert (await served.answers(ANN, ANN))["objectives"] == ["jobs"]
         skip_row = [row for row in fake.last_message(ANN).button_rows() if "Skip" in row[0]["text"]]
         assert skip_row and len(skip_row[0]) == 1, "'Skip / I don't know' has a row of its own"
+
+
+def test_rendered_text_keeps_sentences_whole_and_lists_as_lists() -> None:
+    from svbot.channels.telegram.render import render
+    from svbot.messages import Outbound
+
+    said = "We run a lunch club for older\nneighbours, every week.\nIt helps.\n\n1. One\n2. Two\n- tea"
+    assert render(Outbound(said)).chunks == (
+        "We run a lunch club for older neighbours, every week.\nIt helps.\n\n1. One\n2. Two\n- tea",
+    )
 
 
 # --- 6. limits from PTB ----------------------------------------------------------------------------------

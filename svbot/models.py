@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -122,8 +122,24 @@ class InboundEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ButtonPayload(Base):
+    """A button's payload too long for the platform to carry (Telegram: 64 bytes), and in a group whose
+    question the button belongs to. The button carries `key`; kept in the database, not in memory, so a
+    button pressed after a restart (or on another worker) still means what it said."""
+
+    __tablename__ = "button_payloads"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[str] = mapped_column(Text)
+    owner_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # whose question, in a group
+    owner_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 __all__ = [
     "Answer",
+    "ButtonPayload",
     "Base",
     "Conversation",
     "Identity",

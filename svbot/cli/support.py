@@ -150,12 +150,33 @@ def invite(org_id: int, role: str, uses: int, days: float) -> None:
 
     made = with_db(work)
     click.echo(made.code)
+    link = _telegram_link(made.code)
+    if link:
+        click.echo(link)
     times = "once" if made.max_uses == 1 else f"{made.max_uses} times"
+    on_telegram = f"; on Telegram, one tap on {link} joins" if link else ""
     click.echo(
         f"Joins {made.organisation_name} as {made.role}; works {times}, until {made.expires_at:%Y-%m-%d %H:%M} UTC. "
-        f"Send it as: join {made.code}",
+        f"Send it as: join {made.code}{on_telegram}",
         err=True,
     )
+
+
+def _telegram_link(code: str) -> str | None:
+    """t.me/<bot>?start=CODE when Telegram is set up: the person taps it and presses Start."""
+    from svbot.channels import telegram
+
+    settings = get_settings()
+    if not telegram.CHANNEL.enabled(settings):
+        return None
+    from svbot.channels.telegram.sender import TelegramSetupError
+    from svbot.channels.telegram.setup import invite_link
+
+    try:
+        return asyncio.run(invite_link(settings, code))
+    except TelegramSetupError as exc:  # the code still works typed: say why there is no link, and go on
+        click.echo(f"svbot: no Telegram link: {exc} (or set TELEGRAM_BOT_USERNAME)", err=True)
+        return None
 
 
 # ---------------------------------------------------------------- broadcasts

@@ -180,6 +180,10 @@ class FakeTelegram:
         """The next `times` calls of `method` (to `chat_id`, if given) fail like Telegram fails."""
         self._failures.setdefault(method, []).append(Failure(status, description, retry_after, times, chat_id))
 
+    def clear_failures(self) -> None:
+        """Forget the failures still to come (someone pressed Start: Telegram lets the bot write now)."""
+        self._failures.clear()
+
     def disconnect(self, method: str, *, times: int = 1) -> None:
         """The next `times` calls of `method` get the connection closed with no answer."""
         self._failures.setdefault(method, []).append(Failure(0, "", None, times, None, disconnect=True))

@@ -8,25 +8,33 @@ ends inside a word or a tag.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
+
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from svbot.messages import Button, Outbound
 
-MESSAGE_LIMIT = 4096  # characters (UTF-16 code units) after entity parsing
-CAPTION_LIMIT = 1024
-CALLBACK_DATA_LIMIT = 64  # bytes
+MESSAGE_LIMIT: int = MessageLimit.MAX_TEXT_LENGTH  # characters (UTF-16 code units) after entity parsing
+CAPTION_LIMIT: int = MessageLimit.CAPTION_LENGTH
+CALLBACK_DATA_LIMIT: int = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # bytes
 TICK = "✅ "  # marks a selected option in a multi-choice list
-LONG_PAYLOAD_PREFIX = "~"  # callback_data that stands for a longer payload kept in a CallbackTable
+LONG_PAYLOAD_PREFIX = "~"  # callback_data that stands for a longer payload kept in the database
+# Phones show about this many characters of a full-width button; a longer choice is numbered in the
+# message instead, with the numbers on the buttons.
+LONG_LABEL = 30
+NUMBERS_PER_ROW = 5
+# A phone shows about this many characters across a row of buttons, shared by the buttons on it: controls
+# ("Back", "Help") share a row only while each label still fits its share.
+ROW_CHARS = 30
+MAX_PER_ROW = 3
 
 
 @dataclass(frozen=True, slots=True)
 class KeyboardButton:
     text: str
-    callback_data: str
+    payload: str  # the core's payload; the sender turns it into callback_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,54 +45,62 @@ class RenderedMessage:
     keyboard: tuple[tuple[KeyboardButton, ...], ...] = ()
 
 
-def render(message: Outbound, table: CallbackTable, limit: int = MESSAGE_LIMIT) -> RenderedMessage:
-    """Escape (or convert) the text, split it at the limit and lay out the buttons."""
+def render(message: Outbound, limit: int = MESSAGE_LIMIT, *, prefix: str = "") -> RenderedMessage:
+    """Escape (or convert) the text, split it at the limit and lay out the buttons. `prefix` is HTML put
+    before the first chunk (in a group: whose question it is)."""
+    numbered = _numbered(message)
+    body = message.text if message.markdown else unwrap(message.text)
+    if numbered:
+        lines = [f"{index}. {button.label}" for index, button in enumerate(message.buttons, start=1)]
+        body = (body.rstrip() + "\n\n" + "\n".join(lines)).strip()
     to_html = markdown_to_html if message.markdown else html.escape
-    chunks = tuple(to_html(chunk) for chunk in split_text(message.text, limit))
-    return RenderedMessage(chunks=chunks, keyboard=keyboard_rows(message, table))
+    chunks = [to_html(chunk) for chunk in split_text(body, limit - len(prefix))]
+    if prefix:
+        chunks[0] = prefix + chunks[0]
+    return RenderedMessage(chunks=tuple(chunks), keyboard=keyboard_rows(message))
 
 
-def keyboard_rows(message: Outbound, table: CallbackTable) -> tuple[tuple[KeyboardButton, ...], ...]:
-    """One choice per row (labels are often long objectives); the controls share the last row."""
-    rows = [(_key(button, message.multi_select, table),) for button in message.buttons]
-    if message.controls:
-        rows.append(tuple(_key(button, False, table) for button in message.controls))
+def keyboard_rows(message: Outbound) -> tuple[tuple[KeyboardButton, ...], ...]:
+    """Short choices one per row; long ones numbered, several numbers a row. Controls after them, in
+    order, sharing a row only while every label on it stays readable on a phone."""
+    numbered = _numbered(message)
+    keys = [_key(button, str(index) if numbered else button.label, message.multi_select)
+            for index, button in enumerate(message.buttons, start=1)]  # fmt: skip
+    per_row = NUMBERS_PER_ROW if numbered else 1
+    rows = [tuple(keys[start : start + per_row]) for start in range(0, len(keys), per_row)]
+    controls: list[KeyboardButton] = []
+    for button in message.controls:
+        key = _key(button, button.label, False)
+        if controls and _fits_one_row([*controls, key]):
+            controls.append(key)
+            continue
+        if controls:
+            rows.append(tuple(controls))
+        controls = [key]
+    if controls:
+        rows.append(tuple(controls))
     return tuple(rows)
 
 
-def _key(button: Button, multi_select: bool, table: CallbackTable) -> KeyboardButton:
-    label = TICK + button.label if multi_select and button.selected else button.label
-    return KeyboardButton(text=label, callback_data=table.encode(button.payload))
+def _fits_one_row(keys: list[KeyboardButton]) -> bool:
+    return len(keys) <= MAX_PER_ROW and all(len(key.text) <= ROW_CHARS // len(keys) for key in keys)
 
 
-class CallbackTable:
-    """Telegram carries at most 64 bytes of callback_data. Longer payloads travel as a short digest
-    that this table maps back; the digest is deterministic, so rendering the same payload twice gives
-    the same button. The table is bounded and lives in memory: after a restart an old long-payload
-    button decodes to None and the adapter falls back to the button's label as typed text."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._payloads: OrderedDict[str, str] = OrderedDict()
-
-    def encode(self, payload: str) -> str:
-        if fits_callback_data(payload) and not payload.startswith(LONG_PAYLOAD_PREFIX):
-            return payload
-        key = LONG_PAYLOAD_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:40]
-        self._payloads[key] = payload
-        self._payloads.move_to_end(key)
-        while len(self._payloads) > self._capacity:
-            self._payloads.popitem(last=False)
-        return key
-
-    def decode(self, data: str) -> str | None:
-        if not data.startswith(LONG_PAYLOAD_PREFIX):
-            return data
-        return self._payloads.get(data)
+def _numbered(message: Outbound) -> bool:
+    return any(len(button.label) > LONG_LABEL for button in message.buttons)
 
 
-def fits_callback_data(payload: str) -> bool:
-    return 0 < len(payload.encode()) <= CALLBACK_DATA_LIMIT
+def _key(button: Button, label: str, multi_select: bool) -> KeyboardButton:
+    return KeyboardButton(text=TICK + label if multi_select and button.selected else label, payload=button.payload)
+
+
+_SOFT_BREAK = re.compile(r"(?<=[a-z,;])[ \t]*\n[ \t]*(?=[a-z])")
+
+
+def unwrap(text: str) -> str:
+    """Join a line broken mid-sentence (a lower-case word or a comma, then a lower-case word on the next
+    line): on a phone the break lands anywhere. Lists, paragraphs and sentences keep their breaks."""
+    return _SOFT_BREAK.sub(" ", text)
 
 
 def utf16_len(text: str) -> int:
@@ -184,21 +200,7 @@ def markdown_to_html(text: str) -> str:
     return re.sub(r"\x01(\d+)\x01", lambda m: literals[int(m.group(1))], out)
 
 
-# --- Commands ----------------------------------------------------------------------------------------
-
-_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
-
-
-def command_text(text: str, bot_username: str | None) -> str | None:
-    """The command as a word for the core: "/status" -> "status", "/broadcast@svbot Hi" -> "broadcast Hi".
-    None if it is not a command, or it is addressed to another bot ("/start@otherbot")."""
-    match = _COMMAND.match(text.strip())
-    if not match:
-        return None
-    name, target, rest = match.group(1), match.group(2), match.group(3)
-    if target and bot_username and target.lower() != bot_username.lower():
-        return None
-    return f"{name.lower()} {rest.strip()}".strip() if rest else name.lower()
+# --- Groups ---------------------------------------------------------------------------------------
 
 
 def strip_mention(text: str, bot_username: str | None) -> str:

@@ -8,19 +8,24 @@ kinds: a 429 is waited out and then becomes `RetryLater`; a 403 (blocked) is `Pe
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import telegram
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import BaseRequest
+from telegram.warnings import PTBDeprecationWarning
 
-from svbot.channels.telegram.render import CAPTION_LIMIT, CallbackTable, KeyboardButton, render, utf16_len
+from svbot.channels.telegram.buttons import ButtonStore, Owner
+from svbot.channels.telegram.render import CAPTION_LIMIT, KeyboardButton, render, utf16_len
+from svbot.db import make_engine, make_sessionmaker
 from svbot.messages import Outbound, PermanentFailure, RetryLater
 from svbot.text import text
 
@@ -29,10 +34,8 @@ if TYPE_CHECKING:
 
 PLATFORM = "telegram"
 log = logging.getLogger("svbot.telegram")
-
-
-# Long button payloads travel as digests; one table per process, so replies and reminders share it.
-SHARED_TABLE = CallbackTable()
+# Statements and reports quote links people typed: a preview card would push the text off a phone screen.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 T = TypeVar("T")
@@ -61,7 +64,7 @@ class TelegramSender:
         *,
         tg_bot: telegram.Bot | None = None,
         request: BaseRequest | None = None,
-        table: CallbackTable | None = None,
+        buttons: ButtonStore | None = None,
         tries: int = 3,
         max_wait: float = 30.0,
         sleep: Sleep = asyncio.sleep,
@@ -71,7 +74,13 @@ class TelegramSender:
                 raise ValueError("TelegramSender needs settings with TELEGRAM_BOT_TOKEN, or a tg_bot")
             tg_bot = make_tg_bot(settings, request=request)
         self.tg = tg_bot
-        self.table = table or SHARED_TABLE
+        self._engine = None
+        if buttons is None:
+            if settings is None:
+                raise ValueError("TelegramSender needs settings (for its database) or a ButtonStore")
+            self._engine = make_engine(settings.async_database_url)
+            buttons = ButtonStore(make_sessionmaker(self._engine))
+        self.buttons = buttons
         self._initialized = False
         self.tries = max(1, tries)
         self.max_wait = max_wait
@@ -88,16 +97,18 @@ class TelegramSender:
         *,
         edit_message_id: int | None = None,
         reply_to_message_id: int | None = None,
+        owner: Owner | None = None,
     ) -> str | None:
         """Send messages in order. `edit_message_id`: the message a pressed button was on; an Outbound
-        with `replace_previous` edits it instead of sending a new one."""
+        with `replace_previous` edits it instead of sending a new one. `owner`: in a group, the person the
+        questions are for: each names them, and their buttons remember whose they are."""
         await self._ensure_initialized()
         target: int | str = _chat(chat_id)
         last: int | None = None
         for message in messages:
             for _ in range(2):
                 try:
-                    sent = await self._send_one(target, message, edit_message_id, reply_to_message_id)
+                    sent = await self._send_one(target, message, edit_message_id, reply_to_message_id, owner)
                     last = sent if sent is not None else last
                     break
                 except ChatMigrated as exc:  # a group became a supergroup: same chat, new id
@@ -107,8 +118,22 @@ class TelegramSender:
             reply_to_message_id = None  # only the first message of a group reply quotes the question
         return None if last is None else str(last)
 
+    async def can_write_to(self, chat_id: str | int) -> bool:
+        """Whether Telegram lets us write to a person's private chat: only once they have pressed Start.
+        Asked by showing "typing…" there, which Telegram refuses (403) just as it would a message."""
+        await self._ensure_initialized()
+        try:
+            await self._call(lambda: self.tg.send_chat_action(_chat(chat_id), ChatAction.TYPING))
+        except (PermanentFailure, BadRequest):
+            return False
+        except RetryLater:
+            return True  # Telegram is busy, not refusing: the message itself will tell
+        return True
+
     async def close(self) -> None:
         await self.tg.shutdown()
+        if self._engine is not None:
+            await self._engine.dispose()
 
     async def connect(self) -> None:
         """Log in (getMe) before a paced batch, so the first message does not arrive late and bunch
@@ -124,10 +149,17 @@ class TelegramSender:
             self._initialized = True
 
     async def _send_one(
-        self, chat_id: int | str, message: Outbound, edit_message_id: int | None, reply_to: int | None
+        self,
+        chat_id: int | str,
+        message: Outbound,
+        edit_message_id: int | None,
+        reply_to: int | None,
+        owner: Owner | None = None,
     ) -> int | None:
-        rendered = render(message, self.table)
-        markup = _markup(rendered.keyboard)
+        is_question = bool(message.buttons or message.controls) or message.kind == "question"
+        prefix = _named(owner, message.meta.get("locale")) if owner is not None and is_question else ""
+        rendered = render(message, prefix=prefix)
+        markup = await self._markup(rendered.keyboard, owner)
         if message.file is not None:
             return await self._send_file(chat_id, message, rendered.chunks, markup)
         if message.replace_previous and edit_message_id is not None and len(rendered.chunks) == 1:
@@ -146,7 +178,12 @@ class TelegramSender:
     async def _send_text(self, chat_id: int | str, text: str, markup: Any, quote: int | None = None) -> int:
         sent = await self._call(
             lambda: self.tg.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, reply_parameters=_quote(quote)
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                reply_parameters=_quote(quote),
+                link_preview_options=NO_PREVIEW,
             )
         )
         return sent.message_id
@@ -160,6 +197,7 @@ class TelegramSender:
                     message_id=message_id,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
+                    link_preview_options=NO_PREVIEW,
                 )
             )
         except BadRequest as exc:
@@ -190,6 +228,16 @@ class TelegramSender:
         )
         return sent.message_id
 
+    async def _markup(
+        self, rows: Sequence[Sequence[KeyboardButton]], owner: Owner | None
+    ) -> InlineKeyboardMarkup | None:
+        if not rows:
+            return None
+        data = await self.buttons.callback_data((b.payload for row in rows for b in row), owner)
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(b.text, callback_data=data[b.payload]) for b in row] for row in rows]
+        )
+
     async def _call(self, make_call: Callable[[], Awaitable[T]]) -> T:
         """One Bot API call with svbot's retry policy. BadRequest and ChatMigrated pass through."""
         attempt = 0
@@ -216,19 +264,17 @@ class TelegramSender:
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
-    """PTB 22 is moving `retry_after` from int to timedelta; read it without the deprecation warning."""
-    value = getattr(exc, "_retry_after", None)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after)
+    """PTB 22 is moving `retry_after` from int to timedelta: read either, without the deprecation warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def _markup(rows: Sequence[Sequence[KeyboardButton]]) -> InlineKeyboardMarkup | None:
-    if not rows:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.text, callback_data=b.callback_data) for b in row] for row in rows]
-    )
+def _named(owner: Owner, locale: str | None) -> str:
+    """ "For Ann:" as HTML, Ann a mention that tells her the question is hers."""
+    mention = f'<a href="tg://user?id={int(owner.user_id)}">{html.escape(owner.first_name or owner.user_id)}</a>'
+    return html.escape(text("channels.telegram.question_for", locale, name="\x00")).replace("\x00", mention) + "\n"
 
 
 def _quote(message_id: int | None) -> telegram.ReplyParameters | None:

@@ -16,11 +16,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from svbot.channels.base import ChatCore, WebMount
-from svbot.channels.telegram.adapter import TelegramAdapter
+from svbot.channels.telegram.adapter import TelegramAdapter, deep_link
+from svbot.channels.telegram.buttons import ButtonStore
 from svbot.channels.telegram.sender import (
     PLATFORM,
     TelegramSender,
@@ -38,13 +39,6 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 log = logging.getLogger("svbot.telegram")
-WEBHOOK_PATH = "/telegram/webhook"
-
-
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 def build_application(
@@ -62,13 +56,16 @@ def build_application(
         .token(_token(settings))
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
+        # Conversation replies paced within Telegram's limits (30 a second overall, 20 a minute per
+        # group). No retries inside it: a 429 comes back to the sender, which waits it out.
+        .rate_limiter(AIORateLimiter(max_retries=0))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     if not with_updater:
         builder = builder.updater(None)
     application = builder.build()
-    sender = TelegramSender(tg_bot=application.bot, **(sender_options or {}))
+    sender = TelegramSender(tg_bot=application.bot, buttons=ButtonStore(bot.sessionmaker), **(sender_options or {}))
     TelegramAdapter(bot, sender).add_handlers(application)
     return application
 
@@ -196,6 +193,24 @@ async def set_webhook(settings: Settings, url: str, bot: ChatCore | None = None)
         raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
     finally:
         await tg.shutdown()
+
+
+async def invite_link(settings: Settings, code: str) -> str:
+    """The one-tap link that opens a private chat with the bot and joins with `code` (`svbot invite`).
+    The username is TELEGRAM_BOT_USERNAME, else asked of Telegram (getMe)."""
+    username = (settings.telegram_bot_username or "").strip().lstrip("@")
+    if not username:
+        tg = make_tg_bot(settings)
+        try:
+            await tg.initialize()
+            username = tg.username
+        except InvalidToken:
+            raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+        except NetworkError as exc:
+            raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
+        finally:
+            await tg.shutdown()
+    return deep_link(username, code)
 
 
 async def publish_commands(tg: telegram.Bot, bot: ChatCore) -> None:

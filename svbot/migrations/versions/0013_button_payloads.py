@@ -4,8 +4,8 @@
   button sent in a group (it records whose question it is), travels as a short key; this table maps
   the key back, so the button still works after a restart or on another worker.
 
-Revision ID: 0012_button_payloads
-Revises: 0011_extended_deadlines
+Revision ID: 0013_button_payloads
+Revises: 0012_dashboard
 Create Date: 2026-12-02 05:00:00.000000
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012_button_payloads'
-down_revision = '0011_extended_deadlines'
+revision = '0013_button_payloads'
+down_revision = '0012_dashboard'
 branch_labels = None
 depends_on = None
 

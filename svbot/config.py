@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SLACK_DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,files:write,im:history,im:write"
+SLACK_DEFAULT_SCOPES = "app_mentions:read,channels:history,chat:write,commands,files:write,groups:history,im:history,im:write"
 
 
 class Settings(BaseSettings):

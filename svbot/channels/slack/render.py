@@ -30,6 +30,10 @@ BUTTON_VALUE_LIMIT = 2000
 
 ACTION_PREFIX = "svbot:"  # every action_id we render starts with this
 DATE_ACTION = "svbot:date"
+# A question asked in a channel carries its person in the block_id of its buttons ("svbot-for:U123.2"),
+# so a press by anyone else is turned away before it reaches the conversation.
+OWNER_PREFIX = "svbot-for:"
+_OWNER_BLOCK = re.compile(re.escape(OWNER_PREFIX) + r"([UW][A-Z0-9]{1,30})\.\d+")
 TICK = "✅ "
 ZWSP = "\u200b"
 
@@ -44,8 +48,9 @@ class SlackMessage:
     blocks: list[dict] = field(default_factory=list)
 
 
-def render(message: Outbound) -> list[SlackMessage]:
-    """Block Kit messages for one Outbound, in order. Choices and controls go on the last one."""
+def render(message: Outbound, owner: str | None = None) -> list[SlackMessage]:
+    """Block Kit messages for one Outbound, in order. Choices and controls go on the last one.
+    `owner`: the Slack user id of the person a question in a channel is for (see `owner_of`)."""
     body = to_mrkdwn(message.text) if message.markdown else escape_mrkdwn(message.text)
     chunks = split_text(body, SECTION_LIMIT) or ([] if _has_inputs(message) else [" "])
     groups = [chunks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), SECTIONS_PER_MESSAGE)]
@@ -54,10 +59,37 @@ def render(message: Outbound) -> list[SlackMessage]:
     out = [SlackMessage(text=_fallback(group), blocks=[_section(c) for c in group]) for group in groups]
     last = out[-1]
     last.blocks.extend(_input_blocks(message))
+    if owner is not None and _OWNER_BLOCK.fullmatch(f"{OWNER_PREFIX}{owner}.0"):
+        for number, block in enumerate(last.blocks):
+            if block["type"] == "actions" or "accessory" in block:
+                block["block_id"] = f"{OWNER_PREFIX}{owner}.{number}"  # unique within the message
     if not last.text:
         # A message must have some text for notifications and screen readers.
         out[-1] = SlackMessage(text=_fallback([escape_mrkdwn(_first_label(message))]), blocks=last.blocks)
     return out
+
+
+def owner_of(block_id: str | None) -> str | None:
+    """The user id a channel question's buttons were rendered for, or None (a DM's buttons, or not ours).
+    It only decides whether to turn a press away: the core still checks everything the press asks for."""
+    match = _OWNER_BLOCK.fullmatch(block_id or "")
+    return match.group(1) if match else None
+
+
+def ticked_labels(blocks: list[dict]) -> list[str]:
+    """The choices ticked on a multi-choice message, in order, as Slack sent the message back."""
+    ticked = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            for element in block.get("elements", ()):
+                label = str((element.get("text") or {}).get("text", ""))
+                if element.get("type") == "button" and label.startswith(TICK):
+                    ticked.append(label.removeprefix(TICK))
+        elif _has_accessory_button(block):
+            label = unescape_mrkdwn(str((block.get("text") or {}).get("text", "")))
+            if label.startswith(TICK):
+                ticked.append(label.removeprefix(TICK))
+    return ticked
 
 
 def render_choice_made(original_blocks: list[dict], label: str, locale: str | None = None) -> list[dict]:

@@ -103,11 +103,12 @@ def installation_stores(
 
 
 async def post_outbound(
-    client: AsyncWebClient, channel: str, message: Outbound, thread_ts: str | None = None
+    client: AsyncWebClient, channel: str, message: Outbound, thread_ts: str | None = None, owner: str | None = None
 ) -> str | None:
-    """Post one Outbound (several Slack messages when it is long, then its file); return the last ts."""
+    """Post one Outbound (several Slack messages when it is long, then its file); return the last ts.
+    `owner`: in a channel, the user id of the person whose question it is (their buttons alone)."""
     last_ts: str | None = None
-    for part in render(message):
+    for part in render(message, owner=owner):
         response = await client.chat_postMessage(
             channel=channel,
             text=part.text,

@@ -110,9 +110,9 @@ def signed(body: str, *, secret: str = SECRET, timestamp: int | None = None, con
 class SlackUser:
     """A person in Slack, as Slack would report what they do to svbot."""
 
-    def __init__(self, http: httpx.AsyncClient, fake: FakeSlack, user: str = "U0000042") -> None:
-        self.http, self.fake, self.user = http, fake, user
-        self.dm = "D0000042"
+    def __init__(self, http: httpx.AsyncClient, fake: FakeSlack, user: str = "U0000042", name: str = "sam") -> None:
+        self.http, self.fake, self.user, self.name = http, fake, user, name
+        self.dm = "D" + user.removeprefix("U")  # what the fake's conversations.open gives
 
     async def post(self, body: str, content_type: str, **sign: Any) -> httpx.Response:
         headers = signed(body, content_type=content_type, **sign)
@@ -158,7 +158,7 @@ class SlackUser:
                 "channel_id": channel or self.dm,
                 "channel_name": "x",
                 "user_id": self.user,
-                "user_name": "sam",
+                "user_name": self.name,
                 "command": "/svbot",
                 "text": text,
                 "api_app_id": "A0000001",
@@ -169,9 +169,10 @@ class SlackUser:
         return await self.post(body, "application/x-www-form-urlencoded")
 
     async def press(self, message: Call, label: str, action_id: str | None = None) -> httpx.Response:
-        """Press the button labelled `label` on a message svbot posted."""
+        """Press the button labelled `label` on a message svbot posted (Slack sends its block's id)."""
         button = _find_button(message.args["blocks"], label)
-        return await self.act(message, {**button, "action_id": action_id or button["action_id"]})
+        block_id = _block_of(message.args["blocks"], button).get("block_id", "b")
+        return await self.act(message, {**button, "action_id": action_id or button["action_id"], "block_id": block_id})
 
     async def pick_date(self, message: Call, day: str) -> httpx.Response:
         picker = next(e for b in message.args["blocks"] for e in b.get("elements", ()) if e["type"] == "datepicker")
@@ -192,7 +193,7 @@ class SlackUser:
             "type": "block_actions",
             "api_app_id": "A0000001",
             "token": "legacy",
-            "user": {"id": self.user, "username": "sam", "team_id": TEAM_ID},
+            "user": {"id": self.user, "username": self.name, "team_id": TEAM_ID},
             "team": {"id": TEAM_ID, "domain": "fake"},
             "channel": {"id": channel, "name": "x"},
             "container": {
@@ -204,7 +205,7 @@ class SlackUser:
             "trigger_id": f"{next(_ids)}.trigger",
             "message": posted,
             "response_url": self.fake.response_url("act"),
-            "actions": [{**action, "block_id": "b", "action_ts": _ts()}],
+            "actions": [{"block_id": "b", **action, "action_ts": _ts()}],
         }
         response = await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         assert response.status_code == 200, response.text
@@ -225,6 +226,10 @@ def _find_button(blocks: list[dict], label: str) -> dict:
             if element.get("type") == "button" and element["text"]["text"].removeprefix(TICK) == label:
                 return element
     raise AssertionError(f"no button {label!r} in {json.dumps(blocks)[:500]}")
+
+
+def _block_of(blocks: list[dict], element: dict) -> dict:
+    return next(b for b in blocks if element in b.get("elements", ()) or b.get("accessory") == element)
 
 
 def shown(call: Call) -> str:
@@ -670,9 +675,7 @@ CONTROL_LABELS = {"Back", "Help", "Done", "Skip / I don't know"}
 
 
 @pytest.fixture
-async def default_slack(
-    db_url: str, fake: FakeSlack
-) -> AsyncIterator[tuple[SlackUser, SlackChannel]]:
+async def default_slack(db_url: str, fake: FakeSlack) -> AsyncIterator[tuple[SlackUser, SlackChannel]]:
     settings = Settings(
         DATABASE_URL=db_url,
         SLACK_BOT_TOKEN="xoxb-test-token",
@@ -736,9 +739,7 @@ async def test_default_social_value_walk_through(default_slack: tuple[SlackUser,
 # -- many workspaces: Bolt's OAuth flow and slack_sdk's installation store ----------------------------
 
 
-async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
-    db_url: str, fake: FakeSlack
-) -> None:
+async def test_oauth_install_then_events_and_reminders_use_the_installed_token(db_url: str, fake: FakeSlack) -> None:
     settings = Settings(
         DATABASE_URL=db_url,
         SVBOT_DIALOGUES_DIR=DATA / "dialogues",

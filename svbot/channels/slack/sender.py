@@ -61,6 +61,10 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+# The workspace took svbot's token away.
+REVOKED_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
+
+
 # Slack's side had a passing fault.
 TRANSIENT_ERRORS = frozenset(
     {
@@ -157,6 +161,10 @@ class SlackSender:
         try:
             return await post_outbound(client, channel, message)
         except SlackApiError as exc:
+            if _error_code(exc) in REVOKED_ERRORS:
+                # Removed from the workspace: forget its token, so the next send asks the store again
+                # (which no longer has it, after app_uninstalled or tokens_revoked).
+                self._clients.pop(team if self._token is None else None, None)
             raise delivery_error(exc) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"network: {type(exc).__name__}", retry_after=5.0) from None

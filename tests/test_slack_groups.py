@@ -20,7 +20,7 @@ from svbot.models import Answer, InboundEvent
 from svbot.turns import SORRY
 from tests.fakes.slack_api import BOT_USER_ID, Call
 from tests.scenario import typed_answer
-from tests.test_shipped_wiring import FIRST_QUESTION, slack_app  # noqa: F401  (the served app, on a fake Slack)
+from tests.test_shipped_wiring import FIRST_QUESTION, new_code, slack_app  # noqa: F401  (the served app, on a fake Slack)
 from tests.test_slack import CONTROL_LABELS, SlackUser, _ts, labels, shown
 
 CHANNEL = "C0000777"
@@ -263,3 +263,18 @@ async def test_a_shared_file_gets_a_polite_answer_and_is_not_stored(slack_app: t
     said = await after(ann, ann.event(file_event))
     assert [(c.args["channel"], c.args["text"]) for c in said] == [(ann.dm, TYPED_ONLY)]
     assert await event_rows(app) == 0
+
+
+# -- 6. support buttons: long names cut with "…", never mid-word ----------------------------------------------
+
+
+async def test_long_organisation_names_on_buttons_end_at_a_word(slack_app: tuple[App, SlackUser]) -> None:  # noqa: F811
+    app, ann = slack_app
+    long_name = "The Riverside and Hollybush Community Lunch Club for Older Neighbours and Carers"
+    await after(ann, ann.say(f"join {await new_code(app, long_name)}"))
+    await after(ann, ann.say(f"join {await new_code(app, 'Coastal Choir')}"))
+    said = await after(ann, ann.say("organisations"))
+    [label] = labels(said[-1])
+    assert label == "The Riverside and Hollybush Community Lunch Club for Older…"
+    assert len(label) <= 60 and long_name.startswith(label.removesuffix("…"))
+    valid_blocks(said[-1])

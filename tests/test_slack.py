@@ -28,12 +28,12 @@ from svbot.channels.slack.adapter import SEE_DM, SORRY_OLD_BUTTON, SlackChannel
 from svbot.channels.slack.render import (
     SECTION_LIMIT,
     TICK,
-    ZWSP,
     escape_mrkdwn,
+    markdown_block,
     render,
+    shown_text,
     split_text,
-    to_mrkdwn,
-    unescape_mrkdwn,
+    text_block,
 )
 from svbot.channels.slack.sender import SlackSender
 from svbot.config import Settings
@@ -233,9 +233,9 @@ def _block_of(blocks: list[dict], element: dict) -> dict:
 
 
 def shown(call: Call) -> str:
-    """What a person sees in a posted message: all its text, unescaped."""
-    parts = [b["text"]["text"] for b in call.args.get("blocks") or () if b.get("type") == "section"]
-    return unescape_mrkdwn("\n".join(parts) or call.args.get("text", ""))
+    """What a person sees in a posted message: the text of its text blocks (bold as *bold*)."""
+    parts = [shown_text(b) for b in call.args.get("blocks") or () if b.get("type") in ("section", "rich_text")]
+    return "\n".join(parts) or str(call.args.get("text", ""))
 
 
 def labels(call: Call) -> list[str]:
@@ -330,7 +330,9 @@ async def test_walk_through_by_buttons_and_typed_answers(slack: SlackUser, fake:
     assert sorted(stored["groups"]) == ["carers", "older"]
     for call in fake.ok_calls("chat.postMessage"):
         assert call.token == "xoxb-test-token" and call.args["channel"] == slack.dm
-        assert "<!channel>" not in json.dumps(call.args)  # never a real @channel
+        # Never a real @channel: not in the notification text, and in the blocks only as literal text.
+        assert "<!channel>" not in call.args["text"] and '"broadcast"' not in json.dumps(call.args["blocks"])
+        assert all(b["type"] in ("rich_text", "actions", "section") for b in call.args["blocks"])
 
 
 async def test_markup_in_answers_is_shown_literally(slack: SlackUser, fake: FakeSlack) -> None:
@@ -338,12 +340,13 @@ async def test_markup_in_answers_is_shown_literally(slack: SlackUser, fake: Fake
     await slack.reply(1)
     await slack.say("*bold* _it_ ~gone~ `code` <https://e.vil|go> & > q")  # within the 50-character limit
     ask = await slack.reply(2)
-    section = ask.args["blocks"][0]["text"]
-    assert section["type"] == "mrkdwn" and section["verbatim"] is True
-    raw = section["text"]
-    for markup in ("*bold*", "_it_", "~gone~", "`code`", "<https://", "& ", "\n>"):
-        assert markup not in raw
+    block = ask.args["blocks"][0]
+    assert block["type"] == "rich_text", "what people typed is never sent as mrkdwn"
+    parts = block["elements"][0]["elements"]
+    assert all(p["type"] in ("text", "link") and not p.get("style") for p in parts), "no bold, no mention"
+    assert [p["text"] for p in parts if p["type"] == "link"] == ["https://e.vil"], "a typed link shows its address"
     assert shown(ask) == "What does *bold* _it_ ~gone~ `code` <https://e.vil|go> & > q do?"
+    assert "<https://" not in ask.args["text"], "nor does the notification text hide a link"
 
 
 # -- ways in ---------------------------------------------------------------------------------------------
@@ -567,7 +570,7 @@ async def test_sender_posts_long_text_split_and_uploads_files(fake: FakeSlack, s
     )
     posted = fake.ok_calls("chat.postMessage")
     assert ts == posted[-1].ts
-    sections = [b["text"]["text"] for c in posted for b in c.args["blocks"]]
+    sections = [shown_text(b) for c in posted for b in c.args["blocks"]]
     assert all(len(s) <= SECTION_LIMIT for s in sections) and len(sections) >= 4
     assert " ".join(sections).split() == words.split()  # every word, in order, none cut in half
     upload = await fake.wait_for("upload")
@@ -609,13 +612,16 @@ async def test_sender_passing_fault_is_retry_later(fake: FakeSlack, settings: Se
 
 
 @given(st.text(max_size=300))
-def test_escaped_text_reads_back_exactly_and_opens_no_markup(text: str) -> None:
-    escaped = escape_mrkdwn(text)
-    assert unescape_mrkdwn(escaped) == text.replace(ZWSP, "")
-    assert "<" not in escaped and ">" not in escaped
-    for char in "*_~`":
-        # Every formatting character is fenced by zero-width spaces, so it cannot touch a word.
-        assert escaped.count(char) == escaped.count(ZWSP + char + ZWSP)
+def test_typed_text_reads_back_exactly_and_opens_no_markup(text: str) -> None:
+    block = text_block(text)
+    parts = block["elements"][0]["elements"]
+    assert "".join(p["text"] for p in parts) == (text or " ")  # exactly as typed: nothing added or lost
+    for part in parts:
+        assert part["type"] in ("text", "link") and "style" not in part
+        if part["type"] == "link":  # an address, linked to itself: never a disguised link
+            assert part["url"] in (part["text"], "mailto:" + part["text"])
+    fallback = escape_mrkdwn(text)
+    assert "<" not in fallback and ">" not in fallback  # the notification text mentions no one
 
 
 @given(st.text(alphabet=st.sampled_from(list("ab &<>*_\n")), max_size=2000), st.integers(20, 300))
@@ -625,7 +631,7 @@ def test_split_never_exceeds_the_limit_or_cuts_an_entity(text: str, limit: int) 
     assert all(1 <= len(p) <= limit for p in pieces)
     assert "".join("".join(pieces).split()) == "".join(escaped.split())
     for piece in pieces:
-        assert unescape_mrkdwn(piece).count("&") == piece.count("&amp;")  # no half entities
+        assert piece.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").count("&") == 0  # no half entities
 
 
 def test_split_prefers_paragraphs_then_words() -> None:
@@ -656,17 +662,19 @@ def test_render_long_labels_and_many_sections() -> None:
     long_label = "Improving health and wellbeing of older residents through weekly shared meals " * 2
     [one] = render(Outbound(text="Pick one", buttons=(Button(long_label, "1:choose:0"), Button("Short", "1:choose:1"))))
     assert check_blocks({"text": one.text, "blocks": one.blocks}) is None
-    assert unescape_mrkdwn(one.blocks[1]["text"]["text"]) == long_label  # shown in full beside its button
+    assert one.blocks[1]["text"] == {"type": "plain_text", "text": long_label, "emoji": False}  # in full, plainly
     parts = render(Outbound(text=("lorem ipsum " * 300 + "\n\n") * 15))
     assert len(parts) >= 2 and all(check_blocks({"text": p.text, "blocks": p.blocks}) is None for p in parts)
 
 
-def test_markdown_statements_become_mrkdwn_with_quoted_words_literal() -> None:
-    converted = to_mrkdwn("# Our value\n**Lunch club** helps \\*everyone\\* & more\n- [Site](https://a.org/x)")
-    assert converted.splitlines()[0] == "*Our value*"
-    assert "*Lunch club*" in converted
-    assert ZWSP + "*" + ZWSP + "everyone" in converted and "&amp; more" in converted
-    assert "• <https://a.org/x|Site>" in converted
+def test_markdown_statements_become_rich_text_with_quoted_words_literal() -> None:
+    block = markdown_block("# Our value\n**Lunch club** helps \\*everyone\\* & more\n- [Site](https://a.org/x)")
+    parts = block["elements"][0]["elements"]
+    assert parts[0] == {"type": "text", "text": "Our value", "style": {"bold": True}}
+    assert {"type": "text", "text": "Lunch club", "style": {"bold": True}} in parts
+    assert {"type": "text", "text": " helps *everyone* & more"} in parts  # their asterisks, literally
+    assert {"type": "link", "url": "https://a.org/x", "text": "Site"} in parts
+    assert shown_text(block) == "*Our value*\n*Lunch club* helps *everyone* & more\n• Site"
 
 
 # -- the default walk-through, driven by whatever it asks ----------------------------------------------

@@ -278,3 +278,19 @@ async def test_long_organisation_names_on_buttons_end_at_a_word(slack_app: tuple
     assert label == "The Riverside and Hollybush Community Lunch Club for Older…"
     assert len(label) <= 60 and long_name.startswith(label.removesuffix("…"))
     valid_blocks(said[-1])
+
+
+# -- 5. what people type: shown as typed, addresses clickable, no zero-width spaces -----------------------------
+
+
+async def test_a_typed_email_address_stays_clickable_and_copyable(slack_app: tuple[App, SlackUser]) -> None:  # noqa: F811
+    app, ann = slack_app
+    await after(ann, ann.say("start"))
+    said = await after(ann, ann.say("first_last@example.org *Club* <!channel>"))
+    block = said[-1].args["blocks"][0]
+    parts = [p for section in block["elements"] for p in section["elements"]]
+    assert {"type": "link", "url": "mailto:first_last@example.org", "text": "first_last@example.org"} in parts
+    assert "first_last@example.org *Club* <!channel>" in shown(said[-1])
+    assert not any(p.get("style") for p in parts) and "\u200b" not in json.dumps(said[-1].args, ensure_ascii=False)
+    assert "<!channel>" not in said[-1].args["text"]
+    valid_blocks(said[-1])

@@ -9,7 +9,9 @@ import asyncio
 import json
 from collections.abc import Awaitable
 from typing import Any
+from urllib.parse import urlencode
 
+import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import func, select
 
@@ -18,7 +20,7 @@ from svbot.channels.slack.adapter import SENT_TO_DM, TYPED_ONLY
 from svbot.channels.slack.render import TICK, ticked_labels
 from svbot.models import Answer, InboundEvent
 from svbot.turns import SORRY
-from tests.fakes.slack_api import BOT_USER_ID, Call
+from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call
 from tests.scenario import typed_answer
 from tests.test_shipped_wiring import FIRST_QUESTION, new_code, slack_app  # noqa: F401  (the served app, on a fake Slack)
 from tests.test_slack import CONTROL_LABELS, SlackUser, _ts, labels, shown
@@ -159,11 +161,13 @@ async def test_someone_elses_button_is_turned_away_and_changes_nothing(
 # -- 2. private things go to the DM -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("said", ["due", "write report", "statement", "members"])
 async def test_an_organisation_command_in_a_thread_is_answered_in_the_dm(
     slack_app: tuple[App, SlackUser],  # noqa: F811
+    said: str,
 ) -> None:
     app, ann = slack_app
-    await mention(ann, "due")
+    await mention(ann, said)
     await ann.fake.wait_for("chat.postMessage", count=2, timeout=10)
     await ann.fake.wait_quiet(0.3)
     posted = ann.fake.ok_calls("chat.postMessage")
@@ -173,7 +177,7 @@ async def test_an_organisation_command_in_a_thread_is_answered_in_the_dm(
         "I've answered you in a private message, as it's about your organisation."
     ]
     assert in_dm and all("thread_ts" not in c.args or c.args["thread_ts"] is None for c in in_dm)
-    assert SORRY not in shown(in_dm[0]) and "organisation" in shown(in_dm[0]).lower()
+    assert SORRY not in shown(in_dm[0]) and shown(in_dm[0]).strip()
     assert (await ann.fake.wait_for("conversations.open")).args["users"] == ann.user
 
 
@@ -251,6 +255,23 @@ async def test_slash_command_in_a_dm_svbot_is_not_in_answers_through_response_ur
     assert not any(c.args.get("channel") == "D0000777" for c in ann.fake.calls)
     valid_blocks(said[-1])
 
+    # A button on that ephemeral answer: Slack sends no message with it, only the response_url.
+    button = next(e for b in said[-1].args["blocks"] for e in b.get("elements", ()) if e.get("type") == "button")
+    payload = {
+        "type": "block_actions", "api_app_id": "A0000001", "token": "legacy", "trigger_id": "77.trigger",
+        "user": {"id": ann.user, "username": ann.name, "team_id": TEAM_ID}, "team": {"id": TEAM_ID},
+        "channel": {"id": "D0000777", "name": "directmessage"},
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": "D0000777", "is_ephemeral": True},
+        "response_url": ann.fake.response_url("ephemeral"),
+        "actions": [{**button, "block_id": "b", "action_ts": _ts()}],
+    }  # fmt: skip
+    pressed = await after(
+        ann, ann.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+    )
+    assert pressed and {c.method for c in pressed} == {"respond"}, [c.method for c in pressed]
+    assert all(c.args["_key"] == "ephemeral" for c in pressed), "answered through the press's response_url"
+    assert not any(c.args.get("channel") == "D0000777" for c in ann.fake.calls)
+
     # The conversation is Ann's DM's: she can answer there.
     said = await after(ann, ann.say("Riverside Lunch Club"))
     assert said[-1].args["channel"] == ann.dm and "Riverside Lunch Club" in shown(said[-1])
@@ -294,3 +315,15 @@ async def test_a_typed_email_address_stays_clickable_and_copyable(slack_app: tup
     assert not any(p.get("style") for p in parts) and "\u200b" not in json.dumps(said[-1].args, ensure_ascii=False)
     assert "<!channel>" not in said[-1].args["text"]
     valid_blocks(said[-1])
+
+
+async def test_a_command_svbot_cannot_answer_privately_gets_a_sorry_only_its_sender_sees(
+    slack_app: tuple[App, SlackUser],  # noqa: F811
+) -> None:
+    app, ann = slack_app
+    ann.fake.fail("conversations.open", "missing_scope")  # an install without im:write
+    said = await after(ann, ann.command("due", channel=CHANNEL))
+    assert [(c.method, c.args["response_type"], c.args["text"]) for c in said] == [
+        ("respond", "ephemeral", "Sorry, something went wrong on our side. Please try again in a minute.")
+    ]
+    assert await event_rows(app) == 0, "nothing was run"

@@ -5,6 +5,16 @@ People reach svbot in a direct message, by mentioning it in a channel (it answer
 (older than 5 minutes: 401) before any listener sees a request, and drops the bot's own messages; we
 also drop other bots' messages.
 
+In a channel:
+- After the mention, the person answers in the thread without mentioning svbot (message.channels /
+  message.groups). Any other channel message is dropped before the ack, storing nothing: it counts
+  only if the person has a conversation under way keyed by that thread (one read by unique key).
+- Buttons carry their person in the block_id (render.owner_of); anyone else's press gets an ephemeral
+  "this is X's question" and changes nothing.
+- Private things never go into the channel: `Outbound.private` replies go to the person's DM, and a
+  `take_private` command is run again in the DM (the core's contract), each with a note in the thread.
+`/svbot` in a DM svbot is not in (between two people) answers through the response_url, ephemerally.
+
 Ack first, work after. Slack wants an answer within 3 seconds, and on SQLite a turn runs on the event
 loop's thread (svbot/sqlite_inloop.py), so a turn holds up every request behind it. So a listener only
 acknowledges and puts the turn in the shared turn queue (svbot/channels/turnqueue.py; Bolt runs with
@@ -333,7 +343,12 @@ class SlackChannel:
     async def _command(self, body: dict, client: AsyncWebClient, respond: Callable[..., Awaitable[Any]]) -> None:
         channel = body.get("channel_id", "")
         team, user = _team_id(body), body.get("user_id", "")
-        dm = await self._open_dm(client, team, user)
+        try:
+            dm = await self._open_dm(client, team, user)
+        except SlackApiError as exc:  # without a DM there is nowhere private to answer: say sorry, there
+            log.warning("slack: conversations.open failed for a command: %s", _error_code(exc))
+            await respond(text=text("channels.slack.sorry"), response_type="ephemeral")
+            return
         if channel == dm:
             await self.queue.put(self._command_job(body, client, dm))
         elif channel.startswith("D"):

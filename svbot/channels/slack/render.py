@@ -30,6 +30,7 @@ SECTIONS_PER_MESSAGE = 12  # keeps a message well under Slack's 50 blocks and 40
 BUTTON_LABEL_LIMIT = 75  # plain_text of a button
 BUTTONS_PER_ACTIONS = 25  # elements in one actions block
 BUTTON_VALUE_LIMIT = 2000
+CONTEXT_LIMIT = 2000  # characters of text in one context element
 
 ACTION_PREFIX = "svbot:"  # every action_id we render starts with this
 DATE_ACTION = "svbot:date"
@@ -108,7 +109,7 @@ def ticked_labels(blocks: list[dict]) -> list[str]:
 def render_choice_made(original_blocks: list[dict], label: str, locale: str | None = None) -> list[dict]:
     """The pressed message, without its buttons, saying what was chosen: it cannot be pressed twice."""
     kept = [b for b in original_blocks if b.get("type") not in ("actions",) and not _has_accessory_button(b)]
-    said = text("channels.slack.chose", locale, choice=label)
+    said = _clip(text("channels.slack.chose", locale, choice=label), CONTEXT_LIMIT)  # many long choices ticked
     note = {"type": "context", "elements": [{"type": "plain_text", "text": said, "emoji": False}]}
     return [*kept, note]
 

@@ -8,7 +8,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SLACK_DEFAULT_SCOPES = "app_mentions:read,chat:write,commands,files:write,im:history,im:write"
+# The bot scopes an OAuth install asks for: the same as deploy/slack-app-manifest.yml (a test checks both).
+SLACK_DEFAULT_SCOPES = (
+    "app_mentions:read,channels:history,chat:write,commands,files:write,groups:history,im:history,im:write"
+)
 
 
 class Settings(BaseSettings):

@@ -28,12 +28,12 @@ from svbot.channels.slack.adapter import SEE_DM, SORRY_OLD_BUTTON, SlackChannel
 from svbot.channels.slack.render import (
     SECTION_LIMIT,
     TICK,
-    ZWSP,
     escape_mrkdwn,
+    markdown_block,
     render,
+    shown_text,
     split_text,
-    to_mrkdwn,
-    unescape_mrkdwn,
+    text_block,
 )
 from svbot.channels.slack.sender import SlackSender
 from svbot.config import Settings
@@ -110,9 +110,9 @@ def signed(body: str, *, secret: str = SECRET, timestamp: int | None = None, con
 class SlackUser:
     """A person in Slack, as Slack would report what they do to svbot."""
 
-    def __init__(self, http: httpx.AsyncClient, fake: FakeSlack, user: str = "U0000042") -> None:
-        self.http, self.fake, self.user = http, fake, user
-        self.dm = "D0000042"
+    def __init__(self, http: httpx.AsyncClient, fake: FakeSlack, user: str = "U0000042", name: str = "sam") -> None:
+        self.http, self.fake, self.user, self.name = http, fake, user, name
+        self.dm = "D" + user.removeprefix("U")  # what the fake's conversations.open gives
 
     async def post(self, body: str, content_type: str, **sign: Any) -> httpx.Response:
         headers = signed(body, content_type=content_type, **sign)
@@ -158,7 +158,7 @@ class SlackUser:
                 "channel_id": channel or self.dm,
                 "channel_name": "x",
                 "user_id": self.user,
-                "user_name": "sam",
+                "user_name": self.name,
                 "command": "/svbot",
                 "text": text,
                 "api_app_id": "A0000001",
@@ -169,9 +169,10 @@ class SlackUser:
         return await self.post(body, "application/x-www-form-urlencoded")
 
     async def press(self, message: Call, label: str, action_id: str | None = None) -> httpx.Response:
-        """Press the button labelled `label` on a message svbot posted."""
+        """Press the button labelled `label` on a message svbot posted (Slack sends its block's id)."""
         button = _find_button(message.args["blocks"], label)
-        return await self.act(message, {**button, "action_id": action_id or button["action_id"]})
+        block_id = _block_of(message.args["blocks"], button).get("block_id", "b")
+        return await self.act(message, {**button, "action_id": action_id or button["action_id"], "block_id": block_id})
 
     async def pick_date(self, message: Call, day: str) -> httpx.Response:
         picker = next(e for b in message.args["blocks"] for e in b.get("elements", ()) if e["type"] == "datepicker")
@@ -192,7 +193,7 @@ class SlackUser:
             "type": "block_actions",
             "api_app_id": "A0000001",
             "token": "legacy",
-            "user": {"id": self.user, "username": "sam", "team_id": TEAM_ID},
+            "user": {"id": self.user, "username": self.name, "team_id": TEAM_ID},
             "team": {"id": TEAM_ID, "domain": "fake"},
             "channel": {"id": channel, "name": "x"},
             "container": {
@@ -204,7 +205,7 @@ class SlackUser:
             "trigger_id": f"{next(_ids)}.trigger",
             "message": posted,
             "response_url": self.fake.response_url("act"),
-            "actions": [{**action, "block_id": "b", "action_ts": _ts()}],
+            "actions": [{"block_id": "b", **action, "action_ts": _ts()}],
         }
         response = await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
         assert response.status_code == 200, response.text
@@ -227,10 +228,14 @@ def _find_button(blocks: list[dict], label: str) -> dict:
     raise AssertionError(f"no button {label!r} in {json.dumps(blocks)[:500]}")
 
 
+def _block_of(blocks: list[dict], element: dict) -> dict:
+    return next(b for b in blocks if element in b.get("elements", ()) or b.get("accessory") == element)
+
+
 def shown(call: Call) -> str:
-    """What a person sees in a posted message: all its text, unescaped."""
-    parts = [b["text"]["text"] for b in call.args.get("blocks") or () if b.get("type") == "section"]
-    return unescape_mrkdwn("\n".join(parts) or call.args.get("text", ""))
+    """What a person sees in a posted message: the text of its text blocks (bold as *bold*)."""
+    parts = [shown_text(b) for b in call.args.get("blocks") or () if b.get("type") in ("section", "rich_text")]
+    return "\n".join(parts) or str(call.args.get("text", ""))
 
 
 def labels(call: Call) -> list[str]:
@@ -325,7 +330,9 @@ async def test_walk_through_by_buttons_and_typed_answers(slack: SlackUser, fake:
     assert sorted(stored["groups"]) == ["carers", "older"]
     for call in fake.ok_calls("chat.postMessage"):
         assert call.token == "xoxb-test-token" and call.args["channel"] == slack.dm
-        assert "<!channel>" not in json.dumps(call.args)  # never a real @channel
+        # Never a real @channel: not in the notification text, and in the blocks only as literal text.
+        assert "<!channel>" not in call.args["text"] and '"broadcast"' not in json.dumps(call.args["blocks"])
+        assert all(b["type"] in ("rich_text", "actions", "section") for b in call.args["blocks"])
 
 
 async def test_markup_in_answers_is_shown_literally(slack: SlackUser, fake: FakeSlack) -> None:
@@ -333,12 +340,13 @@ async def test_markup_in_answers_is_shown_literally(slack: SlackUser, fake: Fake
     await slack.reply(1)
     await slack.say("*bold* _it_ ~gone~ `code` <https://e.vil|go> & > q")  # within the 50-character limit
     ask = await slack.reply(2)
-    section = ask.args["blocks"][0]["text"]
-    assert section["type"] == "mrkdwn" and section["verbatim"] is True
-    raw = section["text"]
-    for markup in ("*bold*", "_it_", "~gone~", "`code`", "<https://", "& ", "\n>"):
-        assert markup not in raw
+    block = ask.args["blocks"][0]
+    assert block["type"] == "rich_text", "what people typed is never sent as mrkdwn"
+    parts = block["elements"][0]["elements"]
+    assert all(p["type"] in ("text", "link") and not p.get("style") for p in parts), "no bold, no mention"
+    assert [p["text"] for p in parts if p["type"] == "link"] == ["https://e.vil"], "a typed link shows its address"
     assert shown(ask) == "What does *bold* _it_ ~gone~ `code` <https://e.vil|go> & > q do?"
+    assert "<https://" not in ask.args["text"], "nor does the notification text hide a link"
 
 
 # -- ways in ---------------------------------------------------------------------------------------------
@@ -562,7 +570,7 @@ async def test_sender_posts_long_text_split_and_uploads_files(fake: FakeSlack, s
     )
     posted = fake.ok_calls("chat.postMessage")
     assert ts == posted[-1].ts
-    sections = [b["text"]["text"] for c in posted for b in c.args["blocks"]]
+    sections = [shown_text(b) for c in posted for b in c.args["blocks"]]
     assert all(len(s) <= SECTION_LIMIT for s in sections) and len(sections) >= 4
     assert " ".join(sections).split() == words.split()  # every word, in order, none cut in half
     upload = await fake.wait_for("upload")
@@ -604,13 +612,16 @@ async def test_sender_passing_fault_is_retry_later(fake: FakeSlack, settings: Se
 
 
 @given(st.text(max_size=300))
-def test_escaped_text_reads_back_exactly_and_opens_no_markup(text: str) -> None:
-    escaped = escape_mrkdwn(text)
-    assert unescape_mrkdwn(escaped) == text.replace(ZWSP, "")
-    assert "<" not in escaped and ">" not in escaped
-    for char in "*_~`":
-        # Every formatting character is fenced by zero-width spaces, so it cannot touch a word.
-        assert escaped.count(char) == escaped.count(ZWSP + char + ZWSP)
+def test_typed_text_reads_back_exactly_and_opens_no_markup(text: str) -> None:
+    block = text_block(text)
+    parts = block["elements"][0]["elements"]
+    assert "".join(p["text"] for p in parts) == (text or " ")  # exactly as typed: nothing added or lost
+    for part in parts:
+        assert part["type"] in ("text", "link") and "style" not in part
+        if part["type"] == "link":  # an address, linked to itself: never a disguised link
+            assert part["url"] in (part["text"], "mailto:" + part["text"])
+    fallback = escape_mrkdwn(text)
+    assert "<" not in fallback and ">" not in fallback  # the notification text mentions no one
 
 
 @given(st.text(alphabet=st.sampled_from(list("ab &<>*_\n")), max_size=2000), st.integers(20, 300))
@@ -620,7 +631,7 @@ def test_split_never_exceeds_the_limit_or_cuts_an_entity(text: str, limit: int) 
     assert all(1 <= len(p) <= limit for p in pieces)
     assert "".join("".join(pieces).split()) == "".join(escaped.split())
     for piece in pieces:
-        assert unescape_mrkdwn(piece).count("&") == piece.count("&amp;")  # no half entities
+        assert piece.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").count("&") == 0  # no half entities
 
 
 def test_split_prefers_paragraphs_then_words() -> None:
@@ -651,17 +662,19 @@ def test_render_long_labels_and_many_sections() -> None:
     long_label = "Improving health and wellbeing of older residents through weekly shared meals " * 2
     [one] = render(Outbound(text="Pick one", buttons=(Button(long_label, "1:choose:0"), Button("Short", "1:choose:1"))))
     assert check_blocks({"text": one.text, "blocks": one.blocks}) is None
-    assert unescape_mrkdwn(one.blocks[1]["text"]["text"]) == long_label  # shown in full beside its button
+    assert one.blocks[1]["text"] == {"type": "plain_text", "text": long_label, "emoji": False}  # in full, plainly
     parts = render(Outbound(text=("lorem ipsum " * 300 + "\n\n") * 15))
     assert len(parts) >= 2 and all(check_blocks({"text": p.text, "blocks": p.blocks}) is None for p in parts)
 
 
-def test_markdown_statements_become_mrkdwn_with_quoted_words_literal() -> None:
-    converted = to_mrkdwn("# Our value\n**Lunch club** helps \\*everyone\\* & more\n- [Site](https://a.org/x)")
-    assert converted.splitlines()[0] == "*Our value*"
-    assert "*Lunch club*" in converted
-    assert ZWSP + "*" + ZWSP + "everyone" in converted and "&amp; more" in converted
-    assert "• <https://a.org/x|Site>" in converted
+def test_markdown_statements_become_rich_text_with_quoted_words_literal() -> None:
+    block = markdown_block("# Our value\n**Lunch club** helps \\*everyone\\* & more\n- [Site](https://a.org/x)")
+    parts = block["elements"][0]["elements"]
+    assert parts[0] == {"type": "text", "text": "Our value", "style": {"bold": True}}
+    assert {"type": "text", "text": "Lunch club", "style": {"bold": True}} in parts
+    assert {"type": "text", "text": " helps *everyone* & more"} in parts  # their asterisks, literally
+    assert {"type": "link", "url": "https://a.org/x", "text": "Site"} in parts
+    assert shown_text(block) == "*Our value*\n*Lunch club* helps *everyone* & more\n• Site"
 
 
 # -- the default walk-through, driven by whatever it asks ----------------------------------------------
@@ -670,9 +683,7 @@ CONTROL_LABELS = {"Back", "Help", "Done", "Skip / I don't know"}
 
 
 @pytest.fixture
-async def default_slack(
-    db_url: str, fake: FakeSlack
-) -> AsyncIterator[tuple[SlackUser, SlackChannel]]:
+async def default_slack(db_url: str, fake: FakeSlack) -> AsyncIterator[tuple[SlackUser, SlackChannel]]:
     settings = Settings(
         DATABASE_URL=db_url,
         SLACK_BOT_TOKEN="xoxb-test-token",
@@ -736,9 +747,7 @@ async def test_default_social_value_walk_through(default_slack: tuple[SlackUser,
 # -- many workspaces: Bolt's OAuth flow and slack_sdk's installation store ----------------------------
 
 
-async def test_oauth_install_then_events_and_reminders_use_the_installed_token(
-    db_url: str, fake: FakeSlack
-) -> None:
+async def test_oauth_install_then_events_and_reminders_use_the_installed_token(db_url: str, fake: FakeSlack) -> None:
     settings = Settings(
         DATABASE_URL=db_url,
         SVBOT_DIALOGUES_DIR=DATA / "dialogues",

@@ -36,6 +36,19 @@ MAX_BUTTONS = 24
 NOT_FOUND = text("support.not_found")  # English, for tests; turns say text(...) in their locale
 SUPPORT_ONLY = text("support.support_only")
 ADMINS = (ORG_ADMIN, SUPPORT_ADMIN)
+LABEL_LIMIT = 60  # characters on a button: an organisation's or a report's name, cut to fit
+
+
+def _label(name: str, limit: int = LABEL_LIMIT) -> str:
+    """A name for a button: whole if it fits, else cut at a word and ended with "…", never mid-word
+    (only a single word longer than the button is cut inside)."""
+    name = " ".join(name.split())
+    if len(name) <= limit:
+        return name
+    cut = name[: limit - 1]
+    if name[limit - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-–") + "…"
 
 
 def install(bot: Bot) -> None:
@@ -218,7 +231,7 @@ async def _organisations(turn: Turn) -> None:
         )
         for o, role in mine
     ]
-    buttons = tuple(Button(o.name[:60], f"sv:use:{o.id}") for o, _ in mine[:MAX_BUTTONS] if o.id != current)
+    buttons = tuple(Button(_label(o.name), f"sv:use:{o.id}") for o, _ in mine[:MAX_BUTTONS] if o.id != current)
     turn.say(text("support.organisations.list", lines="\n".join(lines)), buttons=buttons)
 
 
@@ -298,7 +311,7 @@ async def _members(turn: Turn) -> None:
             )
             for s in statuses
         ]
-        buttons = tuple(Button(s.name[:60], f"sv:org:{s.organisation_id}") for s in statuses[:MAX_BUTTONS])
+        buttons = tuple(Button(_label(s.name), f"sv:org:{s.organisation_id}") for s in statuses[:MAX_BUTTONS])
         summary = text(
             "support.members.summary",
             support=support.name,
@@ -340,7 +353,7 @@ async def _member_detail(turn: Turn, organisation_id: int) -> None:
     if reports:
         titles = await _deadline_titles(turn, [r.deadline_id for r in reports])
         buttons.extend(
-            Button(text("support.member.read_report", report=titles.get(r.deadline_id, ""))[:60], f"sv:rep:{r.id}")
+            Button(_label(text("support.member.read_report", report=titles.get(r.deadline_id, ""))), f"sv:rep:{r.id}")
             for r in reports[: MAX_BUTTONS - 1]
         )
     else:
@@ -425,7 +438,7 @@ async def _broadcast_start(turn: Turn) -> None:
         return
     current = next((s for s in supports if s.id == turn.conversation.organisation_id), None)
     if current is None and len(supports) > 1:
-        buttons = tuple(Button(s.name[:60], f"bc:org:{s.id}") for s in supports[:MAX_BUTTONS])
+        buttons = tuple(Button(_label(s.name), f"bc:org:{s.id}") for s in supports[:MAX_BUTTONS])
         turn.say(text("support.broadcast.from_which"), buttons=buttons)
         return
     await _ask_audience(turn, current or supports[0])
@@ -474,7 +487,7 @@ async def _bc_audience(turn: Turn, support: Organisation, rest: list[str]) -> No
         if not found:
             turn.say(text("support.broadcast.no_programmes"))
             return
-        buttons = tuple(Button(title[:60], f"bc:to:{sid}:programme:{code}") for code, title in found[:MAX_BUTTONS])
+        buttons = tuple(Button(_label(title), f"bc:to:{sid}:programme:{code}") for code, title in found[:MAX_BUTTONS])
         turn.say(text("support.broadcast.which_programme"), buttons=buttons)
         return
     if kind == "org" and value is None:
@@ -482,7 +495,7 @@ async def _bc_audience(turn: Turn, support: Organisation, rest: list[str]) -> No
         if not members:
             turn.say(text("support.broadcast.no_members", support=support.name))
             return
-        buttons = tuple(Button(o.name[:60], f"bc:to:{sid}:org:{o.id}") for o in members[:MAX_BUTTONS])
+        buttons = tuple(Button(_label(o.name), f"bc:to:{sid}:org:{o.id}") for o in members[:MAX_BUTTONS])
         many = len(members) > MAX_BUTTONS
         turn.say(
             text("support.broadcast.which_organisation_first_few" if many else "support.broadcast.which_organisation"),

@@ -434,6 +434,11 @@ def check_blocks(args: dict[str, Any]) -> str | None:
         text = (block.get("text") or {}).get("text")
         if block.get("type") == "section" and not 1 <= len(text or "") <= SECTION_TEXT_LIMIT:
             return f"section text must be 1 to {SECTION_TEXT_LIMIT} characters, was {len(text or '')}"
+        if block.get("type") == "rich_text":
+            problem = _check_rich_text(block)
+            if problem is not None:
+                return problem
+            continue
         elements = list(block.get("elements") or ())
         if block.get("type") == "actions" and not 1 <= len(elements) <= 25:
             return "an actions block holds 1 to 25 elements"
@@ -449,6 +454,33 @@ def check_blocks(args: dict[str, Any]) -> str | None:
                 label = element["text"]["text"]
                 if not 1 <= len(label) <= 75 or len(element.get("value", "")) > 2000:
                     return "button text must be 1 to 75 characters and value at most 2000"
+    return None
+
+
+RICH_TEXT_PARTS = {"text", "link", "emoji", "user", "channel", "usergroup", "broadcast", "date", "color"}
+
+
+def _check_rich_text(block: dict[str, Any]) -> str | None:
+    """A rich_text block holds sections of elements; text elements need text, links a url."""
+    sections = block.get("elements") or []
+    if not sections:
+        return "a rich_text block needs elements"
+    length = 0
+    for section in sections:
+        parts = section.get("elements") or []
+        if section.get("type") not in ("rich_text_section", "rich_text_list", "rich_text_quote",
+                                       "rich_text_preformatted") or not parts:  # fmt: skip
+            return "a rich_text block holds rich_text_section (or list, quote, preformatted) elements"
+        for part in parts:
+            if part.get("type") not in RICH_TEXT_PARTS:
+                return f"unknown rich_text element {part.get('type')!r}"
+            if part["type"] == "text" and not part.get("text"):
+                return "a rich_text text element needs text"
+            if part["type"] == "link" and not str(part.get("url", "")).startswith(("http://", "https://", "mailto:")):
+                return "a rich_text link needs a url"
+            length += len(str(part.get("text", "")))
+    if length > SECTION_TEXT_LIMIT:
+        return f"rich_text longer than {SECTION_TEXT_LIMIT} characters (svbot splits at that)"
     return None
 
 

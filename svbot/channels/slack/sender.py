@@ -61,6 +61,10 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+# The workspace took svbot's token away.
+REVOKED_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
+
+
 # Slack's side had a passing fault.
 TRANSIENT_ERRORS = frozenset(
     {
@@ -103,11 +107,12 @@ def installation_stores(
 
 
 async def post_outbound(
-    client: AsyncWebClient, channel: str, message: Outbound, thread_ts: str | None = None
+    client: AsyncWebClient, channel: str, message: Outbound, thread_ts: str | None = None, owner: str | None = None
 ) -> str | None:
-    """Post one Outbound (several Slack messages when it is long, then its file); return the last ts."""
+    """Post one Outbound (several Slack messages when it is long, then its file); return the last ts.
+    `owner`: in a channel, the user id of the person whose question it is (their buttons alone)."""
     last_ts: str | None = None
-    for part in render(message):
+    for part in render(message, owner=owner):
         response = await client.chat_postMessage(
             channel=channel,
             text=part.text,
@@ -156,6 +161,10 @@ class SlackSender:
         try:
             return await post_outbound(client, channel, message)
         except SlackApiError as exc:
+            if _error_code(exc) in REVOKED_ERRORS:
+                # Removed from the workspace: forget its token, so the next send asks the store again
+                # (which no longer has it, after app_uninstalled or tokens_revoked).
+                self._clients.pop(team if self._token is None else None, None)
             raise delivery_error(exc) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"network: {type(exc).__name__}", retry_after=5.0) from None

@@ -32,6 +32,7 @@ from svbot.delivery.models import OutboxMessage
 from svbot.evidence import StatementRecord
 from svbot.knowledge import load_knowledge
 from svbot.models import Identity, Membership, Organisation, Person
+from svbot.monitoring import MonitoringReport
 from svbot.paths import knowledge_dir
 from svbot.statements.model import Commitment, Numbers, ObjectiveEvidence, StatementInput
 from svbot.support.invites import redeem
@@ -59,6 +60,9 @@ UNSHARED = {
     "measure": "SECRET-MEASURE visits counted",
     "own_group": "SECRET-GROUP night-shift workers",
     "reworded": "SECRET-REWORDED our own paragraph",
+    "last_commitment": "SECRET-LAST-YEAR start a choir",
+    "monitoring_counts": "SECRET-COUNTS 4 over 80",
+    "monitoring_activities": "SECRET-ACTIVITIES a quiet quarter",
 }
 
 
@@ -143,11 +147,29 @@ async def members(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
     await add_statement(
         db,
         a,
-        [objective("involve_local_people", people=200)],
+        [objective("involve_local_people", people=200, commitment=("Open a community fridge", date(2026, 6, 1)))],
+        shared=True,
         period="2025-26",
         numbers=whole(200, 10, 3000),
         figures_to=date(2026, 3, 31),
         age_days=60,
+    )
+    # Last year's statements of the others: Bike Kitchen's commitment not followed up yet, Coastal Cleanup's unshared.
+    await add_statement(
+        db,
+        b,
+        [objective("involve_local_people", people=40, volunteers=2, hours=100, commitment=("Fix 100 bikes", None))],
+        shared=True,
+        period="2025-26",
+        age_days=400,
+    )
+    await add_statement(
+        db,
+        c,
+        [objective("care_for_environment", commitment=(UNSHARED["last_commitment"], None))],
+        period="2025-26",
+        numbers=whole(20, 1, 10),
+        age_days=400,
     )
     await add_statement(
         db,
@@ -273,8 +295,9 @@ async def records(db, members: dict[str, int]) -> dict[str, int]:  # type: ignor
             (c, date(2027, 3, 31), date(2027, 4, 30), None, UPCOMING, None),  # not due yet
             (c, date(2027, 6, 30), date(2027, 7, 30), None, UPCOMING, None),  # next year
         ]
+        deadlines = []
         for n, (org, end, due, extended, status, sent) in enumerate(rows):
-            session.add(
+            deadlines.append(
                 Deadline(
                     grant_id=grants[org],
                     organisation_id=org,
@@ -286,6 +309,25 @@ async def records(db, members: dict[str, int]) -> dict[str, int]:  # type: ignor
                     extended_from=extended,
                     status=status,
                     status_at=at(sent) if sent else None,
+                )
+            )
+        session.add_all(deadlines)
+        await session.flush()
+        # The three reports Allotment Friends sent: the first and last shared, the middle one not.
+        for deadline, shared, answers in [
+            (deadlines[0], True, {"equality": "yes", "equality_counts": "Age: 12 under 25, 8 over 65.",
+                                  "activities": "We planned the fridge."}),
+            (deadlines[1], False, {"equality": "yes", "equality_counts": UNSHARED["monitoring_counts"],
+                                   "activities": UNSHARED["monitoring_activities"]}),
+            (deadlines[2], True, {"equality": "no", "activities": "The community fridge opened in  May."}),
+        ]:  # fmt: skip
+            session.add(
+                MonitoringReport(
+                    deadline_id=deadline.id,
+                    organisation_id=deadline.organisation_id,
+                    answers={"answers": answers, "skipped": []},
+                    status="submitted",
+                    shared=shared,
                 )
             )
     return members
@@ -319,8 +361,9 @@ async def test_each_organisation_is_counted_once_in_the_year(db, members: dict[s
     # Strengths are anonymous counts over every included statement (Coastal Cleanup's two as well).
     assert sum(report.strength.values()) == 7
     assert report.previous is not None
-    assert (report.previous.label, report.previous.statements, report.previous.people_reached) == ("2025-26", 1, 200)
-    assert (report.previous.volunteers, report.previous.volunteer_hours) == (10, 3000)
+    # Last year: 200 + 40 + 20 people, 10 + 2 + 1 volunteers, 3,000 + 100 + 10 hours
+    assert (report.previous.label, report.previous.statements, report.previous.people_reached) == ("2025-26", 3, 260)
+    assert (report.previous.volunteers, report.previous.volunteer_hours) == (13, 3110)
 
     html = render_html(report)
     parsed = _Text()
@@ -340,13 +383,13 @@ async def test_each_organisation_is_counted_once_in_the_year(db, members: dict[s
     assert re.search(
         r'data-objective="involve_local_people"><td>[^<]+</td><td class="n">2</td><td class="n">400<', html
     )
-    assert re.search(r'<tr><td>People reached</td><td class="n">485</td><td class="n">200</td></tr>', html)
+    assert re.search(r'<tr><td>People reached</td><td class="n">485</td><td class="n">260</td></tr>', html)
 
     document = docx.Document(BytesIO(render_docx(report)))
     table = [[cell.text for cell in row.cells] for row in document.tables[1].rows]
     assert table[1] == [INVOLVE, "2", "400", "28", "5,200"]
     assert table[-1] == ["All members, each counted once", "3", "485", "33", "5,556"]
-    assert [[c.text for c in row.cells] for row in document.tables[0].rows][2] == ["People reached", "485", "200"]
+    assert [[c.text for c in row.cells] for row in document.tables[0].rows][2] == ["People reached", "485", "260"]
 
 
 async def test_the_year_and_estimates(db) -> None:
@@ -457,6 +500,21 @@ async def test_every_section_with_known_inputs(db, records: dict[str, int], tmp_
     assert re.search(r'data-group="low_income"><td>Low income or deprivation</td><td class="n">1<', html)
     assert re.search(r'data-group="sex"><td>Sex</td><td class="n">0<', html)
     assert "Community Chest 10% 2 £7,500" in sections["programmes"]
+    equality = sections["equality"]
+    assert "Of the 1 member that sent a monitoring report for the year, 1 counts the people it helps" in equality
+    assert (
+        "Allotment Friends, monitoring report for the period to 30 June 2026: Age: 12 under 25, 8 over 65." in equality
+    )
+    assert [(f.organisation, f.text, f.answer) for f in report.follow_ups] == [
+        ("Allotment Friends", "Open a community fridge", "The community fridge opened in May."),
+        ("Bike Kitchen", "Fix 100 bikes", None),
+    ]
+    commitments = sections["commitments"]
+    assert (
+        "Allotment Friends: Open a community fridge (by 1 June 2026) In its monitoring report for the period to "
+        "31 December 2026: “The community fridge opened in May.”" in commitments
+    )
+    assert "Bike Kitchen: Fix 100 bikes Not yet followed up." in commitments
     assert "Whether social value was scored in each decision is not yet recorded." in sections["programmes"]
     gaps = sections["gaps"]
     assert "2 member organisations have no statement for 2026-27." in gaps

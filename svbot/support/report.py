@@ -169,6 +169,27 @@ class DeadlineRow:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberWords:
+    """A sharing member's own words from a monitoring report of the year (its equality counts)."""
+
+    organisation: str
+    period_end: date | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A commitment from last year's shared statement, and what the member said of it since: the
+    progress answer of its latest shared monitoring report of this year, or None (not yet followed up)."""
+
+    organisation: str
+    text: str
+    due: date | None
+    answer: str | None
+    period_end: date | None = None  # of the monitoring report that answered
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeRow:
     """One of the support organisation's own grant programmes: how social value weighed in it."""
 
@@ -216,6 +237,10 @@ class AnnualReport:
     programmes: list[ProgrammeRow] = field(default_factory=list)
     previous: Totals | None = None
     foreword: list[str] = field(default_factory=list)  # the officer's paragraphs, as written
+    follow_ups: list[FollowUp] = field(default_factory=list)  # last year's commitments
+    equality_monitoring: int = 0  # members whose monitoring report of the year says they count by group
+    monitoring_members: int = 0  # members that submitted a monitoring report of the year
+    equality_counts: list[MemberWords] = field(default_factory=list)  # from shared monitoring reports only
     no_figures: int = 0  # included statements that gave no headline figure
 
     @property
@@ -315,6 +340,9 @@ async def build_report(
     report.commitments.sort(key=lambda c: (c.due is None, c.due or date.max, c.organisation, c.text))
     report.previous = _previous(every, members, year.previous(), framework_id)
     report.deadlines = await _deadlines(session, support_org_id, year, today)
+    monitoring = await _monitoring_reports(session, support_org_id, year)
+    _add_monitoring(report, monitoring)
+    report.follow_ups = _follow_ups(every, members, year.previous(), framework_id, monitoring)
     report.programmes = await _programmes(session, support_org_id, year)
     return report
 
@@ -496,10 +524,7 @@ async def _deadlines(session: AsyncSession, support_org_id: int, year: ReportYea
         .where(
             Organisation.support_org_id == support_org_id,
             Deadline.status != WAIVED,
-            or_(
-                and_(Deadline.period_end.is_not(None), Deadline.period_end.between(year.start, year.end)),
-                and_(Deadline.period_end.is_(None), Deadline.due_date.between(year.start, year.end)),
-            ),
+            _within(year),
         )
         .order_by(Organisation.name, Deadline.due_date, Deadline.id)
     )
@@ -519,6 +544,112 @@ async def _deadlines(session: AsyncSession, support_org_id: int, year: ReportYea
             outcome = NOT_SENT if deadline.due_date < today else NOT_DUE
         found.append(DeadlineRow(name, deadline.title, deadline.due_date, original, sent, outcome))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Submitted:
+    organisation_id: int
+    organisation: str
+    period_end: date | None
+    shared: bool
+    answers: dict[str, Any]
+
+
+async def _monitoring_reports(session: AsyncSession, support_org_id: int, year: ReportYear) -> list[_Submitted]:
+    """The members' submitted monitoring reports for periods ending within the year, latest period first."""
+    from svbot.monitoring import SUBMITTED as REPORT_SUBMITTED
+    from svbot.monitoring import MonitoringReport
+
+    rows = await session.execute(
+        select(MonitoringReport, Deadline.period_end, Deadline.due_date, Organisation.name)
+        .join(Deadline, Deadline.id == MonitoringReport.deadline_id)
+        .join(Organisation, Organisation.id == MonitoringReport.organisation_id)
+        .where(
+            Organisation.support_org_id == support_org_id,
+            or_(MonitoringReport.status == REPORT_SUBMITTED, Deadline.status == SUBMITTED),
+            _within(year),
+        )
+        .order_by(func.coalesce(Deadline.period_end, Deadline.due_date).desc(), MonitoringReport.id.desc())
+    )
+    found = []
+    for row, period_end, due, name in rows.all():
+        answers = (row.answers or {}).get("answers") or {}
+        found.append(_Submitted(row.organisation_id, name, period_end or due, bool(row.shared), dict(answers)))
+    return found
+
+
+def _within(year: ReportYear) -> Any:
+    """A deadline whose period ends within the year (its due date, when it has no period)."""
+    return or_(
+        and_(Deadline.period_end.is_not(None), Deadline.period_end.between(year.start, year.end)),
+        and_(Deadline.period_end.is_(None), Deadline.due_date.between(year.start, year.end)),
+    )
+
+
+def _answer(answers: dict[str, Any], key: str) -> str | None:
+    value = answers.get(key)
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+
+
+def _add_monitoring(report: AnnualReport, monitoring: list[_Submitted]) -> None:
+    """Equality monitoring: how many members count the people they help by group (an anonymous count
+    over every submitted report), and the counts themselves in the words of members that shared."""
+    by_member: dict[int, list[_Submitted]] = {}
+    for row in monitoring:
+        by_member.setdefault(row.organisation_id, []).append(row)
+    report.monitoring_members = len(by_member)
+    report.equality_monitoring = sum(
+        any(r.answers.get("equality") == "yes" for r in rows) for rows in by_member.values()
+    )
+    for rows in by_member.values():
+        counted = next(
+            (
+                r
+                for r in rows
+                if r.shared and r.answers.get("equality") == "yes" and _answer(r.answers, "equality_counts")
+            ),
+            None,
+        )
+        if counted is not None:
+            words = _answer(counted.answers, "equality_counts") or ""
+            report.equality_counts.append(MemberWords(counted.organisation, counted.period_end, words))
+    report.equality_counts.sort(key=lambda w: w.organisation)
+
+
+def _follow_ups(
+    records: list[StatementRecord],
+    members: Iterable[Organisation],
+    last_year: ReportYear,
+    framework_id: str | None,
+    monitoring: list[_Submitted],
+) -> list[FollowUp]:
+    """Last year's commitments of members that shared that statement, each with the progress answer
+    ("activities") of the member's latest shared monitoring report of this year, if any."""
+    found = _of_year(records, last_year)
+    answered: dict[int, _Submitted] = {}
+    for row in monitoring:  # latest period first
+        if row.shared and _answer(row.answers, "activities"):
+            answered.setdefault(row.organisation_id, row)
+    follow_ups = []
+    for member in members:
+        record = found.get(member.id)
+        if record is None or not record.shared or record.framework_id != framework_id:
+            continue
+        data = StatementInput.model_validate(record.data)
+        seen: set[str] = set()
+        for evidence in data.objectives:
+            words = (evidence.commitment.text or "").strip()
+            key = " ".join(words.casefold().split())
+            if not words or key in seen:
+                continue
+            seen.add(key)
+            later = answered.get(member.id)
+            follow_ups.append(
+                FollowUp(member.name, words, evidence.commitment.due,
+                         _answer(later.answers, "activities") if later else None,
+                         later.period_end if later else None)
+            )  # fmt: skip
+    return follow_ups
 
 
 async def _programmes(session: AsyncSession, support_org_id: int, year: ReportYear) -> list[ProgrammeRow]:
@@ -647,6 +778,34 @@ def commitment_line(c: CommitmentRow) -> str:
         details.append(text("report.commitment.due", date=long_date(c.due)))
     return text("report.commitment.line", organisation=c.organisation, commitment=c.text,
                 details="; ".join(details))  # fmt: skip
+
+
+def equality_monitoring_line(report: AnnualReport) -> str | None:
+    if not report.monitoring_members:
+        return None
+    return text("report.equality_monitoring", count=report.monitoring_members, counting=report.equality_monitoring)
+
+
+def member_words_line(words: MemberWords) -> str:
+    if words.period_end:
+        return text("report.member_words", organisation=words.organisation, date=long_date(words.period_end))
+    return text("report.member_words_undated", organisation=words.organisation)
+
+
+def follow_up_line(f: FollowUp) -> str:
+    """ "Bike Kitchen: Open a second site (by 1 June 2026)"."""
+    if f.due:
+        return text("report.follow_up.line_due", organisation=f.organisation, commitment=f.text,
+                    date=long_date(f.due))  # fmt: skip
+    return text("report.follow_up.line", organisation=f.organisation, commitment=f.text)
+
+
+def follow_up_answer(f: FollowUp) -> str:
+    if f.answer is None:
+        return text("report.follow_up.not_yet")
+    if f.period_end:
+        return text("report.follow_up.answer", date=long_date(f.period_end), answer=f.answer)
+    return text("report.follow_up.answer_undated", answer=f.answer)
 
 
 def programme_rows(report: AnnualReport) -> list[list[str]]:
@@ -840,6 +999,10 @@ def render_html(report: AnnualReport, chart: bytes | None = None) -> str:
         programmes=programme_rows(report),
         gaps=gap_lines(report),
         method=method_lines(report),
+        equality_monitoring=equality_monitoring_line(report),
+        member_words=member_words_line,
+        follow_up_line=follow_up_line,
+        follow_up_answer=follow_up_answer,
     )
 
 
@@ -897,6 +1060,13 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
     picture(document, pictures.equality, width_cm=15.24, alt_text=equality_alt_text(report))
     table(document, [text("report.table.group"), text("report.table.organisations")], equality_rows(report),
           numeric={1}, widths_cm=[12.0, 4.0])  # fmt: skip
+    monitoring_line = equality_monitoring_line(report)
+    if monitoring_line:
+        paragraph(document, monitoring_line)
+    if report.equality_counts:
+        heading(document, text("report.equality_counts"), level=2)
+        for words in report.equality_counts:
+            paragraph(document, words.text, label=member_words_line(words))
     heading(document, text("report.evidence"))
     for key, label in STRENGTH_LABELS.items():
         bullet(document, text("report.strength_line", label=label, number=report.strength.get(key, 0)))
@@ -905,6 +1075,12 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
         paragraph(document, text("report.no_commitments"))
     for line in (commitment_line(c) for c in report.commitments):
         bullet(document, line)
+    if report.previous:
+        heading(document, text("report.follow_up.heading"), level=2)
+        if not report.follow_ups:
+            paragraph(document, text("report.follow_up.none"))
+        for f in report.follow_ups:
+            bullet(document, follow_up_answer(f), label=follow_up_line(f))
     heading(document, text("report.deadlines.heading"))
     paragraph(document, deadline_line(report))
     if pictures.deadlines:

@@ -130,13 +130,14 @@ def whole(people: int, volunteers: int, hours: float, **qualifiers: str) -> Numb
 
 @pytest.fixture
 async def members(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Three members in the year with 485 people, 33 volunteers and 5,556 hours between them (the
-    issue's example), one whose figures end after the year, one against another framework, and a
-    member of another support organisation. Summing per objective would give 1,105 people."""
+    """Four members in the year with 485 people, 33 volunteers and 5,556 hours between them (the
+    issue's example; two shared their statements, two did not), one whose figures end after the year,
+    one against another framework, and a member of another support organisation. Summing per
+    objective would give 8,672 people (670 + 160 + 7,817 + 25)."""
     support = await add_org(db, "Brighton CVS", None, "support")
     other = await add_org(db, "Hastings CVS", None, "support")
     ids = {"support": support, "other": other}
-    for name in ("Allotment Friends", "Bike Kitchen", "Coastal Cleanup", "Dance Club", "Early Birds"):
+    for name in ("Allotment Friends", "Bike Kitchen", "Coastal Cleanup", "Dance Club", "Dune Walkers", "Early Birds"):
         ids[name] = await add_org(db, name, support)
     ids["Elsewhere"] = await add_org(db, "Elsewhere Trust", other)
     a, b, c = ids["Allotment Friends"], ids["Bike Kitchen"], ids["Coastal Cleanup"]
@@ -216,7 +217,7 @@ async def members(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
         period="2027-28",
         figures_to=date(2027, 2, 28),
     )
-    # Coastal Cleanup did not share: counted in the totals only; none of its words anywhere.
+    # Coastal Cleanup and Dune Walkers did not share: counted in the totals only; none of their words anywhere.
     await add_statement(
         db,
         c,
@@ -238,10 +239,13 @@ async def members(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
             ),
             objective("care_for_environment", people=40),
         ],
-        numbers=whole(85, 5, 56),
+        numbers=whole(60, 3, 40),
         org_what=UNSHARED["org_what"],
         reworded={"involve_local_people": UNSHARED["reworded"]},
         figures_to=date(2027, 3, 31),
+    )
+    await add_statement(
+        db, ids["Dune Walkers"], [objective("involve_local_people", people=25)], numbers=whole(25, 2, 16)
     )
     # Early Birds: made for 2026-27 but its figures run to June 2027, so it belongs to next year's report.
     await add_statement(
@@ -338,11 +342,11 @@ async def test_each_organisation_is_counted_once_in_the_year(db, members: dict[s
         report = await build_report(session, members["support"], "2026-27", KNOWLEDGE, today=TODAY)
     assert report.framework_id == "local_pledge"
     assert report.year is not None and (report.year.start, report.year.end) == (date(2026, 4, 1), date(2027, 3, 31))
-    assert report.members == 5
-    assert report.organisations == ["Allotment Friends", "Bike Kitchen", "Coastal Cleanup"]
+    assert report.members == 6
+    assert report.organisations == ["Allotment Friends", "Bike Kitchen", "Coastal Cleanup", "Dune Walkers"]
     assert report.missing == ["Dance Club", "Early Birds"]
-    assert (report.shared, report.others) == (2, 1)
-    # 300 + 100 (the largest of Bike Kitchen's) + 85; 20 + 8 + 5; 4,000 + 1,500 + 56
+    assert (report.shared, report.others, report.left_out) == (2, 2, 0)
+    # 300 + 100 (the largest of Bike Kitchen's) + 60 + 25; 20 + 8 + 3 + 2; 4,000 + 1,500 + 40 + 16
     assert (report.people_reached, report.volunteers, report.volunteer_hours) == (485, 33, 5556)
     assert report.estimated == set()
     rows = {
@@ -358,38 +362,40 @@ async def test_each_organisation_is_counted_once_in_the_year(db, members: dict[s
         "care_for_environment": (1, 60, 8, 1500),
     }
     assert report.objectives[0].names == ["Allotment Friends", "Bike Kitchen"]
-    # Strengths are anonymous counts over every included statement (Coastal Cleanup's two as well).
-    assert sum(report.strength.values()) == 7
+    # Strengths are anonymous counts over every included statement (the unshared ones' three as well).
+    assert sum(report.strength.values()) == 8
     assert report.previous is not None
-    # Last year: 200 + 40 + 20 people, 10 + 2 + 1 volunteers, 3,000 + 100 + 10 hours
-    assert (report.previous.label, report.previous.statements, report.previous.people_reached) == ("2025-26", 3, 260)
-    assert (report.previous.volunteers, report.previous.volunteer_hours) == (13, 3110)
+    # Last year: 200 + 40 people, 10 + 2 volunteers, 3,000 + 100 hours; the one member that did not
+    # share is left out (its figures would be the total less the others').
+    assert (report.previous.label, report.previous.statements, report.previous.people_reached) == ("2025-26", 3, 240)
+    assert (report.previous.volunteers, report.previous.volunteer_hours, report.previous.left_out) == (12, 3100, 1)
 
     html = render_html(report)
     parsed = _Text()
     parsed.feed(html)
     assert [parsed.by_id[k] for k in ("statements", "people-reached", "volunteers", "volunteer-hours")] == [
-        "3",
+        "4",
         "485",
         "33",
         "5,556",
     ]
     text = " ".join(" ".join(parsed.text).split())
-    assert "3 of 5 member organisations described their social value" in text
+    assert "4 of 6 member organisations described their social value" in text
     assert "Between them they reached 485 people, with 33 volunteers giving 5,556 hours" in text
-    assert "1 other member took part without sharing its statement" in text
+    assert "2 other members took part without sharing their statements: they are counted in these totals only." in text
+    assert "Last year 1 member did not share its statement; its figures are left out." in text
     assert "The 2 members that shared their statements cover 4 of the framework's 6 objectives." in text
     assert "each organisation is counted once in the totals" in text
     assert re.search(
         r'data-objective="involve_local_people"><td>[^<]+</td><td class="n">2</td><td class="n">400<', html
     )
-    assert re.search(r'<tr><td>People reached</td><td class="n">485</td><td class="n">260</td></tr>', html)
+    assert re.search(r'<tr><td>People reached</td><td class="n">485</td><td class="n">240</td></tr>', html)
 
     document = docx.Document(BytesIO(render_docx(report)))
     table = [[cell.text for cell in row.cells] for row in document.tables[1].rows]
     assert table[1] == [INVOLVE, "2", "400", "28", "5,200"]
-    assert table[-1] == ["All members, each counted once", "3", "485", "33", "5,556"]
-    assert [[c.text for c in row.cells] for row in document.tables[0].rows][2] == ["People reached", "485", "260"]
+    assert table[-1] == ["All members, each counted once", "4", "485", "33", "5,556"]
+    assert [[c.text for c in row.cells] for row in document.tables[0].rows][2] == ["People reached", "485", "240"]
 
 
 async def test_the_year_and_estimates(db) -> None:
@@ -408,10 +414,17 @@ async def test_the_year_and_estimates(db) -> None:
     )
     await add_statement(db, two, [objective("involve_local_people")], numbers=whole(60, 3, 50), shared=True)
     async with db() as session:
+        alone = await build_report(session, support, "2026-27", KNOWLEDGE, today=TODAY)
+    # One member that did not share: its figures would be the total less the others', so they are left out.
+    assert (alone.people_reached, alone.volunteer_hours, alone.estimated, alone.left_out) == (60, 50, set(), 1)
+    assert "With only one, its figures are left out of these totals and counts" in render_html(alone)
+    three = await add_org(db, "Three", support)
+    await add_statement(db, three, [objective("involve_local_people")], numbers=whole(10, 1, 5))
+    async with db() as session:
         report = await build_report(session, support, "2026-27", KNOWLEDGE, today=TODAY)
-    assert (report.people_reached, report.volunteer_hours, report.estimated) == (100, 150, {"volunteer_hours"})
-    assert report.figure("volunteer_hours") == "about 150" and report.figure("people_reached") == "100"
-    assert "with 5 volunteers giving about 150 hours" in render_html(report)
+    assert (report.people_reached, report.volunteer_hours, report.estimated) == (110, 155, {"volunteer_hours"})
+    assert report.figure("volunteer_hours") == "about 155" and report.figure("people_reached") == "110"
+    assert "with 6 volunteers giving about 155 hours" in render_html(report)
 
 
 async def test_nothing_unshared_in_any_format(db, records: dict[str, int]) -> None:

@@ -64,6 +64,9 @@ FIGURES = ("people_reached", "volunteers", "volunteer_hours")
 ON_TIME, EXTENDED, LATE, NOT_SENT, NOT_DUE = "on_time", "extended", "late", "not_sent", "not_due"
 OUTCOMES = (ON_TIME, EXTENDED, LATE, NOT_SENT)
 LOW_INCOME = "low_income"
+# A member that did not share is counted only in anonymous totals, and only when at least this many
+# did not share: one alone could be worked out by taking what the sharing members gave from a total.
+FEWEST_UNSHARED = 2
 _QUOTES = "\"'“”‘’«»„"
 
 
@@ -209,6 +212,43 @@ class Totals:
     volunteers: int
     volunteer_hours: float
     estimated: frozenset[str] = frozenset()
+    left_out: int = 0  # members that did not share, too few to count (FEWEST_UNSHARED)
+
+
+@dataclass
+class _Tally:
+    """Anonymous counts over statements: headline figures, estimates, claims' strengths, groups reached."""
+
+    people_reached: int = 0
+    volunteers: int = 0
+    volunteer_hours: float = 0.0
+    estimated: set[str] = field(default_factory=set)
+    strength: Counter[str] = field(default_factory=Counter)
+    reached: Counter[str] = field(default_factory=Counter)
+    no_figures: int = 0
+    statements: int = 0
+
+    def add(self, data: StatementInput) -> Numbers:
+        """Add the statement's organisation-wide figures (each organisation once); return them."""
+        whole, estimated = _whole(data)
+        self.statements += 1
+        if not any(getattr(whole, f) is not None for f in FIGURES):
+            self.no_figures += 1
+        self.people_reached += whole.people_reached or 0
+        self.volunteers += whole.volunteers or 0
+        self.volunteer_hours += whole.volunteer_hours or 0.0
+        self.estimated |= estimated
+        return whole
+
+    def merge(self, other: _Tally) -> None:
+        self.people_reached += other.people_reached
+        self.volunteers += other.volunteers
+        self.volunteer_hours += other.volunteer_hours
+        self.estimated |= other.estimated
+        self.strength.update(other.strength)
+        self.reached.update(other.reached)
+        self.no_figures += other.no_figures
+        self.statements += other.statements
 
 
 @dataclass
@@ -242,6 +282,7 @@ class AnnualReport:
     monitoring_members: int = 0  # members that submitted a monitoring report of the year
     equality_counts: list[MemberWords] = field(default_factory=list)  # from shared monitoring reports only
     no_figures: int = 0  # included statements that gave no headline figure
+    left_out: int = 0  # members that did not share, too few to count in the totals (FEWEST_UNSHARED)
 
     @property
     def statements(self) -> int:
@@ -322,17 +363,25 @@ async def build_report(
         foreword=_paragraphs(foreword),
     )
     rows = {row.id: row for row in report.objectives}
-    reached: Counter[str] = Counter()
+    counted, unshared = _Tally(), _Tally()
     for member in members:
         record = records.get(member.id)
         if record is None or record.framework_id != framework_id:
             report.missing.append(member.name)
             continue
         data = StatementInput.model_validate(record.data)
-        _add_statement(report, rows, record, data, member.name, knowledge)
-        reached.update(_characteristics(data, knowledge))
+        tally = counted if record.shared else unshared
+        _add_statement(report, rows, record, data, member.name, knowledge, tally)
+        tally.reached.update(_characteristics(data, knowledge))
+    if unshared.statements >= FEWEST_UNSHARED:
+        counted.merge(unshared)
+    else:
+        report.left_out = unshared.statements
+    report.people_reached, report.volunteers = counted.people_reached, counted.volunteers
+    report.volunteer_hours, report.estimated = counted.volunteer_hours, counted.estimated
+    report.strength, report.no_figures = counted.strength, counted.no_figures
     report.equality = [
-        EqualityRow(c.id, c.label, reached[c.id], c.protected)
+        EqualityRow(c.id, c.label, counted.reached[c.id], c.protected)
         for c in knowledge.guidance.equality_characteristics
         if c.protected or c.id == LOW_INCOME
     ]
@@ -354,6 +403,7 @@ def _add_statement(
     data: StatementInput,
     name: str,
     knowledge: Knowledge,
+    tally: _Tally,
 ) -> None:
     try:
         strengths = {s.id: s.strength for s in compose(data, knowledge).sections}
@@ -364,13 +414,8 @@ def _add_statement(
     report.shared += shared
     # The headline counts each organisation once: its organisation-wide figures (the same people are
     # often counted under several objectives, so per-objective figures are never added up).
-    whole, estimated = _whole(data)
-    if not any(getattr(whole, f) is not None for f in FIGURES):
-        report.no_figures += 1
-    report.people_reached += whole.people_reached or 0
-    report.volunteers += whole.volunteers or 0
-    report.volunteer_hours += whole.volunteer_hours or 0.0
-    report.estimated |= estimated
+    whole = tally.add(data)
+    estimated = _whole(data)[1]
     commitments: dict[str, tuple[list[str], Any]] = {}
     for evidence in data.objectives:
         row = rows.get(evidence.objective_id)
@@ -378,7 +423,7 @@ def _add_statement(
             continue  # an objective the framework no longer has
         strength = strengths.get(evidence.objective_id)
         if strength:
-            report.strength[strength] += 1  # an anonymous count: every included statement
+            tally.strength[strength] += 1  # an anonymous count
         if not shared:
             continue  # what it did under each objective is its own unless it shared the statement
         numbers = evidence.numbers if evidence.numbers.given() else whole
@@ -496,23 +541,22 @@ def _previous(
 ) -> Totals | None:
     """Last year's headline figures, counted the same way, when members made statements for it."""
     found = _of_year(records, year)
-    people = volunteers = 0
-    hours = 0.0
-    estimated: set[str] = set()
-    statements = 0
+    counted, unshared = _Tally(), _Tally()
     for member in members:
         record = found.get(member.id)
         if record is None or record.framework_id != framework_id:
             continue
-        whole, guessed = _whole(StatementInput.model_validate(record.data))
-        statements += 1
-        people += whole.people_reached or 0
-        volunteers += whole.volunteers or 0
-        hours += whole.volunteer_hours or 0.0
-        estimated |= guessed
+        (counted if record.shared else unshared).add(StatementInput.model_validate(record.data))
+    statements = counted.statements + unshared.statements
     if not statements:
         return None
-    return Totals(year.label, statements, people, volunteers, hours, frozenset(estimated))
+    left_out = 0
+    if unshared.statements >= FEWEST_UNSHARED:
+        counted.merge(unshared)
+    else:
+        left_out = unshared.statements
+    return Totals(year.label, statements, counted.people_reached, counted.volunteers, counted.volunteer_hours,
+                  frozenset(counted.estimated), left_out)  # fmt: skip
 
 
 async def _deadlines(session: AsyncSession, support_org_id: int, year: ReportYear, today: date) -> list[DeadlineRow]:
@@ -699,7 +743,9 @@ def summary_lines(report: AnnualReport) -> list[str]:
         text("report.summary.reached", people=report.figure("people_reached"),
              volunteers=report.figure("volunteers"), hours=report.figure("volunteer_hours")),
     ]  # fmt: skip
-    if report.others:
+    if report.left_out:
+        lines.append(text("report.summary.left_out", count=report.left_out))
+    elif report.others:
         lines.append(text("report.summary.others", count=report.others))
     if report.shared:
         lines.append(text("report.summary.covered", count=len(report.objectives), covered=len(report.covered),
@@ -1041,8 +1087,12 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
     if report.previous:
         heading(document, text("report.previous"), level=2)
         table(document, ["", report.period, report.previous.label], previous_rows(report), numeric={1, 2})
+        if report.previous.left_out:
+            paragraph(document, text("report.previous_left_out", count=report.previous.left_out), italic=True)
     heading(document, text("report.objectives"))
-    if report.others:
+    if report.left_out:
+        paragraph(document, text("report.objectives_left_out", count=report.left_out))
+    elif report.others:
         paragraph(document, text("report.objectives_others", count=report.others))
     picture(document, pictures.objectives, width_cm=15.24, alt_text=chart_alt_text(report))
     headings = [

@@ -46,6 +46,10 @@ from svbot.support.report import (
 
 KNOWLEDGE = load_knowledge(knowledge_dir())
 PNG = b"\x89PNG\r\n\x1a\n"
+DOT = bytes.fromhex(  # a 1x1 PNG
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a2d0f1a70000000049454e44ae426082"
+)
 TODAY = date(2027, 4, 20)
 INVOLVE = "We involve local people in shaping what we do"
 # Words of a member that did not share its statement: none may appear in any format.
@@ -749,17 +753,30 @@ def test_support_commands(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         assert "no chat platform is set up" in svbot("broadcasts", "send", ok=False)
 
         (tmp_path / "foreword.txt").write_text("Our thanks to every member.\n\nWe recommend a 10% weighting.")
+        (tmp_path / "logo.png").write_bytes(DOT)
         svbot("report", "--support-org", str(support), "--period", "2026-27", "--format", "docx", "--out", "r.docx",
-              "--foreword", "foreword.txt")  # fmt: skip
+              "--foreword", "foreword.txt", "--logo", "logo.png")  # fmt: skip
         document = docx.Document(str(tmp_path / "r.docx"))
-        assert document.paragraphs[0].text == "Brighton CVS: social value report 2026-27"
-        assert len(document.inline_shapes) == 2  # objectives and equality; no monitoring reports due
+        assert len(document.inline_shapes) == 3  # the logo, objectives and equality; no monitoring reports due
         texts = [p.text for p in document.paragraphs]
-        assert texts[2:5] == [
+        assert texts[1:5] == [
+            "Brighton CVS: social value report 2026-27",
+            "Annual report on the social value of our members' work, against Local social value framework and "
+            "pledge (starter set)",
+            "Report year: 1 April 2026 to 31 March 2027",
+            "Prepared by Brighton CVS",
+        ]
+        start = texts.index("Foreword and recommendations")
+        assert texts[start : start + 3] == [
             "Foreword and recommendations",
             "Our thanks to every member.",
             "We recommend a 10% weighting.",
         ]
+        assert 'w:type="page"' in document.paragraphs[start - 1]._p.xml  # the title page ends there
+        (tmp_path / "logo.txt").write_text("not a picture")
+        assert "the logo must be a PNG or JPEG" in svbot(
+            "report", "--support-org", str(support), "--period", "2026-27", "--logo", "logo.txt", ok=False
+        )
         assert (datetime.now(UTC) - document.core_properties.created) < timedelta(minutes=5)
         assert "cannot read the foreword" in svbot(
             "report", "--support-org", str(support), "--period", "2026-27", "--foreword", "nope.txt", ok=False

@@ -336,8 +336,17 @@ def digest_run(now_text: str | None, send: bool) -> None:
     default=None,
     help="A UTF-8 text file with your foreword and recommendations (paragraphs split by blank lines).",
 )
+@click.option(
+    "--logo", type=click.Path(path_type=Path, dir_okay=False), default=None, help="A PNG or JPEG for the title page."
+)
 def report(
-    support_org: int, period: str, framework: str | None, fmt: str, out: Path | None, foreword: Path | None
+    support_org: int,
+    period: str,
+    framework: str | None,
+    fmt: str,
+    out: Path | None,
+    foreword: Path | None,
+    logo: Path | None,
 ) -> None:
     """The annual social value report across members' statements and monitoring reports of the year."""
     from svbot.knowledge import default_knowledge
@@ -352,12 +361,25 @@ def report(
             words = foreword.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"cannot read the foreword {foreword}: {getattr(exc, 'strerror', None) or exc}") from None
+    picture = None
+    if logo is not None:
+        try:
+            picture = logo.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read the logo {logo}: {exc.strerror}") from None
 
     async def work(db: async_sessionmaker[AsyncSession]) -> Any:
         async with db() as session:
             try:
                 return await build_report(
-                    session, support_org, period.strip(), knowledge, framework_id=framework, today=today, foreword=words
+                    session,
+                    support_org,
+                    period.strip(),
+                    knowledge,
+                    framework_id=framework,
+                    today=today,
+                    foreword=words,
+                    logo=picture,
                 )
             except ReportError as exc:
                 raise UserError(str(exc)) from None

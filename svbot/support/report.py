@@ -283,6 +283,7 @@ class AnnualReport:
     equality_counts: list[MemberWords] = field(default_factory=list)  # from shared monitoring reports only
     no_figures: int = 0  # included statements that gave no headline figure
     left_out: int = 0  # members that did not share, too few to count in the totals (FEWEST_UNSHARED)
+    logo: bytes | None = None  # the support organisation's logo (PNG or JPEG), for the title page
 
     @property
     def statements(self) -> int:
@@ -329,9 +330,13 @@ async def build_report(
     max_stories: int = 3,
     start_month: int = 4,
     foreword: str | None = None,
+    logo: bytes | None = None,
 ) -> AnnualReport:
     """The report for the year `period` ("2026-27"; the year starts in `start_month`, April by
-    default). `foreword`: the officer's foreword and recommendations, paragraphs split by blank lines."""
+    default). `foreword`: the officer's foreword and recommendations, paragraphs split by blank lines;
+    `logo`: the support organisation's logo, PNG or JPEG bytes, for the title page."""
+    if logo is not None and not logo.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+        raise ReportError("the logo must be a PNG or JPEG picture")
     support = await session.get(Organisation, support_org_id)
     if support is None or support.kind != "support":
         raise ReportError(f"there is no support organisation with id {support_org_id}")
@@ -361,6 +366,7 @@ async def build_report(
         year=year,
         framework_source=framework.source.citation if framework else None,
         foreword=_paragraphs(foreword),
+        logo=logo,
     )
     rows = {row.id: row for row in report.objectives}
     counted, unshared = _Tally(), _Tally()
@@ -1027,6 +1033,8 @@ def render_html(report: AnnualReport, chart: bytes | None = None) -> str:
 
     return env.get_template("report.html.j2").render(
         r=report,
+        logo=encoded(report.logo),
+        logo_type="image/png" if (report.logo or b"").startswith(b"\x89PNG") else "image/jpeg",
         chart=encoded(pictures.objectives),
         chart_alt=chart_alt_text(report),
         deadlines_chart=encoded(pictures.deadlines),
@@ -1075,8 +1083,17 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
     title = text("report.title", support=report.support_name, period=report.period)
     document = new_document(title, author=report.support_name, subject=report.framework_title,
                             keywords=text("report.keywords"), created=created)  # fmt: skip
+    # The title page: logo, title, what it is, the year, by whom; then a new page.
+    if report.logo:
+        picture(document, report.logo, width_cm=5, alt_text=text("report.logo", support=report.support_name))
     heading(document, title, level=0)
     paragraph(document, text("report.subtitle", framework=report.framework_title), style="Subtitle")
+    year = report.year or report_year(report.period)
+    paragraph(document, text("report.year", start=long_date(year.start), end=long_date(year.end)))
+    paragraph(document, text("report.by", support=report.support_name))
+    if report.generated:
+        paragraph(document, long_date(report.generated))
+    document.add_page_break()
     if report.foreword:
         heading(document, text("report.foreword"))
         for words in report.foreword:

@@ -518,7 +518,7 @@ async def test_every_section_with_known_inputs(db, records: dict[str, int], tmp_
     assert re.search(r'data-group="sex"><td>Sex</td><td class="n">0<', html)
     assert "Community Chest 10% 2 £7,500" in sections["programmes"]
     equality = sections["equality"]
-    assert "Of the 1 member that sent a monitoring report for the year, 1 counts the people it helps" in equality
+    assert "Of the 1 member that shared a monitoring report for the year, 1 counts the people it helps" in equality
     assert (
         "Allotment Friends, monitoring report for the period to 30 June 2026: Age: 12 under 25, 8 over 65." in equality
     )

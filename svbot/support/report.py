@@ -642,27 +642,21 @@ def _answer(answers: dict[str, Any], key: str) -> str | None:
 
 
 def _add_monitoring(report: AnnualReport, monitoring: list[_Submitted]) -> None:
-    """Equality monitoring: how many members count the people they help by group (an anonymous count
-    over every submitted report), and the counts themselves in the words of members that shared."""
+    """Equality monitoring, from the monitoring reports members shared: how many of them count the
+    people they help by group, and their counts in their own words (from the latest report giving them)."""
     by_member: dict[int, list[_Submitted]] = {}
     for row in monitoring:
-        by_member.setdefault(row.organisation_id, []).append(row)
+        if row.shared:
+            by_member.setdefault(row.organisation_id, []).append(row)
     report.monitoring_members = len(by_member)
     report.equality_monitoring = sum(
         any(r.answers.get("equality") == "yes" for r in rows) for rows in by_member.values()
     )
     for rows in by_member.values():
-        counted = next(
-            (
-                r
-                for r in rows
-                if r.shared and r.answers.get("equality") == "yes" and _answer(r.answers, "equality_counts")
-            ),
-            None,
-        )
-        if counted is not None:
-            words = _answer(counted.answers, "equality_counts") or ""
-            report.equality_counts.append(MemberWords(counted.organisation, counted.period_end, words))
+        given = [r for r in rows if r.answers.get("equality") == "yes" and _answer(r.answers, "equality_counts")]
+        if given:
+            words = _answer(given[0].answers, "equality_counts") or ""
+            report.equality_counts.append(MemberWords(given[0].organisation, given[0].period_end, words))
     report.equality_counts.sort(key=lambda w: w.organisation)
 
 

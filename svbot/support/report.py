@@ -816,14 +816,14 @@ def equality_rows(report: AnnualReport) -> list[list[str]]:
 
 
 def commitment_line(c: CommitmentRow) -> str:
-    """ "Bike Kitchen: Recruit a volunteer coordinator (objective: ...; measured by: ...; by 5 March 2027)"."""
-    details = [text("report.commitment.objectives", count=len(c.objectives), objectives=c.objective)]
-    if c.measure and c.measure.strip():
-        details.append(text("report.commitment.measured", measure=c.measure.strip()))
+    """ "Allotment Friends: Hold two open days (by 15 September 2027). Measured by: ... Objectives: A; B."."""
+    line = text("report.commitment.line", organisation=c.organisation, commitment=c.text.rstrip(" ."))
     if c.due:
-        details.append(text("report.commitment.due", date=long_date(c.due)))
-    return text("report.commitment.line", organisation=c.organisation, commitment=c.text,
-                details="; ".join(details))  # fmt: skip
+        line += text("report.commitment.due", date=long_date(c.due))
+    line += text("report.commitment.end")
+    if c.measure and c.measure.strip():
+        line += text("report.commitment.measured", measure=c.measure.strip().rstrip(" ."))
+    return line + text("report.commitment.objectives", count=len(c.objectives), objectives=c.objective)
 
 
 def equality_monitoring_line(report: AnnualReport) -> str | None:
@@ -889,7 +889,11 @@ def method_lines(report: AnnualReport) -> list[str]:
         text("report.method.privacy", support=report.support_name),
     ]
     if report.framework_source:
-        lines.append(text("report.method.framework", framework=report.framework_title, source=report.framework_source))
+        lines.append(
+            text(
+                "report.method.framework", framework=report.framework_title, source=report.framework_source.rstrip(" .")
+            )
+        )
     lines.append(text("report.method.sources", support=report.support_name))
     return lines
 

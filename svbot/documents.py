@@ -72,17 +72,27 @@ def _template_bytes() -> bytes:
     return TEMPLATE.read_bytes()
 
 
-def new_document(title: str, author: str, subject: str | None = None, keywords: str | None = None) -> Document:
+def new_document(
+    title: str,
+    author: str,
+    subject: str | None = None,
+    keywords: str | None = None,
+    *,
+    created: datetime | None = None,
+) -> Document:
     """A new, empty document from svbot's template, with its file properties set.
 
     The properties say who the document is by (`author`, normally the organisation), what it is
     (`title`, `subject`, `keywords`), that svbot saved it, when (now, UTC), and that it is in British
-    English. Nothing of the template's own history is left in them.
+    English. Nothing of the template's own history is left in them. `created`: when the document was
+    made, if not now (an aware time; a naive one is taken as UTC).
     """
     import docx
 
     doc = docx.Document(BytesIO(_template_bytes()))
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = (created or datetime.now(UTC)).replace(microsecond=0)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
     props = doc.core_properties
     props.title = xml_text(title)
     props.author = xml_text(author)

@@ -347,35 +347,72 @@ def digest_run(now_text: str | None, send: bool) -> None:
 
 @click.command(cls=FriendlyCommand)
 @click.option("--support-org", type=int, required=True, help="The support organisation's id.")
-@click.option("--period", required=True, help="The financial year, like 2026-27.")
+@click.option("--period", required=True, help="The report year, like 2026-27 (April to March).")
 @click.option("--framework", default=None, help="Framework id (default: the support organisation's).")
 @click.option("--format", "fmt", type=click.Choice(["html", "docx"]), default="html", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="File to write ('-' for stdout).")
-def report(support_org: int, period: str, framework: str | None, fmt: str, out: Path | None) -> None:
-    """The annual social value report across members' latest statements."""
+@click.option(
+    "--foreword",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="A UTF-8 text file with your foreword and recommendations (paragraphs split by blank lines).",
+)
+@click.option(
+    "--logo", type=click.Path(path_type=Path, dir_okay=False), default=None, help="A PNG or JPEG for the title page."
+)
+def report(
+    support_org: int,
+    period: str,
+    framework: str | None,
+    fmt: str,
+    out: Path | None,
+    foreword: Path | None,
+    logo: Path | None,
+) -> None:
+    """The annual social value report across members' statements and monitoring reports of the year."""
     from svbot.knowledge import default_knowledge
     from svbot.support.report import ReportError, build_report, render_report
 
     settings = get_settings()
-    today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    words = None
+    if foreword is not None:
+        try:
+            words = foreword.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read the foreword {foreword}: {getattr(exc, 'strerror', None) or exc}") from None
+    picture = None
+    if logo is not None:
+        try:
+            picture = logo.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read the logo {logo}: {exc.strerror}") from None
 
     async def work(db: async_sessionmaker[AsyncSession]) -> Any:
         async with db() as session:
             try:
                 return await build_report(
-                    session, support_org, period.strip(), knowledge, framework_id=framework, today=today
+                    session,
+                    support_org,
+                    period.strip(),
+                    knowledge,
+                    framework_id=framework,
+                    today=today,
+                    foreword=words,
+                    logo=picture,
                 )
             except ReportError as exc:
                 raise UserError(str(exc)) from None
 
     knowledge = default_knowledge()
     made = with_db(work, settings)
-    content = render_report(made, fmt)
+    content = render_report(made, fmt, created=now)
     data = content.encode("utf-8") if isinstance(content, str) else content
     if out is not None and str(out) == "-":
         sys.stdout.buffer.write(data)
         return
-    target = out or Path(f"social-value-report-{period.strip()}.{fmt}")
+    target = out or Path(f"social-value-report-{made.period}.{fmt}")
     try:
         target.write_bytes(data)
     except OSError as exc:

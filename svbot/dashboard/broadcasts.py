@@ -146,7 +146,8 @@ def routes(dashboard: Dashboard) -> list[Route]:
                                       reach=found, said=said)  # fmt: skip
             report = await service.delivery_report(session, row.id)
         return dashboard.page("broadcast_report.html.j2", staff=staff, here="broadcasts", b=row, what=what,
-                              r=report, when=_when(dashboard))  # fmt: skip
+                              r=report, when=_when(dashboard),
+                              still=request.query_params.get("still") == "1")  # fmt: skip
 
     async def send(request: Request, staff: Staff) -> Response:
         broadcast_id = request.path_params["broadcast_id"]

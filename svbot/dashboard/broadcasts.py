@@ -11,8 +11,11 @@ rows and lands on the same delivery report. That page refreshes itself while any
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +29,7 @@ from svbot.delivery.recipients import reachable_members
 from svbot.models import Identity, Membership
 from svbot.support import broadcasts as service
 from svbot.support.models import DRAFT, Broadcast
-from svbot.text import text
+from svbot.text import date_values, text
 
 if TYPE_CHECKING:
     from svbot.dashboard.web import Dashboard
@@ -55,14 +58,14 @@ class Past:
     audience: str
     message: str
     status: str
-    queued_at: object
+    queued_at: datetime | None
     report: service.DeliveryReport
 
 
-async def reach(session: AsyncSession, support_org_id: int, audience: service.Audience, today: object) -> Reach:
+async def reach(session: AsyncSession, support_org_id: int, audience: service.Audience, today: date) -> Reach:
     """How many the broadcast reaches: the service's own recipients (as `queue` will write them)."""
-    org_ids = await service.audience_orgs(session, support_org_id, audience, today)  # type: ignore[arg-type]
-    people = await service.recipients(session, support_org_id, audience, today)  # type: ignore[arg-type]
+    org_ids = await service.audience_orgs(session, support_org_id, audience, today)
+    people = await service.recipients(session, support_org_id, audience, today)
     if not org_ids:
         return Reach(0, 0, 0, 0)
     reached_orgs = {r.organisation_id for r in await reachable_members(session, org_ids)}
@@ -208,18 +211,14 @@ async def _past(session: AsyncSession, support_org_id: int) -> list[Past]:
     return found
 
 
-def _when(dashboard: Dashboard):  # type: ignore[no-untyped-def]
+def _when(dashboard: Dashboard) -> Callable[[datetime | None], str]:
     """A moment as staff read it: "10 Mar 2027, 10:00" in svbot's time zone."""
-    from zoneinfo import ZoneInfo
-
-    from svbot.text import date_values
-
     zone = ZoneInfo(dashboard.settings.timezone)
 
-    def when(moment: object) -> str:
+    def when(moment: datetime | None) -> str:
         if moment is None:
             return ""
-        local = auth._aware(moment).astimezone(zone)  # type: ignore[arg-type]
+        local = auth._aware(moment).astimezone(zone)
         return text("dashboard.broadcasts.when", **date_values(local.date()), time=f"{local:%H:%M}")
 
     return when

@@ -63,12 +63,14 @@ class Past:
 
 
 async def reach(session: AsyncSession, support_org_id: int, audience: service.Audience, today: date) -> Reach:
-    """How many the broadcast reaches: the service's own recipients (as `queue` will write them)."""
+    """How many the broadcast reaches, counted as `service.recipients` (what `queue` writes) counts them:
+    each reachable chat identity of the audience's organisations once."""
     org_ids = await service.audience_orgs(session, support_org_id, audience, today)
-    people = await service.recipients(session, support_org_id, audience, today)
     if not org_ids:
         return Reach(0, 0, 0, 0)
-    reached_orgs = {r.organisation_id for r in await reachable_members(session, org_ids)}
+    reachable = await reachable_members(session, org_ids)
+    people = {r.identity_id for r in reachable}
+    reached_orgs = {r.organisation_id for r in reachable}
     reachable_people = (
         select(Identity.person_id).where(Identity.active.is_(True), Identity.chat_id.is_not(None)).scalar_subquery()
     )

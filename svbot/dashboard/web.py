@@ -25,7 +25,9 @@ from starlette.routing import Route
 
 from svbot import text as texts
 from svbot.config import Settings
-from svbot.dashboard import auth, deadlines, feeds, imports, queries
+from svbot.dashboard import auth, deadlines, feeds, imports, queries, settings_page
+from svbot.dashboard import broadcasts as broadcasts_page
+from svbot.dashboard import report as report_page
 from svbot.dashboard.auth import COOKIE, SecretKeyMissing, Staff
 from svbot.statements.text import format_count
 from svbot.text import date_values, text
@@ -33,7 +35,7 @@ from svbot.turns import Bot
 
 HERE = Path(__file__).resolve().parent
 # The pages in modules of their own (svbot/dashboard/<page>.py), each with `routes(dashboard)`.
-PAGES: tuple[Any, ...] = (deadlines, feeds, imports)
+PAGES: tuple[Any, ...] = (deadlines, feeds, imports, broadcasts_page, report_page, settings_page)
 STYLESHEET = HERE / "static" / "dashboard.css"
 Page = Callable[[Request, Staff], Awaitable[Response]]
 

@@ -70,5 +70,13 @@ class PrivacyContact(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-__all__ = ["ERASE", "EXPORT", "ErasedOrganisation", "NoticeShown", "ORGANISATION", "PERSON", "PrivacyContact",
-           "PrivacyRequest"]
+__all__ = [
+    "ERASE",
+    "EXPORT",
+    "ErasedOrganisation",
+    "NoticeShown",
+    "ORGANISATION",
+    "PERSON",
+    "PrivacyContact",
+    "PrivacyRequest",
+]

@@ -131,8 +131,9 @@ async def _button(turn: Turn) -> None:
             Button(text("privacy.erase.blank_no"), f"pv:keep:{person}"),
         ), kind="question")  # fmt: skip
         return
+    free_text = free_text_steps(turn.bot.dialogues)
     erased = await erase_person(turn.session, person, now=turn.now, requested_by=by_person(person),
-                                blank_texts=action == "blank", free_text=free_text_steps(turn.bot.dialogues))  # fmt: skip
+                                blank_texts=action == "blank", free_text=free_text)  # fmt: skip
     if erased is None:  # erased already (a second press)
         turn.say(text("privacy.erase.done"))
         return

@@ -16,7 +16,6 @@ counts, never what was erased.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +40,7 @@ from svbot.dialogue.spec import Dialogue, Step
 from svbot.evidence import StatementRecord
 from svbot.models import Answer, Conversation, Identity, Membership, Organisation, Person
 from svbot.monitoring import MonitoringReport
+from svbot.privacy.erased import external_id_hash
 from svbot.privacy.models import ERASE, ORGANISATION, PERSON, ErasedOrganisation, NoticeShown, PrivacyContact
 from svbot.privacy.requests import log_request
 from svbot.support.models import Broadcast, Invite
@@ -207,15 +207,6 @@ async def erase_organisation(
     await log_request(session, ERASE, ORGANISATION, oid, requested_by, now,
                       {**erased.counts, "submitted_reports": submitted})  # fmt: skip
     return erased
-
-
-def external_id_hash(external_id: str) -> str:
-    """SHA-256 of an organisation's identifier as the importer keys it (svbot.deadlines.importer)."""
-    return hashlib.sha256(external_id.strip().encode("utf-8")).hexdigest()
-
-
-async def erased_hashes(session: AsyncSession) -> set[str]:
-    return set(await session.scalars(select(ErasedOrganisation.external_id_hash)))
 
 
 async def _blank_texts(session: AsyncSession, conversation_ids: list[int], free_text: frozenset[str]) -> int:

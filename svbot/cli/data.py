@@ -76,8 +76,8 @@ def data_erase(person_id: int | None, org_id: int | None, blank_texts: bool, con
     from svbot.privacy.requests import CLI
 
     subject, subject_id = _subject(person_id, org_id)
-    if not confirmed and not click.confirm(f"Erase {subject} {subject_id}? This cannot be undone.", err=True):
-        raise UserError("nothing was erased")
+    if not confirmed and not _confirm(f"Erase {subject} {subject_id}? This cannot be undone."):
+        raise UserError("nothing was erased (to erase without being asked, add --yes)")
     now = utcnow()
 
     async def work(app: App) -> Any:
@@ -136,6 +136,14 @@ def data_retention(now_text: str | None) -> None:
     done = with_app(work, settings)
     click.echo(f"Forgot {done.outbox} sent messages, {done.events} event keys, "
                f"and the free text of {done.conversations} abandoned conversations.")  # fmt: skip
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return click.confirm(question, err=True)
+    except click.exceptions.Abort:  # no answer (input is not a terminal, or Ctrl-D)
+        click.echo("", err=True)
+        return False
 
 
 COMMANDS = (data,)

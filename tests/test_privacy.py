@@ -271,3 +271,39 @@ async def test_retention_forgets_old_messages_event_keys_and_the_free_text_of_ab
     assert kept["about"] == STORY, "what the organisation kept is not touched"
     await bot.say("status")  # the walk-through carries on
     assert "Traceback" not in bot.text and text("core.sorry") not in bot.text
+
+
+async def test_an_organisation_admin_removes_a_member_and_nobody_else_can(bot: ScenarioBot) -> None:
+    async with bot.bot.sessionmaker() as session, session.begin():
+        organisation = Organisation(name="Hollybush Lunch Club", kind="member")
+        session.add(organisation)
+        await session.flush()
+        admin_code = (await create_invite(session, organisation.id, bot.bot.clock(), role="org_admin")).code
+        member_code = (await create_invite(session, organisation.id, bot.bot.clock())).code
+    await bot.say(f"join {admin_code}")
+    sam = ScenarioBot(bot.bot, user="sam")
+    await sam.say(f"join {member_code}")
+    sam_id = await person_of(bot, "sam")
+
+    await sam.say("remove member")  # a member is not an admin
+    assert text("privacy.remove.admins_only") in sam.text
+    await bot.say("remove member")
+    assert "Who should I remove" in bot.last
+    pick = bot.button("sam")
+    await sam.send(sam.inbound(payload=pick.payload))  # the member pressing the admin's button
+    assert text("support.not_found") in sam.text
+    await bot.press("sam")
+    assert "Remove sam from your organisation?" in bot.last
+    await bot.press("Yes, remove them")
+    assert "sam is no longer a member" in bot.last
+
+    async with bot.bot.sessionmaker() as session:
+        roles = dict((await session.execute(select(Membership.person_id, Membership.role))).all())
+        (logged,) = await session.scalars(select(PrivacyRequest).where(PrivacyRequest.action == "remove"))
+        sam_org = await session.scalar(select(Conversation.organisation_id).where(Conversation.key.like("%:sam")))
+    assert sam_id not in roles and list(roles.values()) == ["org_admin"]
+    assert sam_org is None, "their chat no longer speaks for the organisation"
+    assert await person_of(bot, "sam") == sam_id, "the person stays: only the membership goes"
+    assert logged.subject_id == sam_id and logged.detail["organisation_id"] == organisation.id
+    await sam.say("remove member")
+    assert text("privacy.remove.admins_only") in sam.text

@@ -2,8 +2,10 @@
 files) and `delete my data` (with a confirmation, and an offer to blank the texts they wrote).
 
 Buttons: `pv:erase:PERSON` (yes, delete), `pv:blank:PERSON` / `pv:keep:PERSON` (blank the texts I
-wrote, or leave them with my organisation), `pv:no` (keep everything). The person id in a button is
-checked against the person pressing it: a button from someone else's chat does nothing.
+wrote, or leave them with my organisation), `pv:no` (keep everything); for an organisation's admin,
+`remove member`: `pv:rm:ORG:PERSON` (this one?) and `pv:rmyes:ORG:PERSON` (yes, remove them).
+Ids in buttons are untrusted: the person id of an erasure button must be the person pressing it, and
+a removal is checked against the presser's role in the organisation, every time.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ from sqlalchemy import select
 from svbot.dialogue.state import ConvState
 from svbot.messages import Button, Outbound
 from svbot.models import Membership, Organisation, Person
-from svbot.privacy.erase import erase_person, free_text_steps
+from svbot.privacy.erase import erase_person, free_text_steps, remove_member
 from svbot.privacy.export import export_files, person_data
 from svbot.privacy.models import EXPORT, PERSON, NoticeShown, PrivacyContact
 from svbot.privacy.requests import by_person, log_request
+from svbot.support import access
+from svbot.support.models import ORG_ADMIN
 from svbot.text import text
 from svbot.turns import Bot, Turn
 
 log = logging.getLogger(__name__)
+
+MAX_BUTTONS = 24
 
 
 def install(bot: Bot) -> None:
@@ -47,6 +53,53 @@ def install(bot: Bot) -> None:
             Button(text("privacy.erase.yes"), f"pv:erase:{person}", style="danger"),
             Button(text("privacy.erase.no"), "pv:no"),
         ), kind="question")  # fmt: skip
+
+    @bot.intent("remove_member", "remove member", "/removemember", "removemember", "remove a member",
+                roles=(ORG_ADMIN,), private=True)  # fmt: skip
+    async def remove_member_word(turn: Turn) -> None:
+        await _remove_start(turn)
+
+
+async def _remove_start(turn: Turn) -> None:
+    """`remove member`: the organisation's members as buttons, for its admin."""
+    org_id = turn.conversation.organisation_id
+    me = turn.identity.person_id
+    if org_id is None or not await access.can_manage(turn.session, me, org_id):
+        turn.say(text("privacy.remove.admins_only"))
+        return
+    members = (await turn.session.execute(
+        select(Person.id, Person.display_name).join(Membership, Membership.person_id == Person.id)
+        .where(Membership.organisation_id == org_id, Person.id != me).order_by(Person.display_name, Person.id)
+        .limit(MAX_BUTTONS))).all()  # fmt: skip
+    if not members:
+        turn.say(text("privacy.remove.nobody"))
+        return
+    buttons = tuple(Button((name or text("privacy.remove.unnamed", id=pid))[:60], f"pv:rm:{org_id}:{pid}")
+                    for pid, name in members)  # fmt: skip
+    turn.say(text("privacy.remove.which"), buttons=buttons, kind="question")
+
+
+async def _remove(turn: Turn, parts: list[str], confirmed: bool) -> None:
+    """`pv:rm:ORG:PERSON` asks to confirm; `pv:rmyes:ORG:PERSON` removes. Both check the admin again."""
+    if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+        turn.say(text("core.old_button"), kind="error")
+        return
+    org_id, person = int(parts[2]), int(parts[3])
+    me = turn.identity.person_id
+    target_role = await access.role_in(turn.session, person, org_id)
+    if not await access.can_manage(turn.session, me, org_id) or target_role is None or person == me:
+        turn.say(text("support.not_found"), kind="error")
+        return
+    target = await turn.session.get(Person, person)
+    name = (target.display_name if target else "") or text("privacy.remove.unnamed", id=person)
+    if not confirmed:
+        turn.say(text("privacy.remove.confirm", name=name), buttons=(
+            Button(text("privacy.remove.yes"), f"pv:rmyes:{org_id}:{person}", style="danger"),
+            Button(text("privacy.erase.no"), "pv:no"),
+        ), kind="question")  # fmt: skip
+        return
+    await remove_member(turn.session, org_id, person, now=turn.now, requested_by=by_person(me))
+    turn.say(text("privacy.remove.done", name=name))
 
 
 async def notice(turn: Turn) -> str:
@@ -120,6 +173,9 @@ async def _button(turn: Turn) -> None:
     action = parts[1] if len(parts) > 1 else ""
     if action == "no":
         turn.say(text("privacy.erase.kept"))
+        return
+    if action in ("rm", "rmyes"):
+        await _remove(turn, parts, action == "rmyes")
         return
     person = turn.identity.person_id
     if len(parts) != 3 or parts[2] != str(person) or action not in ("erase", "blank", "keep"):

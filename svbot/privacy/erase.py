@@ -41,7 +41,7 @@ from svbot.evidence import StatementRecord
 from svbot.models import Answer, Conversation, Identity, Membership, Organisation, Person
 from svbot.monitoring import MonitoringReport
 from svbot.privacy.erased import external_id_hash
-from svbot.privacy.models import ERASE, ORGANISATION, PERSON, ErasedOrganisation, NoticeShown, PrivacyContact
+from svbot.privacy.models import ERASE, ORGANISATION, PERSON, REMOVE, ErasedOrganisation, NoticeShown, PrivacyContact
 from svbot.privacy.requests import log_request
 from svbot.support.models import Broadcast, Invite
 
@@ -207,6 +207,30 @@ async def erase_organisation(
     await log_request(session, ERASE, ORGANISATION, oid, requested_by, now,
                       {**erased.counts, "submitted_reports": submitted})  # fmt: skip
     return erased
+
+
+async def remove_member(
+    session: AsyncSession, organisation_id: int, person_id: int, *, now: datetime, requested_by: str
+) -> bool:
+    """An organisation's admin removes a member: their membership goes, their conversations no longer
+    speak for the organisation, and reminders queued to them for its deadlines are dropped. The person
+    and their other organisations stay; what they gave the organisation stays with it. False if they
+    were not a member. The caller checks the admin may (`svbot.support.access.can_manage`) and commits."""
+    removed = await _run(session, delete(Membership).where(
+        Membership.person_id == person_id, Membership.organisation_id == organisation_id))  # fmt: skip
+    if not removed:
+        return False
+    identity_ids = list(await session.scalars(select(Identity.id).where(Identity.person_id == person_id))) or [-1]
+    cleared = await _run(session, update(Conversation).where(
+        Conversation.identity_id.in_(identity_ids), Conversation.organisation_id == organisation_id,
+    ).values(organisation_id=None, state={}))  # fmt: skip
+    refs = [f"deadline:{d}" for d in await session.scalars(
+        select(Deadline.id).where(Deadline.organisation_id == organisation_id))] or ["-"]  # fmt: skip
+    dropped = await _run(session, delete(OutboxMessage).where(
+        OutboxMessage.identity_id.in_(identity_ids), OutboxMessage.ref.in_(refs)))  # fmt: skip
+    detail = {"organisation_id": organisation_id, "conversations_cleared": cleared, "outbox": dropped}
+    await log_request(session, REMOVE, PERSON, person_id, requested_by, now, detail)
+    return True
 
 
 async def _blank_texts(session: AsyncSession, conversation_ids: list[int], free_text: frozenset[str]) -> int:

@@ -18,6 +18,7 @@ from svbot.models import Base, utcnow
 
 EXPORT = "export"
 ERASE = "erase"
+REMOVE = "remove"  # an organisation admin removed a member
 PERSON = "person"
 ORGANISATION = "organisation"
 
@@ -31,7 +32,7 @@ class PrivacyRequest(Base):
     __tablename__ = "privacy_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action: Mapped[str] = mapped_column(String(20))  # export | erase
+    action: Mapped[str] = mapped_column(String(20))  # export | erase | remove
     subject: Mapped[str] = mapped_column(String(20))  # person | organisation
     subject_id: Mapped[int] = mapped_column(Integer, index=True)
     requested_by: Mapped[str] = mapped_column(String(100))
@@ -73,6 +74,7 @@ class PrivacyContact(Base):
 __all__ = [
     "ERASE",
     "EXPORT",
+    "REMOVE",
     "ErasedOrganisation",
     "NoticeShown",
     "ORGANISATION",

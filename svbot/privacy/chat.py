@@ -23,7 +23,7 @@ from svbot.privacy.export import export_files, person_data
 from svbot.privacy.models import EXPORT, PERSON, NoticeShown, PrivacyContact
 from svbot.privacy.requests import by_person, log_request
 from svbot.support import access
-from svbot.support.models import ORG_ADMIN
+from svbot.support.models import ORG_ADMIN, SUPPORT_ADMIN
 from svbot.text import text
 from svbot.turns import Bot, Turn
 
@@ -55,7 +55,7 @@ def install(bot: Bot) -> None:
         ), kind="question")  # fmt: skip
 
     @bot.intent("remove_member", "remove member", "/removemember", "removemember", "remove a member",
-                roles=(ORG_ADMIN,), private=True)  # fmt: skip
+                menu=text("privacy.remove.menu"), roles=(ORG_ADMIN, SUPPORT_ADMIN), private=True)  # fmt: skip
     async def remove_member_word(turn: Turn) -> None:
         await _remove_start(turn)
 

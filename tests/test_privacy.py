@@ -19,7 +19,7 @@ from svbot.privacy.erased import external_id_hash
 from svbot.privacy.models import ErasedOrganisation, NoticeShown, PrivacyContact, PrivacyRequest
 from svbot.support.invites import create_invite
 from svbot.text import text
-from tests.reliability.support import svbot_env
+from tests.reliability.support import Proc, svbot_env, wait_until
 from tests.scenario import TEST_DIALOGUES, ScenarioBot
 from tests.test_deadline_extend import svbot
 from tests.test_deadline_fixes import IMPORTED_AT, grant_file
@@ -307,3 +307,24 @@ async def test_an_organisation_admin_removes_a_member_and_nobody_else_can(bot: S
     assert logged.subject_id == sam_id and logged.detail["organisation_id"] == organisation.id
     await sam.say("remove member")
     assert text("privacy.remove.admins_only") in sam.text
+
+
+async def test_the_clock_applies_retention(db, db_url: str, tmp_path: Path) -> None:
+    """`svbot clock` (the process operators run) forgets an old sent message and an old event key."""
+    now = datetime.now(UTC)
+    async with db() as session, session.begin():
+        session.add(OutboxMessage(dedupe_key="old-sent", kind="reminder", platform="console", chat_id="x",
+                                  payload={"text": "Due"}, status=SENT, sent_at=now - timedelta(days=120),
+                                  next_attempt_at=now - timedelta(days=120)))  # fmt: skip
+        session.add(InboundEvent(platform="console", event_id="e-old", received_at=now - timedelta(days=30)))
+
+    async def gone() -> bool:
+        async with db() as session:
+            left = await session.scalar(select(func.count()).select_from(OutboxMessage))
+            return left == 0 and await session.scalar(select(func.count()).select_from(InboundEvent)) == 0
+
+    clock = Proc(["clock", "--interval", "0.3"], svbot_env(db_url), tmp_path / "clock.log").start()
+    try:
+        await wait_until(gone, timeout=60, what="the clock's retention pass")
+    finally:
+        assert await clock.stop_async() == 0, clock.output

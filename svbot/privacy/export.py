@@ -70,9 +70,11 @@ async def person_data(session: AsyncSession, person_id: int) -> dict[str, Any] |
         "snoozed_reminders": await rows(Snooze, Snooze.identity_id.in_(identity_ids)),
         "reports_you_marked": await rows(Deadline, Deadline.status_by_identity_id.in_(identity_ids)),
         "outcomes_you_proposed": await rows(GrantOutcome, GrantOutcome.proposed_by_person_id == person_id),
-        "statements_from_your_conversations": await rows(
-            StatementRecord, StatementRecord.conversation_id.in_(conversation_ids)
-        ),
+        # The statements are the organisation's (its export has them whole): here, that they exist.
+        "statements_from_your_conversations": [
+            {key: row[key] for key in ("id", "organisation_id", "period", "shared", "created_at")}
+            for row in await rows(StatementRecord, StatementRecord.conversation_id.in_(conversation_ids))
+        ],
         "join_codes_you_made": await rows(Invite, Invite.created_by_person_id == person_id),
         "broadcasts_you_started": await rows(Broadcast, Broadcast.created_by_identity_id.in_(identity_ids)),
         "dashboard_sessions": await rows(DashboardSession, DashboardSession.person_id == person_id),

@@ -120,6 +120,8 @@ async def _first_contact(turn: Turn) -> None:
     top of the first message (one message more would bury what they asked for)."""
     if turn.conversation.version != 0 or turn.inbound.is_group or not turn.messages:
         return
+    if turn.inbound.payload or any(message.kind == "error" for message in turn.messages):
+        return  # a button from elsewhere, or a refusal: the notice waits for a conversation that starts
     person = turn.identity.person_id
     if await turn.session.get(NoticeShown, person) is not None:
         return

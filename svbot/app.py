@@ -30,6 +30,7 @@ from svbot.dialogue.spec import load_dialogues
 from svbot.knowledge import load_knowledge
 from svbot.messages import Sender
 from svbot.paths import dialogues_dir, knowledge_dir
+from svbot.privacy import chat as privacy_chat
 from svbot.support import chat as support_chat
 from svbot.turns import Bot
 
@@ -40,8 +41,9 @@ log = logging.getLogger(__name__)
 
 # What svbot can do in a conversation: each registers its intents, buttons and completion hooks.
 FEATURES: tuple[Callable[[Bot], None], ...] = (
-    evidence.install, deadlines_chat.install, support_chat.install, monitoring.install, dashboard_chat.install
-)
+    evidence.install, deadlines_chat.install, support_chat.install, monitoring.install, dashboard_chat.install,
+    privacy_chat.install,
+)  # fmt: skip
 
 # Where svbot can talk. A channel whose settings are missing is simply off.
 CHANNELS: tuple[Channel, ...] = (console.CHANNEL, slack.CHANNEL, telegram.CHANNEL)

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     # its sessions (generated once and kept in the database for the embedded SQLite default).
     public_url: str = Field(default="http://127.0.0.1:8000", alias="SVBOT_PUBLIC_URL")
     secret_key: SecretStr | None = Field(default=None, alias="SVBOT_SECRET_KEY")
+    # Personal data (docs/privacy.md): how long `svbot clock` keeps things, and whom people ask about
+    # privacy when their support organisation has given no contact of its own (`svbot data contact`).
+    retention_sent_days: int = Field(default=90, alias="SVBOT_RETENTION_SENT_DAYS")  # sent/failed outbox rows
+    retention_events_days: int = Field(default=7, alias="SVBOT_RETENTION_EVENTS_DAYS")  # inbound event keys
+    retention_abandoned_months: int = Field(default=18, alias="SVBOT_RETENTION_ABANDONED_MONTHS")  # free text
+    privacy_contact: str | None = Field(default=None, alias="SVBOT_PRIVACY_CONTACT")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

@@ -66,11 +66,29 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # httpx logs every request URL at INFO: Telegram's carries the token (redacted anyway), and a
-    # line per message sent is noise. Warnings and errors still come through.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
+    # line per message sent is noise. Libraries that write what people typed or were sent (Bot API
+    # parameters, Slack request bodies, SQL parameters holding conversation state) are held above
+    # the level where they do, whatever SVBOT_LOG_LEVEL says: message texts are never logged, only
+    # svbot's own ids and lengths. Warnings and errors still come through.
+    for name, floor in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))
     return handler
+
+
+# Loggers that would write message texts or noise below these levels.
+QUIET_LOGGERS = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,
+    "sqlalchemy.engine": logging.WARNING,  # INFO: every statement with its parameters
+    "sqlalchemy.pool": logging.WARNING,
+    "aiosqlite": logging.INFO,  # DEBUG: every call, with its arguments
+    "asyncpg": logging.INFO,
+    "telegram": logging.INFO,  # DEBUG: every Bot API call's parameters and result (the text)
+    "slack_bolt": logging.INFO,  # DEBUG: request bodies
+    "slack_sdk": logging.INFO,  # DEBUG: API call arguments and responses
+    "aiohttp.client": logging.INFO,
+}
 
 
 def add_secrets(values: Iterable[Any]) -> None:

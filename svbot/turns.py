@@ -167,6 +167,7 @@ class Bot:
         self.payload_handlers: dict[str, Handler] = {}  # "dl" -> reminder buttons "dl:submitted:12"
         self.on_complete: dict[str, Handler] = {}  # dialogue id -> what to do when it is finished
         self.on_answers: list[Handler] = []  # after a turn that set or cleared answers (`turn.changed`)
+        self.on_turn_end: list[Handler] = []  # after every turn's handlers, before it is saved (the privacy notice)
         self.settings: Settings | None = None  # set by the composition root (svbot/app.py)
         # Each adds names for dialogue templates; it may be async (to read the database).
         self.context_providers: list[Callable[[Turn, dict[str, Any]], Awaitable[None] | None]] = []
@@ -292,6 +293,8 @@ class Bot:
                 hook = self.on_complete.get(dialogue_id)
                 if hook:
                     await hook(turn)
+            for finish in self.on_turn_end:
+                await finish(turn)
             if turn._session is not None:
                 await turn._session.flush()
                 await turn._session.close()

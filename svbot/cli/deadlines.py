@@ -58,6 +58,8 @@ def grants() -> None:
     metavar="DATE",
     help="Do not track reports due before this day (YYYY-MM-DD): history does not make members overdue.",
 )
+@click.option("--include-erased", is_flag=True,
+              help="Also import grants of organisations erased at their request (left out otherwise).")  # fmt: skip
 @click.option("--now", "now_text", default=None, hidden=True, help="Pretend it is this time (ISO), for tests.")
 def grants_import(
     file: Path,
@@ -66,6 +68,7 @@ def grants_import(
     lenient: bool,
     verbose: bool,
     ignore_before_text: str | None,
+    include_erased: bool,
     now_text: str | None,
 ) -> None:
     """Import a 360Giving JSON package, or a CSV/XLSX file with 360Giving column titles."""
@@ -89,6 +92,7 @@ def grants_import(
                 timezone=settings.timezone,
                 progress=progress,
                 ignore_before=ignore_before,
+                include_erased=include_erased,
             )
 
     try:
@@ -106,6 +110,9 @@ def grants_import(
         click.echo(f"  {line}")
     for label, reasons in summary.skipped:
         click.echo(f"  skipped {label}: {'; '.join(reasons)}")
+    if summary.erased:
+        click.echo(f"  {summary.erased} grants of organisations erased at their request were left out "
+                   "(--include-erased imports them).")  # fmt: skip
     if summary.warnings:
         if verbose:
             for label, notes in summary.warnings:
@@ -117,7 +124,7 @@ def grants_import(
             f"  {summary.lenient_would_import} skipped grants only have problems in fields svbot "
             "does not use: --lenient imports them."
         )
-    if summary.total and summary.imported + summary.updated + summary.unchanged == 0:
+    if summary.total > summary.erased and summary.imported + summary.updated + summary.unchanged == 0:
         raise UserError(f"no grants imported from {file.name}: every grant has problems (listed above)")
 
 
@@ -511,10 +518,13 @@ def clock(interval: float) -> None:
         from svbot.db import checkpoint
         from svbot.deadlines.planner import plan_reminders
         from svbot.delivery.dispatcher import Dispatcher
+        from svbot.privacy.erase import free_text_steps
+        from svbot.privacy.retention import EVERY, apply_retention
         from svbot.support import clock_pass
-        from svbot.turns import EVENT_MEMORY, forget_events_before
 
         sessionmaker = app.bot.sessionmaker
+        free_text = free_text_steps(app.bot.dialogues)
+        retention_due = utcnow()
         # The same senders and limits as `svbot broadcasts send`. The clock sends one at a time: a
         # database that goes away mid-send then holds up one message, not a batch in flight (a large
         # broadcast goes faster with `svbot broadcasts send`, several at once).
@@ -529,8 +539,9 @@ def clock(interval: float) -> None:
                     sent = await dispatcher.drain()
                     # Support organisations: the weekly digest, and broadcast progress for the admin.
                     await clock_pass(sessionmaker, utcnow(), settings.timezone)
-                    async with sessionmaker() as session, session.begin():
-                        await forget_events_before(session, utcnow() - EVENT_MEMORY)
+                    if utcnow() >= retention_due:  # old outbox rows, event keys, abandoned free text
+                        await apply_retention(sessionmaker, utcnow(), settings, free_text)
+                        retention_due = utcnow() + EVERY
                     await checkpoint(sessionmaker.kw["bind"])
                 except (SQLAlchemyError, OSError) as exc:
                     # The database restarted or the network blinked: keep running and try again next

@@ -52,6 +52,7 @@ from svbot.deadlines.service import (
 )
 from svbot.delivery.models import CANCELLED, PENDING, OutboxMessage
 from svbot.models import Organisation
+from svbot.privacy.erased import erased_hashes, external_id_hash
 
 Progress = Callable[[int, int], None]  # (grants done, grants in the file)
 CHUNK = 500
@@ -77,6 +78,7 @@ class ImportSummary:
     deadlines_untracked: int = 0  # due before `ignore_before`: not created, or removed if untouched
     deadlines_past_skipped: int = 0  # a re-import without `ignore_before`: past reports not added
     deadlines_kept: int = 0  # people touched them: left as they are, though the schedule differs
+    erased: int = 0  # grants of organisations erased at their request: left out (svbot.privacy)
     # Grants with no end date or duration: svbot assumed DEFAULT_GRANT_MONTHS (external id, assumed end).
     assumed_end: list[tuple[str, date]] = field(default_factory=list)
 
@@ -103,17 +105,19 @@ async def import_grants(
     progress: Progress | None = None,
     ignore_before: date | None = None,
     dry_run: bool = False,
+    include_erased: bool = False,
 ) -> ImportSummary:
     """Import one file. `schedule` overrides the support organisation's default schedule;
     reports due before `ignore_before` are left untracked. With `dry_run`, nothing is written: the
     summary says what the import would do (`progress` then counts the grants read and checked).
+    Grants of an organisation erased at its request (svbot.privacy) are skipped unless `include_erased`.
 
     Raises `giving360.FileProblem` when the file cannot be read at all, `UnknownSupportOrg` when
     `support_org_id` names no organisation. Bad rows never raise: they are in `summary.skipped`.
     """
     total, rows = read_grants(Path(path), lenient=lenient)
     options = {"now": now, "support_org_id": support_org_id, "schedule": schedule, "timezone": timezone,
-               "ignore_before": ignore_before}  # fmt: skip
+               "ignore_before": ignore_before, "include_erased": include_erased}  # fmt: skip
     if not dry_run:
         return await _import(sessionmaker, total, rows, progress=progress, **options)
     # Every grant read and checked before the transaction begins, so it holds SQLite's write lock
@@ -138,6 +142,7 @@ async def _import(
     timezone: str,
     progress: Progress | None,
     ignore_before: date | None,
+    include_erased: bool,
 ) -> ImportSummary:
     summary = ImportSummary(total=total)
     today = now.astimezone(ZoneInfo(timezone)).date()
@@ -146,11 +151,15 @@ async def _import(
             raise UnknownSupportOrg(f"there is no organisation with id {support_org_id}")
         book = await load_schedules(session, support_org_id, schedule)
         cutoffs = await _programme_cutoffs(session, support_org_id, ignore_before)
+        erased = set() if include_erased else await erased_hashes(session)
     done = 0
     chunk: list[GrantRecord] = []
     for row in rows:
         done += 1
         record = _take(row, summary)
+        if record is not None and erased and external_id_hash(_org_key(record)) in erased:
+            summary.erased += 1
+            record = None
         if record is not None:
             chunk.append(record)
         if len(chunk) >= CHUNK:

@@ -142,7 +142,7 @@ async def test_settings_show_the_framework_reminders_and_a_programme_set_as_the_
     async with world.app.bot.sessionmaker() as session, session.begin():
         await set_programme(session, world.brighton, "WH-2026", ProgrammeSettings(
             title="Warm Homes", schedule="quarterly", monitoring_form="warm_homes_report",
-            weighting=Decimal("12.50"), ignore_before=date(2026, 4, 1)))  # fmt: skip
+            weighting=Decimal("12.50"), scored=True, ignore_before=date(2026, 4, 1)))  # fmt: skip
         await set_programme(session, world.hastings, "THEIRS", ProgrammeSettings(title="Hastings Only"))
         session.add(ReminderPolicy(support_org_id=world.brighton, offsets=[7, 1], send_time="10:30", weekends=True))
     page = await world.http.get("/dashboard/settings")
@@ -160,6 +160,7 @@ async def test_settings_show_the_framework_reminders_and_a_programme_set_as_the_
         "every quarter",
         "warm_homes_report",
         "12.5%",
+        "yes",
         "1 April 2026",
     ]
     assert "Hastings Only" not in text, "only their own programmes"

@@ -189,12 +189,12 @@ def test_programme_set_and_list_through_the_real_command(db_url: str, tmp_path: 
               "--ignore-before", "01/01/2012")  # fmt: skip
     assert said.startswith("Programme ESCC-OUT (Outcomes prospectus); schedule annual; form monitoring_report")
     # Only the options given change; the code is matched whatever its case.
-    ok(db_url, tmp_path, "programme", "set", "escc-out", "--support-org", "1", "--weighting", "12.5")
+    ok(db_url, tmp_path, "programme", "set", "escc-out", "--support-org", "1", "--weighting", "12.5", "--scored", "yes")
     ok(db_url, tmp_path, "programme", "set", "SMALL", "--support-org", "1")
     listed = ok(db_url, tmp_path, "programme", "list", "--support-org", "1").splitlines()
     assert listed == [
         "ESCC-OUT (Outcomes prospectus); schedule annual; form monitoring_report; social value weighting 12.5%; "
-        "ignore deadlines before 2012-01-01",
+        "social value scored; ignore deadlines before 2012-01-01",
         "SMALL; schedule: the default; form: the default",
     ]
     rows = run_sql(db_url, "SELECT code, title, schedule, monitoring_form, social_value_weighting, ignore_before "

@@ -293,6 +293,8 @@ async def records(db, members: dict[str, int]) -> dict[str, int]:  # type: ignor
                 social_value_weighting=Decimal(10),
             )
         )
+        session.add(Programme(support_org_id=members["support"], code="WH", title="Warm Homes",
+                              social_value_scored=True))  # fmt: skip
         rows = [
             # org, period end, due, extended from, status, sent
             (a, date(2026, 6, 30), date(2026, 7, 30), None, SUBMITTED, date(2026, 7, 20)),  # on time
@@ -497,8 +499,9 @@ async def test_every_section_with_known_inputs(db, records: dict[str, int], tmp_
         ("Coastal Cleanup", "not_due"),
     ]
     assert (report.sent, report.not_sent) == (["Allotment Friends"], ["Bike Kitchen"])
-    assert [(p.title, p.weighting, p.grants, p.amount) for p in report.programmes] == [
-        ("Community Chest", Decimal("10.00"), 2, Decimal("7500.00"))
+    assert [(p.title, p.weighting, p.grants, p.amount, p.scored) for p in report.programmes] == [
+        ("Community Chest", Decimal("10.00"), 2, Decimal("7500.00"), None),
+        ("Warm Homes", None, 0, Decimal(0), True),
     ]
     html = render_html(report)
     parsed = _Text()
@@ -515,7 +518,8 @@ async def test_every_section_with_known_inputs(db, records: dict[str, int], tmp_
     assert re.search(r'data-group="age"><td>Age</td><td class="n">2<', html)
     assert re.search(r'data-group="low_income"><td>Low income or deprivation</td><td class="n">1<', html)
     assert re.search(r'data-group="sex"><td>Sex</td><td class="n">0<', html)
-    assert "Community Chest 10% 2 £7,500" in sections["programmes"]
+    assert "Community Chest 10% not recorded 2 £7,500" in sections["programmes"]
+    assert "Warm Homes not recorded yes 0 £0" in sections["programmes"]
     equality = sections["equality"]
     assert "Of the 1 member that shared a monitoring report for the year, 1 counts the people it helps" in equality
     assert (
@@ -531,7 +535,10 @@ async def test_every_section_with_known_inputs(db, records: dict[str, int], tmp_
         "31 December 2026: “The community fridge opened in May.”" in commitments
     )
     assert "Bike Kitchen: Fix 100 bikes Not yet followed up." in commitments
-    assert "Whether social value was scored in each decision is not yet recorded." in sections["programmes"]
+    assert (
+        "For 1 programme, whether social value was scored in its decisions is not yet recorded."
+        in sections["programmes"]
+    )
     gaps = sections["gaps"]
     assert "2 member organisations have no statement for 2026-27." in gaps
     assert "No shared statement covers these 2 objectives: We create local opportunities" in gaps

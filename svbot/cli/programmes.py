@@ -31,12 +31,14 @@ def programme() -> None:
 )
 @click.option("--form", "form", default=None, help="The monitoring form its reports use (a dialogue's id).")
 @click.option("--weighting", default=None, help="How much social value weighs in its decisions, e.g. 10 or 12.5%.")
+@click.option("--scored", type=click.Choice(["yes", "no"]), default=None,
+              help="Was social value scored in its decisions this year? (for the annual report)")  # fmt: skip
 @click.option(
     "--ignore-before", "ignore_before_text", default=None, help="Deadlines due before this date are not tracked."
 )
 def programme_set(
     code: str, support_org_id: int, title: str | None, schedule: str | None, form: str | None,
-    weighting: str | None, ignore_before_text: str | None,
+    weighting: str | None, scored: str | None, ignore_before_text: str | None,
 ) -> None:  # fmt: skip
     """Create or change a programme's settings. Only the options given change."""
     from svbot.deadlines.programmes import ProgrammeProblem, ProgrammeSettings, parse_weighting, set_programme
@@ -48,6 +50,7 @@ def programme_set(
             schedule=schedule,
             monitoring_form=form,
             weighting=parse_weighting(weighting) if weighting is not None else None,
+            scored=None if scored is None else scored == "yes",
             ignore_before=read_day(ignore_before_text, "--ignore-before", settings.timezone)
             if ignore_before_text is not None
             else None,
@@ -93,6 +96,8 @@ def describe(row: Any) -> str:
     parts.append(f"form {row.monitoring_form}" if row.monitoring_form else "form: the default")
     if row.social_value_weighting is not None:
         parts.append(f"social value weighting {_percent(row.social_value_weighting)}")
+    if row.social_value_scored is not None:
+        parts.append("social value scored" if row.social_value_scored else "social value not scored")
     if row.ignore_before is not None:
         parts.append(f"ignore deadlines before {row.ignore_before.isoformat()}")
     return "; ".join(parts)

@@ -165,6 +165,7 @@ class Programme(Base):
     schedule: Mapped[str | None] = mapped_column(String(20))  # a FREQUENCIES value; None: the default
     monitoring_form: Mapped[str | None] = mapped_column(String(100))  # a dialogue id; None: the default form
     social_value_weighting: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))  # a percentage, 0 to 100
+    social_value_scored: Mapped[bool | None] = mapped_column(Boolean)  # scored in its decisions; None: not recorded
     ignore_before: Mapped[date | None] = mapped_column(Date)  # deadlines due before this are not tracked
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -34,6 +34,7 @@ class ProgrammeSettings:
     schedule: str | None = None  # one of FREQUENCIES except "dates"
     monitoring_form: str | None = None
     weighting: Decimal | None = None  # percent, 0 to 100
+    scored: bool | None = None  # was social value scored in its decisions?
     ignore_before: date | None = None
 
 
@@ -96,6 +97,8 @@ async def set_programme(
         row.monitoring_form = settings.monitoring_form
     if settings.weighting is not None:
         row.social_value_weighting = settings.weighting
+    if settings.scored is not None:
+        row.social_value_scored = settings.scored
     if settings.ignore_before is not None:
         row.ignore_before = settings.ignore_before
     row.updated_at = now

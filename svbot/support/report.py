@@ -200,6 +200,7 @@ class ProgrammeRow:
     weighting: Decimal | None  # percent of the decision; None: not recorded
     grants: int  # awarded within the year
     amount: Decimal  # GBP awarded within the year
+    scored: bool | None = None  # was social value scored in its decisions? None: not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -717,9 +718,10 @@ async def _programmes(session: AsyncSession, support_org_id: int, year: ReportYe
             )
         ).one()
         weighting = programme.social_value_weighting
-        if weighting is None and not count:
+        if weighting is None and programme.social_value_scored is None and not count:
             continue
-        found.append(ProgrammeRow(programme.title or programme.code, weighting, count or 0, Decimal(amount or 0)))
+        found.append(ProgrammeRow(programme.title or programme.code, weighting, count or 0, Decimal(amount or 0),
+                                  programme.social_value_scored))  # fmt: skip
     return found
 
 
@@ -857,10 +859,18 @@ def follow_up_answer(f: FollowUp) -> str:
 def programme_rows(report: AnnualReport) -> list[list[str]]:
     return [
         [p.title, text("report.programmes.percent", number=format_count(float(p.weighting)))
-         if p.weighting is not None else text("report.programmes.not_recorded"), str(p.grants),
-         format_money(float(p.amount))]
+         if p.weighting is not None else text("report.programmes.not_recorded"),
+         text("report.programmes.not_recorded") if p.scored is None
+         else text("report.programmes.yes") if p.scored else text("report.programmes.no"),
+         str(p.grants), format_money(float(p.amount))]
         for p in report.programmes
     ]  # fmt: skip
+
+
+def scored_note(report: AnnualReport) -> str:
+    """Said when, for some programmes, no one has recorded whether social value was scored."""
+    unrecorded = sum(1 for p in report.programmes if p.scored is None)
+    return text("report.programmes.scored", count=unrecorded) if unrecorded else ""
 
 
 def gap_lines(report: AnnualReport) -> list[str]:
@@ -1049,6 +1059,7 @@ def render_html(report: AnnualReport, chart: bytes | None = None) -> str:
         deadline_line=deadline_line(report),
         outcomes=outcome_rows(report),
         programmes=programme_rows(report),
+        scored_note=scored_note(report),
         gaps=gap_lines(report),
         method=method_lines(report),
         equality_monitoring=equality_monitoring_line(report),
@@ -1159,11 +1170,13 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
         paragraph(document, ", ".join(report.not_sent), label=text("report.deadlines.not_sent"))
     heading(document, text("report.programmes.heading"))
     if report.programmes:
-        table(document, [text("report.table.programme"), text("report.table.weighting"), text("report.table.grants"),
-                         text("report.table.amount")], programme_rows(report), numeric={1, 2, 3})  # fmt: skip
+        table(document, [text("report.table.programme"), text("report.table.weighting"), text("report.table.scored"),
+                         text("report.table.grants"), text("report.table.amount")], programme_rows(report),
+              numeric={1, 3, 4})  # fmt: skip
     else:
         paragraph(document, text("report.programmes.none"))
-    paragraph(document, text("report.programmes.scored"), italic=True)
+    if scored_note(report):
+        paragraph(document, scored_note(report), italic=True)
     heading(document, text("report.stories"))
     if not report.stories:
         paragraph(document, text("report.no_stories"))

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     retention_events_days: int = Field(default=7, alias="SVBOT_RETENTION_EVENTS_DAYS")  # inbound event keys
     retention_abandoned_months: int = Field(default=18, alias="SVBOT_RETENTION_ABANDONED_MONTHS")  # free text
     privacy_contact: str | None = Field(default=None, alias="SVBOT_PRIVACY_CONTACT")
+    # Slack OAuth tokens in the database are encrypted with this (required with SLACK_CLIENT_ID): one or
+    # more Fernet keys, comma-separated; the first encrypts, all decrypt (svbot/privacy/tokens.py).
+    encryption_key: SecretStr | None = Field(default=None, alias="SVBOT_ENCRYPTION_KEY")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

@@ -44,6 +44,7 @@ from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID, Call, FakeSlack, check_b
 from tests.scenario import typed_answer
 from tests.serving import serve_app
 
+TOKEN_KEY = "q2ZtRkW1o6v8bS0a3Zf1y0pVd7m5cTq9uJx4hN2eLgA="  # a Fernet key, for OAuth installs
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 DATA = Path(__file__).parent / "data"
 _ids = itertools.count(1)
@@ -755,6 +756,7 @@ async def test_oauth_install_then_events_and_reminders_use_the_installed_token(d
         SLACK_API_URL=fake.api_url,
         SLACK_CLIENT_ID="1111.2222",
         SLACK_CLIENT_SECRET="client-secret",
+        SVBOT_ENCRYPTION_KEY=TOKEN_KEY,
     )
     app = await build_app(settings, start_dialogue="every_type", migrate=False)
     bot = app.bot
@@ -777,7 +779,14 @@ async def test_oauth_install_then_events_and_reminders_use_the_installed_token(d
 
             async with bot.sessionmaker() as session:
                 rows = (await session.execute(sql("SELECT team_id, bot_token FROM slack_bots"))).all()
-            assert [tuple(r) for r in rows] == [(TEAM_ID, "xoxb-installed-token")]
+                raw = [
+                    tuple(row)
+                    for table in ("slack_bots", "slack_installations")
+                    for row in (await session.execute(sql(f"SELECT * FROM {table}"))).all()
+                ]
+            assert [r[0] for r in rows] == [TEAM_ID]
+            assert rows[0][1].startswith("gAAAAA"), "the bot token is encrypted at rest (SVBOT_ENCRYPTION_KEY)"
+            assert len(raw) == 2 and "xox" not in repr(raw), "no token in plain text anywhere in the tables"
 
             person = SlackUser(http, fake)
             await person.say("hi")

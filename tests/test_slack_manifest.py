@@ -19,7 +19,7 @@ from svbot.messages import Outbound, PermanentFailure
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.serving import serve_app
 from tests.test_shipped_wiring import slack_app  # noqa: F401  (the served app, on a fake Slack)
-from tests.test_slack import DATA, SECRET, SlackUser, shown
+from tests.test_slack import DATA, SECRET, TOKEN_KEY, SlackUser, shown
 
 MANIFEST = Path(__file__).parent.parent / "deploy" / "slack-app-manifest.yml"
 
@@ -59,6 +59,7 @@ async def test_uninstalling_deletes_the_installation_and_stops_sending(db_url: s
         settings = Settings(
             DATABASE_URL=db_url, SVBOT_DIALOGUES_DIR=DATA / "dialogues", SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=fake.api_url, SLACK_CLIENT_ID="1111.2222", SLACK_CLIENT_SECRET="client-secret",
+            SVBOT_ENCRYPTION_KEY=TOKEN_KEY,
         )  # fmt: skip
         app = await build_app(settings, start_dialogue="every_type", migrate=False)
         sender = app.senders()["slack"]

@@ -26,8 +26,9 @@ from svbot.config import Settings
 from svbot.messages import Outbound, PermanentFailure, RetryLater
 
 if TYPE_CHECKING:
-    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
     from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+
+    from svbot.privacy.tokens import EncryptedInstallationStore
 
 PLATFORM = "slack"
 RATE_LIMIT_RETRIES = 3  # tries after the first 429, each after Slack's Retry-After
@@ -93,15 +94,18 @@ def make_web_client(settings: Settings, token: str | None = None) -> AsyncWebCli
 
 def installation_stores(
     settings: Settings, client_id: str, engine: AsyncEngine | None = None
-) -> tuple[AsyncSQLAlchemyInstallationStore, AsyncSQLAlchemyOAuthStateStore]:
-    """slack_sdk's own async SQLAlchemy stores, on svbot's database (tables: migration 0003_slack)."""
+) -> tuple[EncryptedInstallationStore, AsyncSQLAlchemyOAuthStateStore]:
+    """slack_sdk's own async SQLAlchemy stores, on svbot's database (tables: migration 0003_slack), the
+    tokens encrypted with SVBOT_ENCRYPTION_KEY (svbot/privacy/tokens.py)."""
     from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
     from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
     from svbot.db import make_engine
+    from svbot.privacy.tokens import encrypted
 
     engine = engine or make_engine(settings.database_url)
     store = AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+    store = encrypted(store, settings)
     states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
     return store, states
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 @click.group(cls=FriendlyCommands)
 def data() -> None:
-    """Personal data: export (access requests), erase, the privacy contact, retention."""
+    """Personal data: export (access requests), erase, the privacy contact, retention, the token key."""
 
 
 def _subject(person: int | None, org: int | None) -> tuple[str, int]:
@@ -136,6 +136,23 @@ def data_retention(now_text: str | None) -> None:
     done = with_app(work, settings)
     click.echo(f"Forgot {done.outbox} sent messages, {done.events} event keys, "
                f"and the free text of {done.conversations} abandoned conversations.")  # fmt: skip
+
+
+@data.command("rotate-key")
+def data_rotate_key() -> None:
+    """Re-encrypt every stored Slack token with the first key in SVBOT_ENCRYPTION_KEY (plain ones too)."""
+    from svbot.privacy.tokens import fernet, rotate
+
+    settings = get_settings()
+    keys = fernet(settings)
+
+    async def work(app: App) -> Any:
+        async with app.bot.sessionmaker() as session, session.begin():
+            return await rotate(session, keys)
+
+    done = with_app(work, settings)
+    click.echo(f"Re-encrypted the Slack tokens of {done.rows} rows with the first key "
+               f"({done.plain} of them were in plain text).")  # fmt: skip
 
 
 def _confirm(question: str) -> bool:

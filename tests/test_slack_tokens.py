@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -71,7 +72,7 @@ async def write_a_plain_row(app: App) -> None:
                 "INSERT INTO slack_bots (client_id, app_id, team_id, bot_token, bot_id, bot_user_id, installed_at,"
                 " is_enterprise_install) VALUES ('1111.2222', 'A1', :team, :token, 'B1', 'UBOT9', :at, :no)"
             ),
-            {"team": OLD_TEAM, "token": OLD_TOKEN, "at": "2026-01-01 00:00:00", "no": False},
+            {"team": OLD_TEAM, "token": OLD_TOKEN, "at": datetime(2026, 1, 1), "no": False},
         )
 
 

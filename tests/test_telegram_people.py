@@ -167,7 +167,7 @@ async def test_svbot_invite_prints_the_one_tap_link(tmp_path: Path, settings: Se
 async def test_commands_that_are_not_ours_are_never_answers(served: Served) -> None:
     help_text = served.app.bot.home_help()
     await served.say(ANN, "/start")
-    for command in ("/settings", "/privacy", "/frobnicate now"):
+    for command in ("/settings", "/language", "/frobnicate now"):
         before = served.count(ANN)
         await served.say(ANN, command)
         assert served.since(ANN, before) == help_text, command
@@ -183,8 +183,13 @@ async def test_commands_that_are_not_ours_are_never_answers(served: Served) -> N
     assert served.fake.last_message(GROUP).text == help_text
     before = served.count(GROUP)
     await served.say(ANN, "/start@some_other_bot", **IN_GROUP)
-    await served.say(ANN, "/privacy", **IN_GROUP)
+    await served.say(ANN, "/weather", **IN_GROUP)
     assert served.count(GROUP) == before
+    # /privacy is one of ours (the privacy notice), never an answer either.
+    before = served.count(ANN)
+    await served.say(ANN, "/privacy")
+    assert served.since(ANN, before).startswith("How I use your information")
+    assert await served.answers(ANN, ANN) == {"name": "Leeds Lunch Club"}
 
 
 # --- 3. groups -------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from svbot.dashboard import auth
 from svbot.dashboard.auth import Staff
+from svbot.dashboard.queries import programme_names
 from svbot.deadlines.models import UPCOMING, Deadline, Grant
 from svbot.models import Organisation
 from svbot.text import date_values, text
@@ -174,16 +175,7 @@ async def read_board(session: AsyncSession, support_org_id: int, today: date, vi
                            extended_from, report or ""))  # fmt: skip
     if current:
         groups.append(Group(month, tuple(current)))
-    programmes = tuple(
-        name
-        for (name,) in await session.execute(
-            select(Grant.programme)
-            .where(Grant.support_org_id == support_org_id, Grant.programme != "")
-            .distinct()
-            .order_by(Grant.programme)
-            .limit(200)
-        )
-    )
+    programmes = await programme_names(session, support_org_id)
     member_name = ""
     if view.org_id is not None:
         member_name = await session.scalar(select(Organisation.name).where(Organisation.id == view.org_id)) or ""

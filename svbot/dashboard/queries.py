@@ -193,21 +193,24 @@ async def members(
             )
         ).all()
     )
-    programmes = tuple(
-        name
-        for (name,) in await session.execute(
-            select(Grant.programme)
-            .where(Grant.support_org_id == support_org_id, Grant.programme != "")
-            .distinct()
-            .order_by(Grant.programme)
-            .limit(200)
-        )
-    )
+    programmes = await programme_names(session, support_org_id)
     rows = tuple(
         MemberRow(org_id, name, people.get(org_id, 0), *deadline_counts.get(org_id, (0, 0, None)))
         for org_id, name in found
     )
     return MemberPage(rows, total, page, pages, wanted, show if show in FILTERS else "", programmes, programme)
+
+
+async def programme_names(session: AsyncSession, support_org_id: int) -> tuple[str, ...]:
+    """The grant programmes of the support organisation's grants, by name (for the pages' filters)."""
+    found = await session.execute(
+        select(Grant.programme)
+        .where(Grant.support_org_id == support_org_id, Grant.programme != "")
+        .distinct()
+        .order_by(Grant.programme)
+        .limit(200)
+    )
+    return tuple(name for (name,) in found)
 
 
 def _has_people():  # type: ignore[no-untyped-def]

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     retention_abandoned_months: int = Field(default=18, alias="SVBOT_RETENTION_ABANDONED_MONTHS")  # free text
     privacy_contact: str | None = Field(default=None, alias="SVBOT_PRIVACY_CONTACT")
     # Slack OAuth tokens in the database are encrypted with this (required with SLACK_CLIENT_ID): one or
-    # more Fernet keys, comma-separated; the first encrypts, all decrypt (svbot/privacy/tokens.py).
+    # more Fernet keys, comma-separated; the first encrypts, all decrypt (svbot/channels/slack/tokens.py).
     encryption_key: SecretStr | None = Field(default=None, alias="SVBOT_ENCRYPTION_KEY")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")

@@ -1,4 +1,4 @@
-"""Slack OAuth tokens encrypted at rest (svbot/privacy/tokens.py, docs/privacy.md): an install through
+"""Slack OAuth tokens encrypted at rest (svbot/channels/slack/tokens.py, docs/privacy.md): an install through
 the app leaves no token in plain text in the database, events are still answered with the token, and
 `svbot data rotate-key` moves every row to a new key (and encrypts rows written before encryption)."""
 
@@ -16,10 +16,10 @@ from sqlalchemy import text as sql
 
 from svbot.app import App, build_app
 from svbot.channels.slack.sender import installation_stores
+from svbot.channels.slack.tokens import TokenKeyError
 from svbot.config import Settings
 from svbot.errors import UserError
 from svbot.messages import Outbound
-from svbot.privacy.tokens import TokenKeyError
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 from tests.reliability.support import svbot_env
 from tests.serving import serve_app

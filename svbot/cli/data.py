@@ -141,7 +141,7 @@ def data_retention(now_text: str | None) -> None:
 @data.command("rotate-key")
 def data_rotate_key() -> None:
     """Re-encrypt every stored Slack token with the first key in SVBOT_ENCRYPTION_KEY (plain ones too)."""
-    from svbot.privacy.tokens import fernet, rotate
+    from svbot.channels.slack.tokens import fernet, rotate
 
     settings = get_settings()
     keys = fernet(settings)

@@ -28,7 +28,7 @@ from svbot.messages import Outbound, PermanentFailure, RetryLater
 if TYPE_CHECKING:
     from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
-    from svbot.privacy.tokens import EncryptedInstallationStore
+    from svbot.channels.slack.tokens import EncryptedInstallationStore
 
 PLATFORM = "slack"
 RATE_LIMIT_RETRIES = 3  # tries after the first 429, each after Slack's Retry-After
@@ -96,12 +96,12 @@ def installation_stores(
     settings: Settings, client_id: str, engine: AsyncEngine | None = None
 ) -> tuple[EncryptedInstallationStore, AsyncSQLAlchemyOAuthStateStore]:
     """slack_sdk's own async SQLAlchemy stores, on svbot's database (tables: migration 0003_slack), the
-    tokens encrypted with SVBOT_ENCRYPTION_KEY (svbot/privacy/tokens.py)."""
+    tokens encrypted with SVBOT_ENCRYPTION_KEY (svbot/channels/slack/tokens.py)."""
     from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
     from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 
+    from svbot.channels.slack.tokens import encrypted
     from svbot.db import make_engine
-    from svbot.privacy.tokens import encrypted
 
     engine = engine or make_engine(settings.database_url)
     store = AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine)

@@ -2,7 +2,7 @@
 
 - slack_installations.bot_token, bot_refresh_token, user_token, user_refresh_token and
   slack_bots.bot_token, bot_refresh_token: a Fernet token of a long rotating Slack token can pass 200
-  characters (svbot/privacy/tokens.py; `svbot data rotate-key` encrypts rows written before).
+  characters (svbot/channels/slack/tokens.py; `svbot data rotate-key` encrypts rows written before).
 
 Revision ID: 0016_slack_token_text
 Revises: 0015_programme_scored

@@ -34,9 +34,9 @@ def create_web_app(bot: Bot, mounts: dict[str, WebMount], settings: Settings | N
 
     routes: list = [Route("/healthz", healthz, methods=["GET"])]
     if settings is not None:  # the staff dashboard, under /dashboard
-        from svbot.dashboard.web import Dashboard
+        from svbot.dashboard.site import routes as dashboard_routes
 
-        routes.extend(Dashboard(bot, settings).routes())
+        routes.extend(dashboard_routes(bot, settings))
     return mount_app(list(mounts.values()), routes)
 
 

@@ -12,6 +12,7 @@ Only staff of a support organisation (role support_admin there) sign in, and the
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from svbot.models import Membership, Organisation, Person
 from svbot.support.models import SUPPORT_ADMIN
 
 LINK_MINUTES = 15
+CALENDAR_PATH = "/dashboard/calendar/"  # a member's calendar feed: a secret address, no cookie
 SESSION_HOURS = 12
 COOKIE = "svbot_session"
 SIGN_IN_PATH = "/dashboard/sign-in/"
@@ -179,3 +181,14 @@ async def audit(session: AsyncSession, staff: Staff, action: str, detail: str, n
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def calendar_token(key: str, org_id: int) -> str:
+    """The secret in a member organisation's calendar address: 128 bits of HMAC-SHA256."""
+    return hmac.new(key.encode(), f"svbot-calendar:{org_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def calendar_url(session: AsyncSession, settings: Settings, org_id: int) -> str:
+    """The full address of a member organisation's calendar feed (for the page that shows it)."""
+    key = await secret_key(session, settings)
+    return f"{settings.public_url.rstrip('/')}{CALENDAR_PATH}{org_id}-{calendar_token(key, org_id)}.ics"

@@ -268,12 +268,11 @@ class DeadlinesBoard:
         problem: str | None = None,
         row: tuple[int, str] | None = None,  # the row whose typed date was refused, and what was typed
     ) -> Response:
-        from svbot.dashboard import feeds
 
         async with self.dashboard.bot.sessionmaker() as session, session.begin():
             board = await read_board(session, staff.support_org_id, self.dashboard.today(), view)
             calendar_url = (
-                await feeds.calendar_url(session, self.dashboard.settings, view.org_id)
+                await auth.calendar_url(session, self.dashboard.settings, view.org_id)
                 if view.org_id is not None
                 else ""
             )  # fmt: skip

@@ -13,7 +13,6 @@ The CSV guards against formula injection: a cell a spreadsheet would read as a f
 from __future__ import annotations
 
 import csv
-import hashlib
 import hmac
 import io
 from datetime import date
@@ -25,9 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from svbot.config import Settings
 from svbot.dashboard import auth
-from svbot.dashboard.auth import SecretKeyMissing, Staff
+from svbot.dashboard.auth import CALENDAR_PATH, SecretKeyMissing, Staff, calendar_token
 from svbot.deadlines.models import UPCOMING, Deadline
 from svbot.models import Membership, Organisation
 from svbot.text import text
@@ -35,7 +33,6 @@ from svbot.text import text
 if TYPE_CHECKING:
     from svbot.dashboard.web import Dashboard
 
-CALENDAR_PATH = "/dashboard/calendar/"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -45,17 +42,6 @@ def routes(dashboard: Dashboard) -> list[Route]:
         Route("/dashboard/members.csv", dashboard.signed_in(feeds.members_csv), methods=["GET"]),
         Route(CALENDAR_PATH + "{org_id:int}-{token}.ics", feeds.calendar, methods=["GET"]),
     ]
-
-
-def calendar_token(key: str, org_id: int) -> str:
-    """The secret in a member organisation's calendar address: 128 bits of HMAC-SHA256."""
-    return hmac.new(key.encode(), f"svbot-calendar:{org_id}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
-async def calendar_url(session: AsyncSession, settings: Settings, org_id: int) -> str:
-    """The full address of a member organisation's calendar feed (for the page that shows it)."""
-    key = await auth.secret_key(session, settings)
-    return f"{settings.public_url.rstrip('/')}{CALENDAR_PATH}{org_id}-{calendar_token(key, org_id)}.ics"
 
 
 class Feeds:

@@ -25,17 +25,13 @@ from starlette.routing import Route
 
 from svbot import text as texts
 from svbot.config import Settings
-from svbot.dashboard import auth, deadlines, feeds, imports, queries, settings_page
-from svbot.dashboard import broadcasts as broadcasts_page
-from svbot.dashboard import report as report_page
+from svbot.dashboard import auth, queries
 from svbot.dashboard.auth import COOKIE, SecretKeyMissing, Staff
 from svbot.statements.text import format_count
 from svbot.text import date_values, text
 from svbot.turns import Bot
 
 HERE = Path(__file__).resolve().parent
-# The pages in modules of their own (svbot/dashboard/<page>.py), each with `routes(dashboard)`.
-PAGES: tuple[Any, ...] = (deadlines, feeds, imports, broadcasts_page, report_page, settings_page)
 STYLESHEET = HERE / "static" / "dashboard.css"
 Page = Callable[[Request, Staff], Awaitable[Response]]
 
@@ -69,7 +65,6 @@ class Dashboard:
             Route("/dashboard/sign-in/{token}", self.sign_in, methods=["POST"]),
             Route("/dashboard/sign-out", self.signed_in(self.sign_out, post=True), methods=["POST"]),
             Route("/dashboard/static/dashboard.css", self.stylesheet, methods=["GET"]),
-            *(route for page in PAGES for route in page.routes(self)),
         ]
 
     # ---- signing in and out ---------------------------------------------------------------------
@@ -163,7 +158,7 @@ class Dashboard:
         org_id = request.path_params["org_id"]
         async with self.bot.sessionmaker() as session, session.begin():
             detail = await queries.member(session, staff.support_org_id, org_id, self.now())
-            calendar = await feeds.calendar_url(session, self.settings, org_id) if detail is not None else None
+            calendar = await auth.calendar_url(session, self.settings, org_id) if detail is not None else None
         if detail is None:
             return self.forbidden()
         return self.page("member.html.j2", staff=staff, d=detail, made=made, here="members", today=self.today(),

@@ -45,6 +45,10 @@ def slack_headers(body: str, *, secret: str = SLACK_SECRET, age: int = 0) -> dic
     return signed_headers(body, secret, age=age)
 
 
+@pytest.mark.attack(
+    "0", "Forged, replayed and unsigned Slack and Telegram requests",
+    "Refused (Slack signature and age, Telegram secret token), logged without any secret",
+)
 async def test_forged_replayed_and_unsigned_requests_are_refused_logged_and_no_secret_is_logged(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -112,6 +116,9 @@ async def test_forged_replayed_and_unsigned_requests_are_refused_logged_and_no_s
         assert secret not in log, f"a secret ({secret[:6]}...) is in the log"
 
 
+@pytest.mark.attack(
+    "0", "A member uses another organisation's deadline ids", "Refused as if the id did not exist, and logged"
+)
 async def test_a_member_cannot_use_another_organisations_deadline_ids(db_url: str, caplog) -> None:  # type: ignore[no-untyped-def]
     await seed_due_reminders(db_url, 2)  # two organisations: telegram users 10000 (deadline 1) and 10001 (2)
     bot = await create_bot(Settings(DATABASE_URL=db_url, SVBOT_DIALOGUES_DIR=TEST_DIALOGUES), migrate=False)

@@ -47,3 +47,26 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
     assert "social_value" in lines[1] and "building_social_capital" in lines[2]
     assert lines[3].startswith("Sorry"), "the installed package reads its own text file"
     assert lines[4] == str(target / "svbot" / "templates" / "svbot.docx") and lines[5] == "b'PK'", "and its template"
+
+
+def test_constraints_pin_every_dependency_within_the_bounds_and_the_readme_test_line_uses_them() -> None:
+    """CI runs the README's test line; it installs the versions in constraints.txt, and each must be one
+    pyproject.toml allows (a lower bound raised past a pin, or a dependency added without a pin, fails)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(line) for line in project["dependencies"] + project["optional-dependencies"]["test"]]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version.strip()
+    for requirement in wanted:
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement.name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(pinned, prereleases=True), f"{requirement.name}=={pinned} vs {requirement}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install -e '.[test]' -c constraints.txt && pytest" in readme.splitlines()[2]

@@ -69,4 +69,5 @@ def test_constraints_pin_every_dependency_within_the_bounds_and_the_readme_test_
         assert pinned is not None, f"{requirement.name} is not pinned in constraints.txt"
         assert requirement.specifier.contains(pinned, prereleases=True), f"{requirement.name}=={pinned} vs {requirement}"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "pip install -e '.[test]' -c constraints.txt && pytest" in readme.splitlines()[2]
+    first_commands = readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    assert first_commands[1].endswith("pip install -e '.[test]' -c constraints.txt && pytest")

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -165,6 +166,10 @@ def check_no_bad_output(world: World) -> None:
         assert "<!channel>" not in shown and "<https://evil.example" not in shown, shown[:500]
 
 
+@pytest.mark.attack(
+    "0", "Telegram updates of any shape (generated: missing fields, wrong types, huge and odd text)",
+    "Answered or ignored, never a 5xx, never a traceback in chat",
+)
 def test_telegram_updates_of_any_shape_never_get_a_5xx(db_url: str) -> None:
     with World(db_url) as world:
 
@@ -213,6 +218,10 @@ def slack_requests(world: World, malformed: bool) -> None:
     check()
 
 
+@pytest.mark.attack(
+    "0", "Slack messages with any text, including markup, mentions and control characters",
+    "Answered as text, never a 5xx; markup stays inert",
+)
 def test_slack_requests_with_any_text_never_get_a_5xx_and_markup_stays_text(db_url: str) -> None:
     with World(db_url) as world:
         slack_requests(world, malformed=False)
@@ -221,6 +230,7 @@ def test_slack_requests_with_any_text_never_get_a_5xx_and_markup_stays_text(db_u
         assert world.slack.ok_calls("chat.postMessage"), "some of the requests were real turns"
 
 
+@pytest.mark.attack("0", "Slack requests with fields missing or of the wrong type", "Refused or ignored, never a 5xx")
 def test_slack_requests_with_fields_missing_or_of_the_wrong_type_never_get_a_5xx(db_url: str) -> None:
     with World(db_url) as world:
         slack_requests(world, malformed=True)

@@ -29,7 +29,8 @@ def requirements() -> dict[str, Requirement]:
 
 
 @pytest.mark.attack(
-    "11", "Install svbot beside a known-vulnerable Jinja2, Starlette, aiohttp, python-multipart, h11 or cryptography",
+    "11",
+    "Install svbot beside a known-vulnerable Jinja2, Starlette, aiohttp, python-multipart, h11 or cryptography",
     "pyproject.toml's lower bounds exclude each vulnerable release; the tests run on the pinned constraints.txt",
 )
 def test_lower_bounds_exclude_known_vulnerable_releases_and_what_runs_is_above_them() -> None:

@@ -104,6 +104,10 @@ def secret_fields() -> dict[str, str]:
     }
 
 
+@pytest.mark.attack(
+    "0", "Get a token, signing secret or password written to the log",
+    "Every secret setting redacted wherever it appears in a log line",
+)
 def test_every_secret_setting_is_redacted_in_every_part_of_a_log_line(restore_logging: None) -> None:
     """Each secret field of Settings, written plainly (no token shape a pattern would catch), in a
     message, an argument, an extra field and a traceback: none of it reaches the log."""

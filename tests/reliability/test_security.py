@@ -160,6 +160,10 @@ async def test_a_refused_deadline_id_is_logged(db_url: str, caplog) -> None:  # 
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+@pytest.mark.attack(
+    "0", "Read the database address from the health check while the database is down",
+    "503 with no address, user or password",
+)
 async def test_healthz_answers_503_when_the_database_is_down_and_hides_how_to_reach_it(
     kind: str, tmp_path: Path
 ) -> None:

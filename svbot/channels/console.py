@@ -119,7 +119,7 @@ class ConsoleChannel:
             return
         _line_editing()
         with _terminal_kept():
-            self.console.print(text("channels.console.hello"), style="svbot.note")
+            self._print(Text(text("channels.console.hello"), style="svbot.note"))
             await self.show_waiting()
             await self.say("start")
             await self._conversation()
@@ -140,7 +140,7 @@ class ConsoleChannel:
                     break
             else:
                 self.console.line()  # after "^D" or "^C", so "Bye" starts a line of its own
-            self.console.print(text("channels.console.bye"))
+            self._print(Text(text("channels.console.bye")))
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)

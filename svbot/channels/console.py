@@ -11,7 +11,7 @@ markup. A question's choices are numbered and its controls (Back, Skip, Help...)
 
 Typing "2" or "£10,000 to £100,000" picks the second choice; "b" or "back" goes back. Controls get
 letters, not the next numbers, because a number must stay an answer: at "How many volunteers?" 3 is
-three volunteers, and at the review 3 changes answer 3. A control keeps its letter at every question.
+three volunteers, and at the review 3 changes answer 3. Back is b at every question, Help h.
 The console turns a number or a letter into the button's payload here, so the core only ever sees
 what a Slack or Telegram press would send.
 
@@ -167,8 +167,7 @@ class ConsoleChannel:
     async def say(self, line: str) -> None:
         if (note := self._no_such_key(line)) is not None:
             self._print(Text(note, style="svbot.error"))
-            if not self.interactive:
-                self.console.line()
+            self.console.line()  # as after a reply: the next prompt or answer reads as new
             return
         replies = await self.bot.handle(self.inbound(line))
         for message in replies:
@@ -249,8 +248,9 @@ class ConsoleChannel:
 
 def control_keys(controls: Iterable[Button]) -> list[str]:
     """A letter for each control: its label's first letter, or, if that is taken (or is y or n), the
-    first free letter of its other words, then of its whole label. The same label gets the same
-    letter at every question, since the controls come in the same order ("b" is always Back)."""
+    first free letter of its other words' initials, then of its whole label. The engine's controls
+    have different initials (b Back, s Skip, h Help, d Done, k Keep, a All correct, c Change), so
+    each keeps its letter at every question; only after help, beside Skip, "Stop for now" is f."""
     taken = set(RESERVED_KEYS)
     keys: list[str] = []
     for button in controls:

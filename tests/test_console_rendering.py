@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from svbot.channels.console import ConsoleChannel, control_keys
-from svbot.messages import Button
+from svbot.messages import Button, Outbound
 from svbot.paths import dialogues_dir
 from tests.reliability.support import svbot_env
 from tests.scenario import make_bot
@@ -101,6 +101,28 @@ def test_no_color_turns_colours_off_and_keeps_bold(tmp_path: Path, db_url: str) 
     assert not COLOUR.search(out), COLOUR.search(out)
     refusal = "That isn't one of the options"
     assert refusal in out, "the refusal is there, bold rather than red"
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_a_table_and_escapes_in_markdown_are_text(terminal: bool) -> None:
+    """What the walk-through's statement has no room for: a table, a numbered list, a link, escapes."""
+    out = io.StringIO()
+    channel = ConsoleChannel(None, "ann", out=out, interactive=False, terminal=terminal)  # type: ignore[arg-type]
+    channel.show(Outbound(text="## Who we reached\n\n| Group | People |\n|---|---:|\n| Brighton \\& Hove | **140** |\n"
+                               "| Older people | 35 |\n\n1. First\n2. Second\n\n[Our site](https://example.org/a_b)\n",
+                          markdown=True))  # fmt: skip
+    shown = out.getvalue()
+    plain = ANSI.sub("", shown)
+    assert bool(ANSI.search(shown)) is terminal
+    rows = [line.split() for line in plain.splitlines() if line.strip()]
+    assert rows[0] == ["Who", "we", "reached"]
+    assert rows[1] == ["Group", "People"] and set(rows[2]) == {"─" * len(rows[2][0])}, "a header and its rule"
+    assert re.search(r"Brighton & Hove +140\n +Older people +35\n", plain), "columns, the numbers to the right"
+    assert "|" not in plain and "**" not in plain and "\\" not in plain and "---" not in plain
+    assert "1 First" in plain and "2 Second" in plain
+    assert "Our site (https://example.org/a_b)" in plain, "a link's address is shown, since a terminal may not link"
+    if terminal:
+        assert "\x1b[1mWho we reached\x1b[0m" in shown and "\x1b[1m140\x1b[0m" in shown
 
 
 # -- numbers, letters and words ---------------------------------------------------------------------------

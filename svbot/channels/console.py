@@ -377,20 +377,29 @@ class _Markdown(Markdown):
 
 
 class _Trimmed:
-    """A renderable without the spaces Rich pads its lines with up to the width, nor the blank lines
-    after its last element: piped text keeps no trailing blanks, and text copied from a terminal
-    none either."""
+    """A renderable without the spaces Rich pads its lines with up to the width, and with one blank
+    line at most between its parts (a table's blank edges and the gap after it made two), none at
+    its ends: piped text keeps no trailing blanks, and text copied from a terminal none either."""
 
     def __init__(self, renderable: RenderableType) -> None:
         self.renderable = renderable
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = [_rstrip(line) for line in console.render_lines(self.renderable, options, pad=False)]
-        while lines and not any(segment.text for segment in lines[-1]):
+        lines: list[list[Segment]] = []
+        for line in console.render_lines(self.renderable, options, pad=False):
+            line = _rstrip(line)
+            if _blank(line) and (not lines or _blank(lines[-1])):
+                continue
+            lines.append(line)
+        while lines and _blank(lines[-1]):
             lines.pop()
         for line in lines:
             yield from line
             yield Segment.line()
+
+
+def _blank(line: list[Segment]) -> bool:
+    return not any(segment.text for segment in line)
 
 
 def _rstrip(line: list[Segment]) -> list[Segment]:

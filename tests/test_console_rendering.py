@@ -192,14 +192,19 @@ async def test_a_letter_that_is_not_shown_is_explained_not_taken_as_an_answer(
     assert "What does Lunch Club do?" in out.getvalue(), "s was never the group's name"
 
 
-def test_control_letters_are_their_first_free_letter_and_never_y_or_n() -> None:
-    def keys(*labels: str) -> list[str]:
-        return control_keys(Button(label, f"1:{i}") for i, label in enumerate(labels))
+def test_control_letters_stay_the_same_and_are_never_y_or_n() -> None:
+    def keys(*controls: tuple[str, str]) -> list[str]:
+        return control_keys(Button(label, payload) for label, payload in controls)
 
-    assert keys("Back", "Skip / I don't know", "Help") == ["b", "s", "h"]
-    after_help = keys("Back", "Skip / I don't know", "Where am I?", "Stop for now", "Start again")
-    assert after_help == ["b", "s", "w", "f", "a"], "Stop for now: s is Skip's, so f"
-    assert keys("No thanks", "Yes please") == ["t", "p"], "y and n mean yes and no at a check"
+    back, skip, help_ = ("Back", "4:back"), ("Skip / I don't know", "4:skip"), ("Help", "4:help")
+    assert keys(back, skip, help_) == ["b", "s", "h"]
+    after_help = [("Where am I?", "4:status"), ("Stop for now", "4:cancel"), ("Start again", "4:restart")]
+    assert keys(back, *after_help) == ["b", "w", "x", "r"], "s is never Stop for now, even with no Skip"
+    assert keys(back, skip, *after_help) == ["b", "s", "w", "x", "r"]
+    assert keys(("All correct", "9:review-ok"), ("Change an answer", "9:change"), back) == ["a", "c", "b"]
+    assert keys(("No thanks", "mr:no"), ("Yes please", "mr:yes"), ("Stop", "mr:stop")) == ["t", "p", "s"], (
+        "other controls by their label; y and n mean yes and no at a check"
+    )
 
 
 # -- in a terminal ----------------------------------------------------------------------------------------

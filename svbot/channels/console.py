@@ -11,7 +11,7 @@ markup. A question's choices are numbered and its controls (Back, Skip, Help...)
 
 Typing "2" or "£10,000 to £100,000" picks the second choice; "b" or "back" goes back. Controls get
 letters, not the next numbers, because a number must stay an answer: at "How many volunteers?" 3 is
-three volunteers, and at the review 3 changes answer 3. Back is b at every question, Help h.
+three volunteers, and at the review 3 changes answer 3. Back is b at every question, Skip s, Help h.
 The console turns a number or a letter into the button's payload here, so the core only ever sees
 what a Slack or Telegram press would send.
 
@@ -42,6 +42,7 @@ from rich.theme import Theme
 from svbot.channels.base import ChatCore, WebMount, Worker
 from svbot.config import Settings
 from svbot.delivery.ratelimit import Limits
+from svbot.dialogue.payloads import Action, decode
 from svbot.dialogue.words import simplify
 from svbot.messages import Button, Inbound, Outbound, Sender
 from svbot.text import text
@@ -51,6 +52,11 @@ PLATFORM = "console"
 READABLE_WIDTH = 100  # in a wide terminal, lines longer than this are hard to read
 UNWRAPPED = 10_000  # piped output: a paragraph stays one line (it is pasted into a bid form whole)
 RESERVED_KEYS = frozenset("yn")  # typed at a yes/no question they mean yes and no: never a control's letter
+# The engine's controls, lettered by what they do (mostly their label's initial), the same at every question.
+ACTION_KEYS = {
+    Action.BACK: "b", Action.SKIP: "s", Action.HELP: "h", Action.DONE: "d", Action.KEEP: "k",
+    Action.REVIEW_OK: "a", Action.CHANGE: "c", Action.STATUS: "w", Action.CANCEL: "x", Action.RESTART: "r",
+}  # fmt: skip
 
 # Styles in a terminal. Rich drops them all when output is not a terminal, and the colours alone with
 # NO_COLOR; bold and underline carry the meaning, colour only helps.
@@ -247,18 +253,22 @@ class ConsoleChannel:
 
 
 def control_keys(controls: Iterable[Button]) -> list[str]:
-    """A letter for each control: its label's first letter, or, if that is taken (or is y or n), the
-    first free letter of its other words' initials, then of its whole label. The engine's controls
-    have different initials (b Back, s Skip, h Help, d Done, k Keep, a All correct, c Change), so
-    each keeps its letter at every question; only after help, beside Skip, "Stop for now" is f."""
+    """A letter for each control. The engine's controls have theirs whatever the question (ACTION_KEYS:
+    "s" is always Skip, never "Stop for now"), so a letter learnt once keeps working; any other
+    control takes its label's first free letter, initials first, never y or n."""
+    controls = list(controls)
     taken = set(RESERVED_KEYS)
     keys: list[str] = []
     for button in controls:
-        words = re.findall(r"[a-z]+", button.label.casefold())
-        letters = [word[0] for word in words] + [letter for word in words for letter in word]
-        key = next((letter for letter in letters if letter not in taken), "")
-        taken.add(key)
-        keys.append(key)
+        press = decode(button.payload)
+        keys.append(ACTION_KEYS.get(press.action, "") if press is not None else "")
+    taken.update(keys)
+    for index, button in enumerate(controls):
+        if not keys[index]:
+            words = re.findall(r"[a-z]+", button.label.casefold())
+            letters = [word[0] for word in words] + [letter for word in words for letter in word]
+            keys[index] = next((letter for letter in letters if letter not in taken), "")
+            taken.add(keys[index])
     return keys
 
 

@@ -34,6 +34,10 @@ TEST_DATABASE_URL = to_async_url(os.environ.get("SVBOT_TEST_DATABASE_URL", "").s
 ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _names = itertools.count(1)
+# Rich styles the console channel's output when these say "a terminal", even into a StringIO or a pipe:
+# tests read plain text unless they set one themselves (tests/test_console_rendering.py).
+for _forcing in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+    os.environ.pop(_forcing, None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -29,7 +29,7 @@ def test_piped_console_walks_a_dialogue_and_prints_numbered_options(tmp_path: Pa
     assert "What is your group called?" in out
     assert "  1. Under £10,000 a year\n  2. £10,000 to £100,000\n  3. Over £100,000" in out
     assert "  1. [ ] Older people" in out
-    assert "(Back · Skip / I don't know · Help)" in out
+    assert "  b. Back · s. Skip / I don't know · h. Help" in out
     assert "Who benefits?: Older people, Carers" in out
     assert "Thanks, <i>Lunch</i> *Club*!" in out, "markup is printed literally"
     assert out.index("How many older people") < out.index("How many carers")
@@ -53,7 +53,7 @@ def test_the_real_walk_through_runs_in_the_console(tmp_path: Path, db_url: str) 
         dialogues=Path(__file__).resolve().parent.parent / "dialogues",
     )  # fmt: skip
     assert "Please note:" in out and "illustrative" in out, "users are told the framework is a starter set"
-    assert "# Hollybush Lunch Club: social value" in out
+    assert "\nHollybush Lunch Club: social value\n" in out, "the heading, without Markdown's #"
     assert "Our 12 volunteers gave 1,728 hours of their time." in out
     docx = list(tmp_path.glob("*.docx"))
     assert [p.name for p in docx] == ["hollybush-lunch-club-social-value.docx"]

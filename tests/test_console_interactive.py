@@ -17,7 +17,7 @@ async def test_interactive_console_numbers_press_buttons(db_url: str) -> None:
         await console.say(line)
     assert "Shall I put about 40?" in out.getvalue()
     await console.say("1")  # the first button: Yes
-    assert out.getvalue().rstrip().endswith("(Back · Help)") and "How many hours?" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("b. Back · h. Help") and "How many hours?" in out.getvalue()
     for line in ["3", "skip", "31/01/2027"]:
         await console.say(line)
     await console.say("3")  # "Over £100,000", by its button number

@@ -234,7 +234,7 @@ def test_the_review_commands_render_unnumbered_on_every_platform() -> None:
     out = io.StringIO()
     console = ConsoleChannel(None, "ann", out=out, interactive=False)  # type: ignore[arg-type]
     console.show(review)
-    assert "1. All correct" not in out.getvalue() and "(All correct · Change an answer · Back)" in out.getvalue()
+    assert "1. All correct" not in out.getvalue() and "a. All correct · c. Change an answer · b. Back" in out.getvalue()
     console._last = review
     assert console.inbound("1").text == "1", "typed 1 goes to the review as text: answer 1"
 
@@ -349,7 +349,7 @@ def test_review_and_start_again_through_svbot_chat(tmp_path: Path, db_url: str) 
 
     out = chat("hello", "Lunch Club", "skip", "40", "2", "3", "55", "all correct")
     assert "1. Name: Lunch Club\n2. What you do: not answered yet\n3. People: 40\n4. Size: £10,000 to £100,000" in out
-    assert "1. All correct" not in out and "  (All correct · Change an answer · Back)" in out
+    assert "1. All correct" not in out and "  a. All correct · c. Change an answer · b. Back" in out
     assert "How many people came last year?\n(Your answer now: 40)" in out, '"3" at the review changed answer 3'
     assert "3. People: 55" in out and out.rstrip().endswith("Thanks, Lunch Club!")
 

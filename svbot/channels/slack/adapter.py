@@ -206,9 +206,7 @@ class SlackChannel:
             # Read first, outside the try below: a body over the web process's limit is refused there
             # (413), and a client that goes away mid-body is not a request svbot could not read.
             body = await request.body()
-            if request.method == "POST" and not verifier.is_valid(
-                body, request.headers.get("x-slack-request-timestamp", ""), request.headers.get("x-slack-signature", "")
-            ):
+            if request.method == "POST" and not _signed(verifier, body, request):
                 # Checked before Bolt parses the body, or logs it (Bolt writes a refused body to its log).
                 refused.warning("slack: a request with a bad or old signature was refused")
                 return JSONResponse({"error": "invalid request"}, status_code=401)
@@ -597,6 +595,14 @@ class _Job:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
+    """Slack's signature and timestamp (at most 5 minutes old), as Bolt checks them."""
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    if not timestamp.isdigit():
+        return False
+    return verifier.is_valid(body, timestamp, request.headers.get("x-slack-signature", ""))
 
 
 def _team_id(body: dict) -> str:

@@ -116,7 +116,8 @@ def records(log: str) -> list[dict]:
 
 
 @pytest.mark.attack(
-    "1", "A 200 MB unsigned POST to /slack/events, declared and streamed; 5 MB to the Telegram webhook",
+    "1",
+    "A 200 MB unsigned POST to /slack/events, declared and streamed; 5 MB to the Telegram webhook",
     "413 before the body is read (limit 1 MB, SVBOT_MAX_REQUEST_KB), connection closed; bodies never logged",
 )
 async def test_oversized_webhook_bodies_are_refused_before_they_are_read_and_bodies_are_never_logged(
@@ -204,7 +205,8 @@ async def test_a_chunked_upload_over_its_limit_is_refused_before_it_is_all_read(
 
 
 @pytest.mark.attack(
-    "2", "300 slow clients trickling request headers and bodies a byte at a time at svbot serve",
+    "2",
+    "300 slow clients trickling request headers and bodies a byte at a time at svbot serve",
     "/healthz still answers within 2 s; a client gets 10 s for its headers, 60 s for its request, then is "
     "closed; logged once a minute, not per client",
 )
@@ -266,7 +268,8 @@ async def test_healthz_answers_while_300_slow_clients_trickle_bytes_and_the_log_
 
 
 @pytest.mark.attack(
-    "6", "JSON nested 100,000 deep to the Telegram webhook and to Slack (as JSON and in payload=)",
+    "6",
+    "JSON nested 100,000 deep to the Telegram webhook and to Slack (as JSON and in payload=)",
     "400 with one log line, no traceback (Telegram sends only shallow JSON objects, so no retries follow)",
 )
 async def test_deeply_nested_json_gets_a_4xx_and_one_log_line_not_a_traceback(db_url: str, tmp_path: Path) -> None:

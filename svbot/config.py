@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # forms; the dashboard's grants upload has its own, larger limit), and the most connections at once
     # (beyond it, 503 at once).
     max_request_kb: int = Field(default=1024, ge=1, alias="SVBOT_MAX_REQUEST_KB")
-    max_connections: int = Field(default=1000, ge=10, alias="SVBOT_MAX_CONNECTIONS")
+    max_connections: int = Field(default=2000, ge=10, alias="SVBOT_MAX_CONNECTIONS")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

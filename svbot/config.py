@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Slack OAuth tokens in the database are encrypted with this (required with SLACK_CLIENT_ID): one or
     # more Fernet keys, comma-separated; the first encrypts, all decrypt (svbot/channels/slack/tokens.py).
     encryption_key: SecretStr | None = Field(default=None, alias="SVBOT_ENCRYPTION_KEY")
+    # The web process (docs/deploy.md, "Limits"): the largest request body taken, in KB (webhooks and
+    # forms; the dashboard's grants upload has its own, larger limit), and the most connections at once
+    # (beyond it, 503 at once).
+    max_request_kb: int = Field(default=1024, ge=1, alias="SVBOT_MAX_REQUEST_KB")
+    max_connections: int = Field(default=2000, ge=10, alias="SVBOT_MAX_CONNECTIONS")
 
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

@@ -86,6 +86,7 @@ QUIET_LOGGERS = {
     "asyncpg": logging.INFO,
     "telegram": logging.INFO,  # DEBUG: every Bot API call's parameters and result (the text)
     "slack_bolt": logging.INFO,  # DEBUG: request bodies
+    "slack_bolt.RequestVerification": logging.WARNING,  # INFO: the body of every refused request
     "slack_sdk": logging.INFO,  # DEBUG: API call arguments and responses
     "aiohttp.client": logging.INFO,
 }

@@ -85,9 +85,14 @@ def serve(host: str, port: int) -> None:
     """The web process: POST /slack/events, POST /telegram/webhook, GET /healthz."""
     import uvicorn
 
+    from svbot.web_limits import quiet_repeats, raise_open_files_limit, uvicorn_options
+
     async def work(app: App) -> None:
-        # log_config=None: uvicorn's records go through svbot's logging (JSON lines, redacted).
-        config = uvicorn.Config(app.web_app(), host=host, port=port, log_level="info", log_config=None)
+        # log_config=None: uvicorn's records go through svbot's logging (JSON lines, redacted). The
+        # limits (svbot/web_limits.py, docs/deploy.md) keep slow or greedy clients from taking it down.
+        options = uvicorn_options(raise_open_files_limit(app.settings.max_connections))
+        config = uvicorn.Config(app.web_app(), host=host, port=port, log_level="info", log_config=None, **options)
+        quiet_repeats()
         await uvicorn.Server(config).serve()
 
     with_app(work)

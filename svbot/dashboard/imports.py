@@ -138,10 +138,12 @@ class Imports:
         name = Path(given.filename.replace("\\", "/")).name[:200]
         if Path(name).suffix.lower() not in SUFFIXES:
             return await self.form(request, staff, problem=text("dashboard.import.problem.kind"), status=400)
-        data = await given.read(LIMIT + 1)
-        if len(data) > LIMIT:
+        # The form parser spooled the file to a temporary file (past 1 MB) as it arrived, and the web
+        # process refused the request if it passed REQUEST_LIMIT: the size is known without reading.
+        size = given.size if given.size is not None else await asyncio.to_thread(_size_of, given)
+        if size > LIMIT:
             return await self.too_big(request, staff)
-        if not data:
+        if not size:
             return await self.form(request, staff, problem=text("dashboard.import.problem.empty"), status=400)
         try:
             ignore_before = self._day(str(form.get("ignore_before") or ""))
@@ -151,7 +153,7 @@ class Imports:
         token = secrets.token_urlsafe(18)
         folder = UPLOADS / token
         path = folder / _safe_name(name)
-        await asyncio.to_thread(_keep, folder, path, data)
+        await asyncio.to_thread(_keep, folder, path, given)
         made = Upload(token=token, support_org_id=staff.support_org_id, file_name=name, path=path,
                       ignore_before=ignore_before, started=time.time())  # fmt: skip
         self.uploads[token] = made
@@ -316,10 +318,18 @@ def _in_thread(url: str, upload: Upload, staff: Staff, now: datetime, timezone: 
     return asyncio.run(work())
 
 
-def _keep(folder: Path, path: Path, data: bytes) -> None:
+def _keep(folder: Path, path: Path, given: UploadFile) -> None:
+    """Copy the spooled upload to its folder a chunk at a time: the file is never all in memory."""
     UPLOADS.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.mkdir(mode=0o700)
-    path.write_bytes(data)
+    given.file.seek(0)
+    with path.open("wb") as out:
+        shutil.copyfileobj(given.file, out, 1024 * 1024)
+
+
+def _size_of(given: UploadFile) -> int:
+    given.file.seek(0, 2)
+    return given.file.tell()
 
 
 def _safe_name(name: str) -> str:

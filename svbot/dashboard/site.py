@@ -17,3 +17,8 @@ PAGES = (deadlines, feeds, imports, broadcasts, report, settings_page)
 def routes(bot: Bot, settings: Settings) -> list[Route]:
     dashboard = Dashboard(bot, settings)
     return [*dashboard.routes(), *(route for page in PAGES for route in page.routes(dashboard))]
+
+
+def body_limits() -> dict[str, int]:
+    """Pages that take bigger request bodies than the web process's limit: the grants upload."""
+    return {"/dashboard/import": imports.REQUEST_LIMIT}

@@ -59,7 +59,8 @@ def read_rows(text: str) -> dict[tuple[str, str], str]:
 
 def _order(key: tuple[str, str], line: str) -> tuple[int, str, str]:
     head = line.strip("| ").split(" | ")[0].split(".")[0]
-    return (int(head) if head.isdigit() else 10_000, key[0], key[1])
+    # Items of the hardening list first, in order; 0 (defences that held before it) after them.
+    return (int(head) if head.isdigit() and head != "0" else 10_000, key[0], key[1])
 
 
 def rewrite_doc(ran: dict[str, tuple[Attack, str]], files_run: set[str]) -> None:

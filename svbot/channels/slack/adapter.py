@@ -51,11 +51,12 @@ from slack_bolt.middleware.authorization.async_single_team_authorization import 
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from svbot.channels.base import ChatCore, WebMount
@@ -79,6 +80,9 @@ from svbot.text import text
 from svbot.turns import conversation_key
 
 log = logging.getLogger(__name__)
+# Refused requests: one line each, and at most one a minute of each kind under `svbot serve` (an
+# attacker's flood is not a log's worth of lines; svbot/web_limits.py).
+refused = logging.getLogger("svbot.web.refused")
 
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
@@ -196,18 +200,26 @@ class SlackChannel:
     def mount(self) -> WebMount:
         """`POST /slack/events` (and the OAuth install pages in multi-workspace mode)."""
         handler = AsyncSlackRequestHandler(self.app)
+        verifier = SignatureVerifier(_secret(self.settings.slack_signing_secret) or "")
 
         async def endpoint(request: Request) -> Response:
+            # Read first, outside the try below: a body over the web process's limit is refused there
+            # (413), and a client that goes away mid-body is not a request svbot could not read.
+            body = await request.body()
+            if request.method == "POST" and not _signed(verifier, body, request):
+                # Checked before Bolt parses the body, or logs it (Bolt writes a refused body to its log).
+                refused.warning("slack: a request with a bad or old signature was refused")
+                return JSONResponse({"error": "invalid request"}, status_code=401)
             self.share_session()
             try:
                 response = await handler.handle(request)
-            except Exception:  # Bolt could not make sense of the request at all
-                log.warning("slack: a request svbot could not read was refused", exc_info=True)
+            except Exception as exc:  # Bolt could not make sense of the request (nested too deep, say)
+                refused.warning("slack: a signed request svbot could not read was refused (%s)", type(exc).__name__)
                 return Response("bad request", status_code=400)
             if response.status_code >= 500:
                 # Turns run after the ack, so a 5xx here means the body itself was malformed (a field
                 # of the wrong type): Slack would only send it again. Say so, once.
-                log.warning("slack: a malformed request was refused")
+                refused.warning("slack: a malformed request was refused")
                 return Response("bad request", status_code=400)
             return response
 
@@ -583,6 +595,14 @@ class _Job:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
+    """Slack's signature and timestamp (at most 5 minutes old), as Bolt checks them."""
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    if not timestamp.isdigit():
+        return False
+    return verifier.is_valid(body, timestamp, request.headers.get("x-slack-signature", ""))
 
 
 def _team_id(body: dict) -> str:

@@ -39,6 +39,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 log = logging.getLogger("svbot.telegram")
+# Refused requests: one line each, at most one a minute of each kind under `svbot serve`.
+refused = logging.getLogger("svbot.web.refused")
 
 
 def build_application(
@@ -128,11 +130,22 @@ def telegram_mount(bot: ChatCore, settings: Settings, **options: Any) -> WebMoun
         given = request.headers.get(SECRET_HEADER, "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             return PlainTextResponse("Forbidden", status_code=403)
+        body = await request.body()  # over the web process's limit: refused there (413), unread
         try:
-            data = json.loads(await request.body())
-            update = telegram.Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # not JSON, or nested deeper than Python reads
+            data = exc
+        if not isinstance(data, dict):  # Telegram always sends a JSON object: this did not come from it
+            refused.warning("telegram: a webhook body that is not an update was refused (%s)", type(data).__name__)
             return PlainTextResponse("Not a Telegram update", status_code=400)
+        try:
+            update = telegram.Update.de_json(data, application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            # JSON, with the secret, that python-telegram-bot cannot read as an update. A 4xx would have
+            # Telegram send it again and again, holding back the updates queued behind it, and it would
+            # fail the same way each time: take it (200) and drop it, with one line in the log.
+            refused.warning("telegram: an update svbot could not read was dropped (%s)", type(exc).__name__)
+            return Response(status_code=200)
         if not await ready.ensure():
             return PlainTextResponse("Telegram is not reachable yet", status_code=503)  # Telegram retries
         await application.process_update(update)

@@ -356,8 +356,13 @@ async def store_statement(
     data = statement_input(answers, framework_id, None, now.date())
     data.period = statement_year(data, now)
     compose(data, knowledge)  # check it composes before we store it
-    record = StatementRecord(organisation_id=organisation_id, conversation_id=conversation_id,
-                             framework_id=framework_id, period=data.period, data=data.model_dump(mode="json"))  # fmt: skip
+    record = StatementRecord(
+        organisation_id=organisation_id,
+        conversation_id=conversation_id,
+        framework_id=framework_id,
+        period=data.period,
+        data=data.model_dump(mode="json"),
+    )
     session.add(record)
     await session.flush()
     return record

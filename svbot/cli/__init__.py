@@ -190,5 +190,6 @@ def telegram_set_webhook(url: str) -> None:
 
 
 for command in (*dashboard_commands.COMMANDS, *deadline_commands.COMMANDS, *monitoring_commands.COMMANDS,
-                *programme_commands.COMMANDS, *support_commands.COMMANDS, *data_commands.COMMANDS, *demo_commands.COMMANDS):  # fmt: skip
+                *programme_commands.COMMANDS, *support_commands.COMMANDS, *data_commands.COMMANDS,
+                *demo_commands.COMMANDS):  # fmt: skip
     main.add_command(command)

@@ -97,8 +97,8 @@ async def remove(app: App, now: datetime) -> int | None:
 
     support_id = await find(app)
     async with app.bot.sessionmaker() as session, session.begin():
-        members = (await session.execute(select(Organisation.id, Organisation.external_id).where(
-            Organisation.support_org_id == support_id, Organisation.external_id.startswith(MEMBER_PREFIX)))).all()  # fmt: skip
+        ours = (Organisation.support_org_id == support_id, Organisation.external_id.startswith(MEMBER_PREFIX))
+        members = (await session.execute(select(Organisation.id, Organisation.external_id).where(*ours))).all()
         people = list(await session.scalars(select(Identity.person_id).where(
             Identity.platform == "console", Identity.platform_user_id.startswith(USER_PREFIX))))  # fmt: skip
         if support_id is None and not people:
@@ -254,8 +254,9 @@ async def _say(app: App, person: dict[str, Any], words: str) -> str:
     from svbot.messages import Inbound
 
     replies = await app.bot.handle(
-        Inbound(platform="console", user_id=person["user"], chat_id=person["user"], text=words,
-                user_name=person["name"])  # fmt: skip
+        Inbound(
+            platform="console", user_id=person["user"], chat_id=person["user"], text=words, user_name=person["name"]
+        )  # fmt: skip
     )
     return "\n".join(reply.text or "" for reply in replies)
 

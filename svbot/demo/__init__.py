@@ -184,7 +184,7 @@ async def _people(app: App, loaded: Loaded, people: list[dict[str, Any]], member
         org_id = loaded.support_org_id if person["org"] == "support" else _org(members, person["org"])
         async with app.bot.sessionmaker() as session, session.begin():
             made = await create_invite(session, org_id, now, role=person["role"], days=1)
-        said = await _say(app, person, f"join {made.code}")
+        said = await _typed(app, person, f"join {made.code}")
         async with app.bot.sessionmaker() as session:
             joined = await session.scalar(select(Identity.person_id).where(
                 Identity.platform == "console", Identity.platform_user_id == person["user"]))  # fmt: skip
@@ -213,7 +213,7 @@ async def _statements(app: App, loaded: Loaded, statements: list[dict[str, Any]]
                                   conversation_id=conversation)  # fmt: skip
         loaded.statements += 1
         if item.get("share"):
-            await _say(app, by_name[item["by"]], "share statement")
+            await _typed(app, by_name[item["by"]], _words_of(app, "share"))
 
 
 async def _reports(app: App, loaded: Loaded, reports: list[dict[str, Any]], members: dict[str, int],
@@ -243,13 +243,13 @@ async def _reports(app: App, loaded: Loaded, reports: list[dict[str, Any]], memb
                 raise DemoError(f"{item['org']} could not submit its report {deadline.title!r}")
         loaded.reports += 1
         if item.get("share"):
-            await _say(app, by_name[item["by"]], "share report")
+            await _typed(app, by_name[item["by"]], _words_of(app, "share_report"))
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
 
 
-async def _say(app: App, person: dict[str, Any], words: str) -> str:
+async def _typed(app: App, person: dict[str, Any], words: str) -> str:
     """Type `words` in chat as the person (the console channel's own Inbound); what svbot said back."""
     from svbot.messages import Inbound
 
@@ -259,6 +259,12 @@ async def _say(app: App, person: dict[str, Any], words: str) -> str:
         )  # fmt: skip
     )
     return "\n".join(reply.text or "" for reply in replies)
+
+
+def _words_of(app: App, intent: str) -> str:
+    """Words a person types for one of the bot's intents (`share`: "share statement", ...)."""
+    found = next(i for i in app.bot.intents if i.name == intent)
+    return min(w for w in found.words if not w.startswith("/"))
 
 
 async def _conversation(session: Any, user: str) -> int | None:

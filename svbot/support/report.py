@@ -999,42 +999,38 @@ _WIDTH, _LABEL_WIDTH, _LINE, _PAD, _WRAP = 800, 330, 16, 10, 40
 
 def bar_svg(chart: BarChart) -> bytes:
     """A horizontal bar chart as SVG, drawn here: no dependency, sharp at any size, its words real text.
-    Every word is escaped (labels come from knowledge files and settings, never run as markup)."""
+    Built with ElementTree, which escapes every word (labels come from knowledge files and settings)."""
+    from xml.etree.ElementTree import Element, SubElement, tostring
+
     area = _WIDTH - _LABEL_WIDTH - 60  # room for the number after the longest bar
-    top = 44
-    most = max(chart.values + [1])
-    colours = _colours(chart)
-    parts, y = [], top
-    for i, (label, value) in enumerate(zip(chart.labels, chart.values, strict=True)):
+    top, most, colours = 44, max(chart.values + [1]), _colours(chart)
+    svg = Element("svg", {"xmlns": "http://www.w3.org/2000/svg", "font-family": "Arial, sans-serif",
+                          "font-size": "13", "fill": "#1b1b1b"})  # fmt: skip
+    SubElement(svg, "rect", {"width": "100%", "height": "100%", "fill": "#fff"})
+    heading = SubElement(svg, "text", {"x": str(_WIDTH / 2), "y": "24", "text-anchor": "middle", "font-size": "15"})
+    heading.text = chart.title
+    y = float(top)
+    for label, value, colour in zip(chart.labels, chart.values, colours, strict=True):
         lines = textwrap.wrap(label, _WRAP) or [""]
         height = max(28, _LINE * len(lines) + _PAD)
         middle = y + height / 2
         first = middle - _LINE * (len(lines) - 1) / 2 + 5
-        spans = "".join(
-            f'<tspan x="{_LABEL_WIDTH - 10}" y="{first + _LINE * n:.1f}">{escape(line)}</tspan>'
-            for n, line in enumerate(lines)
-        )
+        words = SubElement(svg, "text", {"text-anchor": "end"})
+        for n, line in enumerate(lines):
+            SubElement(words, "tspan", {"x": str(_LABEL_WIDTH - 10), "y": f"{first + _LINE * n:.1f}"}).text = line
         width = area * value / most
-        parts.append(
-            f'<text text-anchor="end">{spans}</text>'
-            f'<rect x="{_LABEL_WIDTH}" y="{middle - 10:.1f}" width="{width:.1f}" height="20" fill="{colours[i]}"/>'
-            f'<text x="{_LABEL_WIDTH + width + 6:.1f}" y="{middle + 5:.1f}">{value}</text>'
-        )
+        SubElement(svg, "rect", {"x": str(_LABEL_WIDTH), "y": f"{middle - 10:.1f}", "width": f"{width:.1f}",
+                                 "height": "20", "fill": colour})  # fmt: skip
+        SubElement(svg, "text", {"x": f"{_LABEL_WIDTH + width + 6:.1f}", "y": f"{middle + 5:.1f}"}).text = str(value)
         y += height
-    axis_y = y + 8
-    height = axis_y + 34
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" width="{_WIDTH}" '
-        f'height="{height:.0f}" font-family="Arial, sans-serif" font-size="13" fill="#1b1b1b">'
-        f'<rect width="100%" height="100%" fill="#fff"/>'
-        f'<text x="{_WIDTH / 2}" y="24" text-anchor="middle" font-size="15">{escape(chart.title)}</text>'
-        + "".join(parts)
-        + f'<line x1="{_LABEL_WIDTH}" y1="{top - 4}" x2="{_LABEL_WIDTH}" y2="{axis_y - 4:.1f}" stroke="#555"/>'
-        f'<text x="{_LABEL_WIDTH + area / 2:.1f}" y="{axis_y + 16:.1f}" '
-        f'text-anchor="middle">{escape(chart.axis)}</text>'
-        "</svg>"
-    )
-    return svg.encode("utf-8")
+    SubElement(svg, "line", {"x1": str(_LABEL_WIDTH), "y1": str(top - 4), "x2": str(_LABEL_WIDTH),
+                             "y2": f"{y + 4:.1f}", "stroke": "#555"})  # fmt: skip
+    axis = SubElement(svg, "text", {"x": f"{_LABEL_WIDTH + area / 2:.1f}", "y": f"{y + 24:.1f}",
+                                    "text-anchor": "middle"})  # fmt: skip
+    axis.text = chart.axis
+    height = f"{y + 42:.0f}"
+    svg.attrib.update({"viewBox": f"0 0 {_WIDTH} {height}", "width": str(_WIDTH), "height": height})
+    return tostring(svg, encoding="utf-8", xml_declaration=False)
 
 
 def _colours(chart: BarChart) -> list[str]:

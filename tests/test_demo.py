@@ -103,3 +103,24 @@ def test_demo_fills_every_section_and_goes_away_without_a_trace(svbot, db_url: s
     assert snapshot(db_url) == before
     assert "no sample data to remove" in svbot("demo", "--remove")
     assert "My CVS (1 members" in svbot("support", "list")
+
+
+def test_a_demo_that_cannot_load_says_so_in_one_line_and_leaves_nothing(  # type: ignore[no-untyped-def]
+    svbot, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import svbot.demo as sample
+
+    async def broken(*args: object) -> None:
+        raise sample.DemoError("the sample names 'Nowhere (sample)', which the sample grants did not create")
+
+    before = snapshot(db_url)
+    with monkeypatch.context() as patched:
+        patched.setattr(sample, "_reports", broken)  # as if the sample file no longer fitted the code
+        said = svbot("demo", ok=False)
+    assert said.strip().splitlines() == [
+        "svbot: the demo could not be loaded: the sample names 'Nowhere (sample)', which the sample grants did "
+        "not create"
+    ]
+    assert snapshot(db_url) == before  # the half-loaded demo was taken away again
+    assert "SAMPLE data" in svbot("demo")  # and the next try loads it whole
+    assert snapshot(db_url) != before

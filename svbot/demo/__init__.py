@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -58,7 +58,6 @@ class Loaded:
     deadlines: int = 0
     statements: int = 0
     reports: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 async def find(app: App) -> int | None:
@@ -78,14 +77,20 @@ async def load(app: App, now: datetime, today: date) -> Loaded:
     existing = await find(app)
     if existing is not None:
         return Loaded(existing, period, already=True)
-    sample = _sample(year.year - BASE_YEAR)
+    shift = year.year - BASE_YEAR
+    sample = _sample(shift)
+    people = {person["user"]: person for person in sample["people"]}
     loaded = Loaded(await _support(app, sample["support"], now), period)
-    await _grants(app, loaded, sample, year.year - BASE_YEAR, now)
-    members = await _members(app, loaded.support_org_id)
-    loaded.members = len(members)
-    await _people(app, loaded, sample["people"], members, now)
-    await _statements(app, loaded, sample["statements"], members, year, now)
-    await _reports(app, loaded, sample["reports"], members, today)
+    try:
+        await _grants(app, loaded, shift, now)
+        members = await _members(app, loaded.support_org_id)
+        loaded.members = len(members)
+        await _people(app, loaded, sample["people"], members, now)
+        await _statements(app, loaded, sample, people, members, year, now)
+        await _reports(app, loaded, sample["reports"], people, members, today)
+    except Exception:
+        await remove(app, now)  # half a demo would read as "already loaded" next time: none at all
+        raise
     return loaded
 
 
@@ -152,7 +157,7 @@ async def _support(app: App, support: dict[str, Any], now: datetime) -> int:
         return organisation.id
 
 
-async def _grants(app: App, loaded: Loaded, sample: dict[str, Any], shift: int, now: datetime) -> None:
+async def _grants(app: App, loaded: Loaded, shift: int, now: datetime) -> None:
     from svbot.deadlines.importer import import_grants
 
     text = _shifted((HERE / "grants.json").read_text(encoding="utf-8"), shift)
@@ -193,16 +198,15 @@ async def _people(app: App, loaded: Loaded, people: list[dict[str, Any]], member
         loaded.people += 1
 
 
-async def _statements(app: App, loaded: Loaded, statements: list[dict[str, Any]], members: dict[str, int],
-                      year: date, now: datetime) -> None:  # fmt: skip
+async def _statements(app: App, loaded: Loaded, sample: dict[str, Any], people: dict[str, Any],
+                      members: dict[str, int], year: date, now: datetime) -> None:  # fmt: skip
     """Finished walk-throughs, stored as the chat stores them, then shared by saying so in chat."""
     from svbot.evidence import store_statement
 
     this_year = (year, year.replace(month=9, day=30))  # the first half of the year
     last_year = (year.replace(year=year.year - 1), year - timedelta(days=1))
-    sample = _sample(0)
-    by_name, framework = {p["user"]: p for p in sample["people"]}, sample["support"]["framework"]
-    for item in statements:
+    framework = sample["support"]["framework"]
+    for item in sample["statements"]:
         org_id = _org(members, item["org"])
         start, end = this_year if item["figures"] == "this_year" else last_year
         answers = {**item["answers"], "org.name": item["org"], "facts.period": "other",
@@ -213,17 +217,16 @@ async def _statements(app: App, loaded: Loaded, statements: list[dict[str, Any]]
                                   conversation_id=conversation)  # fmt: skip
         loaded.statements += 1
         if item.get("share"):
-            await _typed(app, by_name[item["by"]], _words_of(app, "share"))
+            await _typed(app, people[item["by"]], _words_of(app, "share"))
 
 
-async def _reports(app: App, loaded: Loaded, reports: list[dict[str, Any]], members: dict[str, int],
-                   today: date) -> None:  # fmt: skip
+async def _reports(app: App, loaded: Loaded, reports: list[dict[str, Any]], people: dict[str, Any],
+                   members: dict[str, int], today: date) -> None:  # fmt: skip
     """The year's monitoring reports: written (a draft, as the chat keeps it), submitted on the day
     given (or given a later date first), shared by saying "share report" in chat."""
     from svbot.deadlines.service import extend
     from svbot.monitoring import save_draft, submit
 
-    by_name = {p["user"]: p for p in _sample(0)["people"]}
     for item in reports:
         org_id = _org(members, item["org"])
         async with app.bot.sessionmaker() as session, session.begin():
@@ -243,7 +246,7 @@ async def _reports(app: App, loaded: Loaded, reports: list[dict[str, Any]], memb
                 raise DemoError(f"{item['org']} could not submit its report {deadline.title!r}")
         loaded.reports += 1
         if item.get("share"):
-            await _typed(app, by_name[item["by"]], _words_of(app, "share_report"))
+            await _typed(app, people[item["by"]], _words_of(app, "share_report"))
 
 
 # ---- helpers -----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,6 +94,12 @@ def test_demo_fills_every_section_and_goes_away_without_a_trace(svbot, db_url: s
     assert sections["stories"].count("(sample) (objective:") == 2
     assert "No statement yet: Eastside Lunch Club (sample)" in sections["gaps"]
     assert {alt for alt, _ in page.alts} == {"chart", "equality-chart", "deadlines-chart"}
+
+    # Installed without the charts extra, the Word report still comes, and says how to add its charts.
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setitem(sys.modules, "matplotlib", None)
+        said = svbot("report", "--support-org", sid, "--period", period, "--format", "docx", "--out", "r.docx")
+    assert "The Word file has no charts: pip install 'svbot[charts]' adds them" in said
 
     # A broadcast reaches the sample people (their console chats), at once.
     assert "queued for 5 people" in svbot("broadcast", "--support-org", sid, "--to", "all", "--message", "Hello")

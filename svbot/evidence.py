@@ -331,24 +331,41 @@ async def _finished(turn: Turn) -> None:
     # Someone who joined with a code was not asked the name: the statement is still in it.
     answers = {**answers, "org.name": answers.get("org.name") or organisation.name}
     try:
-        data = statement_input(answers, framework_id, None, turn.now.date())
-        data.period = statement_year(data, turn.now)
-        compose(data, turn.bot.knowledge)  # check it composes before we store it
+        record = await store_statement(turn.session, turn.bot.knowledge, organisation.id, answers, framework_id,
+                                       turn.now, conversation_id=turn.conversation.id)  # fmt: skip
     except (StatementError, ValueError) as exc:
         log.warning("statement could not be composed: %s", exc)
         turn.say(text("evidence.statement.failed"), kind="error")
         return
+    send_statement(turn, record, intro=text("evidence.statement.ready"))
+    turn.say(text("evidence.statement.again"))
+
+
+async def store_statement(
+    session: AsyncSession,
+    knowledge: Any,
+    organisation_id: int,
+    answers: dict[str, Any],
+    framework_id: str,
+    now: datetime,
+    *,
+    conversation_id: int | None = None,
+) -> StatementRecord:
+    """A finished walk-through's answers stored as the organisation's newest statement (the chat and
+    `svbot demo` both store them here). Raises StatementError or ValueError when they do not compose."""
+    data = statement_input(answers, framework_id, None, now.date())
+    data.period = statement_year(data, now)
+    compose(data, knowledge)  # check it composes before we store it
     record = StatementRecord(
-        organisation_id=organisation.id,
-        conversation_id=turn.conversation.id,
+        organisation_id=organisation_id,
+        conversation_id=conversation_id,
         framework_id=framework_id,
         period=data.period,
         data=data.model_dump(mode="json"),
     )
-    turn.session.add(record)
-    await turn.session.flush()
-    send_statement(turn, record, intro=text("evidence.statement.ready"))
-    turn.say(text("evidence.statement.again"))
+    session.add(record)
+    await session.flush()
+    return record
 
 
 async def ensure_organisation(turn: Turn, name: str) -> Organisation:

@@ -597,15 +597,24 @@ async def _button(turn: Turn) -> None:
 
 
 async def _submit(turn: Turn, deadline_id: int) -> None:
-    item = await mark_submitted(turn.session, deadline_id, turn.identity.id, turn.now)
+    item = await submit(turn.session, deadline_id, turn.identity.id, turn.now)
     if item is None:
         _refused(turn, deadline_id, "submit")
         return
-    row = await draft_for(turn.session, deadline_id)
+    turn.say(text("monitoring.submitted", report=item.title.lower(), grant=item.grant_title))
+
+
+async def submit(session: AsyncSession, deadline_id: int, identity_id: int, now: datetime) -> DueItem | None:
+    """Mark the deadline submitted (its reminders stop) and its draft with it; None when this identity's
+    organisations do not hold that deadline. The "Mark as submitted" button and `svbot demo` submit here."""
+    item = await mark_submitted(session, deadline_id, identity_id, now)
+    if item is None:
+        return None
+    row = await draft_for(session, deadline_id)
     if row is not None and row.status != SUBMITTED:
         row.status = SUBMITTED
-        row.updated_at = turn.now
-    turn.say(text("monitoring.submitted", report=item.title.lower(), grant=item.grant_title))
+        row.updated_at = now
+    return item
 
 
 async def _keep(turn: Turn, deadline_id: int) -> None:

@@ -178,7 +178,7 @@ def test_a_picture_has_alt_text_and_the_annual_report_uses_the_template() -> Non
         members=2, organisations=["A"], missing=["B"],
         objectives=[ObjectiveRow("one", "We involve local people", organisations=1, people_reached=10)],
     )  # fmt: skip
-    data = render_docx(report, PNG)
+    data = render_docx(report)
     document = docx.Document(io.BytesIO(data))
     assert abs(document.sections[0].page_width - Mm(210)) < Mm(0.1)
     assert document.core_properties.author == "Brighton CVS" and "python-docx" not in raw(data, "docProps/core.xml")

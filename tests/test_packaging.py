@@ -23,6 +23,8 @@ def test_the_wheel_carries_dialogues_and_knowledge_and_finds_them(tmp_path: Path
     assert "svbot/migrations/env.py" in names and any(n.startswith("svbot/migrations/versions/0001") for n in names)
     assert "svbot/texts/en.yaml" in names, "everything svbot says in chat"
     assert "svbot/templates/svbot.docx" in names, "the shared Word template"
+    demo = {"svbot/demo/sample.yaml", "svbot/demo/grants.json", "svbot/demo/SOURCE.md"}
+    assert demo <= names, "svbot demo's sample data (tests/data is not in the wheel)"
 
     target = tmp_path / "site"
     installed = subprocess.run(

@@ -7,9 +7,11 @@ the charts. And the support commands (create, add-org, invite, broadcast, report
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import shutil
+import sys
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +19,7 @@ from html.parser import HTMLParser
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import docx
 import pytest
@@ -37,6 +40,10 @@ from svbot.paths import knowledge_dir
 from svbot.statements.model import Commitment, Numbers, ObjectiveEvidence, StatementInput
 from svbot.support.invites import redeem
 from svbot.support.report import (
+    AnnualReport,
+    BarChart,
+    ObjectiveRow,
+    bar_svg,
     build_report,
     chart_png,
     render_docx,
@@ -440,7 +447,7 @@ async def test_nothing_unshared_in_any_format(db, records: dict[str, int]) -> No
     word = render_docx(report)
     with zipfile.ZipFile(BytesIO(word)) as package:
         xml = " ".join(package.read(name).decode() for name in package.namelist() if name.endswith((".xml", ".rels")))
-    html = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)  # the pictures' bytes
+    html = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "", html)  # the pictures' bytes
     for shown in (html, xml):
         for secret in (*UNSHARED.values(), "SECRET", "7,777", "7777", "OTHER", "Elsewhere"):
             assert secret not in shown
@@ -554,7 +561,11 @@ async def test_every_section_with_known_inputs(db, records: dict[str, int], tmp_
     assert INVOLVE + ": 2 organisations" in alts["chart"]
     assert "Sent by an extended due date: 1; Sent late: 1; Overdue, not yet sent: 1" in alts["deadlines-chart"]
     assert "Age: 2 organisations" in alts["equality-chart"]
-    assert all(src.startswith("data:image/png;base64,iVBOR") for src in parsed.images)
+    # Drawn by svbot as SVG (no matplotlib needed for HTML), each with its title and bars as text.
+    assert all(src.startswith("data:image/svg+xml;base64,") for src in parsed.images)
+    objectives_svg = base64.b64decode(parsed.images[0].split(",", 1)[1]).decode()
+    assert objectives_svg.startswith("<svg") and "Objectives covered, 2026-27" in objectives_svg
+    assert "We involve local people in shaping" in objectives_svg
 
 
 async def test_the_word_file(db, records: dict[str, int]) -> None:
@@ -789,7 +800,7 @@ def test_support_commands(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         )
         assert "is not a year" in svbot("report", "--support-org", str(support), "--period", "last", ok=False)
         html = svbot("report", "--support-org", str(support), "--period", "2026-27", "--out", "-")
-        assert "0 of 1 member organisations" in html and "data:image/png;base64," in html
+        assert "0 of 1 member organisations" in html and "data:image/svg+xml;base64," in html
         assert "no support organisation with id" in svbot(
             "report", "--support-org", str(member), "--period", "2026-27", ok=False
         )
@@ -805,3 +816,32 @@ def test_support_commands(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         return rows or 0, admins or 0
 
     assert asyncio.run(count()) == (1, 1)
+
+
+def test_the_svg_chart_escapes_its_words_and_is_well_formed() -> None:
+    chart = BarChart(["<b>Tea</b> & cake", "A much longer label that wraps onto a second line of its own"], [3, 0],
+                     "Title <script>", "Organisations", ["#2a7f62"])  # fmt: skip
+    svg = bar_svg(chart).decode()
+    root = ElementTree.fromstring(svg)  # well-formed: would raise on a raw "<b>" or "&"
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and "<script>" not in svg and "<b>" not in svg
+    words = " ".join(" ".join(root.itertext()).split())
+    assert "<b>Tea</b> & cake" in words and "Title <script>" in words
+    assert [r.get("width") for r in root.iter("{http://www.w3.org/2000/svg}rect")][1:] == ["410.0", "0.0"]
+
+
+def test_without_matplotlib_html_keeps_its_charts_and_word_says_how_to_add_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as after `pip install .` without [charts]
+    report = AnnualReport(
+        support_name="Brighton CVS", period="2026-27", framework_id="local_pledge", framework_title="Local pledge",
+        members=2, organisations=["A"], missing=["B"],
+        objectives=[ObjectiveRow("one", "We involve local people", organisations=1, people_reached=10)],
+    )  # fmt: skip
+    assert render_html(report).count('src="data:image/svg+xml;base64,') == 2  # no reports due: no third chart
+    document = docx.Document(BytesIO(render_docx(report)))
+    assert len(document.inline_shapes) == 0
+    assert "they need svbot's charts extra (pip install 'svbot[charts]')" in "\n".join(
+        p.text for p in document.paragraphs
+    )
+    assert document.tables  # the figures are still there, as tables

@@ -14,6 +14,7 @@ import click
 from svbot.cli import dashboard as dashboard_commands
 from svbot.cli import data as data_commands
 from svbot.cli import deadlines as deadline_commands
+from svbot.cli import demo as demo_commands
 from svbot.cli import monitoring as monitoring_commands
 from svbot.cli import programmes as programme_commands
 from svbot.cli import support as support_commands
@@ -194,5 +195,6 @@ def telegram_set_webhook(url: str) -> None:
 
 
 for command in (*dashboard_commands.COMMANDS, *deadline_commands.COMMANDS, *monitoring_commands.COMMANDS,
-                *programme_commands.COMMANDS, *support_commands.COMMANDS, *data_commands.COMMANDS):  # fmt: skip
+                *programme_commands.COMMANDS, *support_commands.COMMANDS, *data_commands.COMMANDS,
+                *demo_commands.COMMANDS):  # fmt: skip
     main.add_command(command)

@@ -371,7 +371,7 @@ def report(
 ) -> None:
     """The annual social value report across members' statements and monitoring reports of the year."""
     from svbot.knowledge import default_knowledge
-    from svbot.support.report import ReportError, build_report, render_report
+    from svbot.support.report import ReportError, build_report, has_png_charts, render_report
 
     settings = get_settings()
     now = utcnow()
@@ -421,6 +421,9 @@ def report(
         f"Wrote {target}: {made.statements} of {made.members} members, {len(made.covered)} objectives covered.",
         err=True,
     )
+    if fmt == "docx" and not has_png_charts():
+        click.echo("The Word file has no charts: pip install 'svbot[charts]' adds them (the HTML has its own).",
+                   err=True)  # fmt: skip
 
 
 # ---------------------------------------------------------------- helpers

@@ -100,7 +100,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
             report = await made(staff, period)
         except service.ReportError as exc:
             return problem(staff, str(exc))
-        # matplotlib and python-docx take a moment: off the event loop, as other requests wait.
+        # The charts and python-docx take a moment: off the event loop, as other requests wait.
         content = await asyncio.to_thread(service.render_report, report, fmt)
         return period, content.encode("utf-8") if isinstance(content, str) else content
 

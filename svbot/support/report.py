@@ -21,7 +21,10 @@ appear only when it shared its statement; a member that did not is counted only 
 is allowed: that is a matter of record for the funder.
 
 Rendered as HTML (Jinja2 sandbox, autoescaped) and as Word (svbot/documents.py, the shared template),
-each with charts drawn by matplotlib (Agg, no display needed) as PNGs with alt text. Its words come
+each with three bar charts with alt text. The HTML's are SVG drawn here (no dependency: a terminal
+install stays light); Word takes pictures, so its charts are PNGs drawn by matplotlib (Agg, no display
+needed), the optional `svbot[charts]` extra: without it the Word file says how to add them, and its
+tables carry the same figures. Its words come
 from svbot/texts/<locale>.yaml (the `report.` group), in the current locale.
 """
 
@@ -916,61 +919,70 @@ def long_date(day: date) -> str:
 # ---- charts -------------------------------------------------------------------------------------------
 
 
-def chart_png(report: AnnualReport) -> bytes:
-    """A horizontal bar chart: how many (sharing) organisations cover each objective."""
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    """What a chart shows: bars (label, number) in reading order, its title and axis, its colours."""
+
+    labels: list[str]
+    values: list[int]
+    title: str
+    axis: str
+    colours: list[str]
+
+
+def objectives_chart(report: AnnualReport) -> BarChart:
+    """How many (sharing) organisations cover each objective."""
     rows = report.objectives
-    return _bar_chart(
-        [r.title for r in rows] or [text("report.chart.none")],
-        [r.organisations for r in rows] or [0],
-        title=text("report.chart.title", period=report.period),
-        axis=text("report.chart.axis"),
-    )
+    return BarChart([r.title for r in rows] or [text("report.chart.none")], [r.organisations for r in rows] or [0],
+                    text("report.chart.title", period=report.period), text("report.chart.axis"),
+                    ["#2a7f62"])  # fmt: skip
 
 
-def deadlines_png(report: AnnualReport) -> bytes:
-    """A bar chart of the year's monitoring reports: on time, by an extended date, late, not sent."""
+def deadlines_chart(report: AnnualReport) -> BarChart:
+    """The year's monitoring reports: on time, by an extended date, late, not sent."""
     rows = outcome_rows(report)
-    return _bar_chart(
-        [label for _, label, _ in rows],
-        [n for _, _, n in rows],
-        title=text("report.chart.deadlines_title", period=report.period),
-        axis=text("report.chart.deadlines_axis"),
-        colours=["#2a7f62", "#6a9fd4", "#d49a2a", "#b0413e"],
-    )
+    return BarChart([label for _, label, _ in rows], [n for _, _, n in rows],
+                    text("report.chart.deadlines_title", period=report.period), text("report.chart.deadlines_axis"),
+                    ["#2a7f62", "#6a9fd4", "#d49a2a", "#b0413e"])  # fmt: skip
 
 
-def equality_png(report: AnnualReport) -> bytes:
-    """A bar chart: how many member organisations reach each protected characteristic, and low income."""
-    return _bar_chart(
-        [r.label for r in report.equality] or [text("report.chart.none")],
-        [r.organisations for r in report.equality] or [0],
-        title=text("report.chart.equality_title", period=report.period),
-        axis=text("report.chart.axis"),
-        colour="#6a5acd",
-    )
+def equality_chart(report: AnnualReport) -> BarChart:
+    """How many member organisations reach each protected characteristic, and low income."""
+    return BarChart([r.label for r in report.equality] or [text("report.chart.none")],
+                    [r.organisations for r in report.equality] or [0],
+                    text("report.chart.equality_title", period=report.period), text("report.chart.axis"),
+                    ["#6a5acd"])  # fmt: skip
 
 
-def _bar_chart(
-    labels: list[str],
-    values: list[int],
-    *,
-    title: str,
-    axis: str,
-    colour: str = "#2a7f62",
-    colours: list[str] | None = None,
-) -> bytes:
+def chart_png(report: AnnualReport) -> bytes:
+    """The objectives chart as a PNG (needs matplotlib: `pip install 'svbot[charts]'`)."""
+    return bar_png(objectives_chart(report))
+
+
+def has_png_charts() -> bool:
+    """Is matplotlib installed (the `charts` extra), so the Word file can carry its charts?"""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def bar_png(chart: BarChart) -> bytes:
+    """A horizontal bar chart as a PNG, drawn by matplotlib (the `charts` extra)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    shown = [textwrap.fill(label, 38) for label in reversed(labels)]  # matplotlib draws the first bar at the bottom
-    numbers = list(reversed(values))
+    shown = [textwrap.fill(label, 38) for label in reversed(chart.labels)]  # matplotlib draws the first at the bottom
+    numbers = list(reversed(chart.values))
+    colours = _colours(chart)
     figure = Figure(figsize=(8, max(2.5, 0.6 * len(shown) + 1.2)), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    bars = axes.barh(shown, numbers, color=list(reversed(colours)) if colours else colour)
+    bars = axes.barh(shown, numbers, color=list(reversed(colours)))
     axes.bar_label(bars, padding=3)
-    axes.set_xlabel(axis)
-    axes.set_title(title)
+    axes.set_xlabel(chart.axis)
+    axes.set_title(chart.title)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_xlim(0, max(numbers + [1]) * 1.15)
     for side in ("top", "right"):
@@ -979,6 +991,53 @@ def _bar_chart(
     buffer = BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+# The SVG's layout, in its own units (it scales to the page): labels left, bars right.
+_WIDTH, _LABEL_WIDTH, _LINE, _PAD, _WRAP = 800, 330, 16, 10, 40
+
+
+def bar_svg(chart: BarChart) -> bytes:
+    """A horizontal bar chart as SVG, drawn here: no dependency, sharp at any size, its words real text.
+    Built with ElementTree, which escapes every word (labels come from knowledge files and settings)."""
+    from xml.etree.ElementTree import Element, SubElement, tostring
+
+    area = _WIDTH - _LABEL_WIDTH - 60  # room for the number after the longest bar
+    top, most, colours = 44, max(chart.values + [1]), _colours(chart)
+    svg = Element("svg", {"xmlns": "http://www.w3.org/2000/svg", "font-family": "Arial, sans-serif",
+                          "font-size": "13", "fill": "#1b1b1b"})  # fmt: skip
+    SubElement(svg, "rect", {"width": "100%", "height": "100%", "fill": "#fff"})
+    heading = SubElement(svg, "text", {"x": str(_WIDTH / 2), "y": "24", "text-anchor": "middle", "font-size": "15"})
+    heading.text = chart.title
+    y = float(top)
+    for label, value, colour in zip(chart.labels, chart.values, colours, strict=True):
+        lines = textwrap.wrap(label, _WRAP) or [""]
+        height = max(28, _LINE * len(lines) + _PAD)
+        middle = y + height / 2
+        first = middle - _LINE * (len(lines) - 1) / 2 + 5
+        words = SubElement(svg, "text", {"text-anchor": "end"})
+        for n, line in enumerate(lines):
+            SubElement(words, "tspan", {"x": str(_LABEL_WIDTH - 10), "y": f"{first + _LINE * n:.1f}"}).text = line
+        width = area * value / most
+        SubElement(svg, "rect", {"x": str(_LABEL_WIDTH), "y": f"{middle - 10:.1f}", "width": f"{width:.1f}",
+                                 "height": "20", "fill": colour})  # fmt: skip
+        SubElement(svg, "text", {"x": f"{_LABEL_WIDTH + width + 6:.1f}", "y": f"{middle + 5:.1f}"}).text = str(value)
+        y += height
+    SubElement(svg, "line", {"x1": str(_LABEL_WIDTH), "y1": str(top - 4), "x2": str(_LABEL_WIDTH),
+                             "y2": f"{y + 4:.1f}", "stroke": "#555"})  # fmt: skip
+    axis = SubElement(svg, "text", {"x": f"{_LABEL_WIDTH + area / 2:.1f}", "y": f"{y + 24:.1f}",
+                                    "text-anchor": "middle"})  # fmt: skip
+    axis.text = chart.axis
+    height = f"{y + 42:.0f}"
+    svg.attrib.update({"viewBox": f"0 0 {_WIDTH} {height}", "width": str(_WIDTH), "height": height})
+    return tostring(svg, encoding="utf-8", xml_declaration=False)
+
+
+def _colours(chart: BarChart) -> list[str]:
+    """One colour a bar: the chart's own list, or its one colour for every bar."""
+    if len(chart.colours) == len(chart.values):
+        return chart.colours
+    return [chart.colours[0]] * len(chart.values)
 
 
 def chart_alt_text(report: AnnualReport) -> str:
@@ -1005,19 +1064,24 @@ def equality_alt_text(report: AnnualReport) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Charts:
-    """The report's pictures (PNG bytes), drawn once for both formats."""
+    """The report's pictures, drawn once: SVG for HTML, or PNG for Word (None: no such chart)."""
 
-    objectives: bytes
+    objectives: bytes | None
     deadlines: bytes | None
-    equality: bytes
+    equality: bytes | None
 
 
-def charts(report: AnnualReport, objectives: bytes | None = None) -> Charts:
+def charts(report: AnnualReport, draw: Any = bar_svg) -> Charts:
     return Charts(
-        objectives if objectives is not None else chart_png(report),
-        deadlines_png(report) if report.outcomes else None,
-        equality_png(report),
+        draw(objectives_chart(report)),
+        draw(deadlines_chart(report)) if report.outcomes else None,
+        draw(equality_chart(report)),
     )
+
+
+def _word_charts(report: AnnualReport) -> Charts | None:
+    """PNGs for the Word file, or None when matplotlib (the `charts` extra) is not installed."""
+    return charts(report, bar_png) if has_png_charts() else None
 
 
 # ---- output -------------------------------------------------------------------------------------------
@@ -1032,9 +1096,9 @@ def render_report(report: AnnualReport, fmt: str, *, created: datetime | None = 
     raise ReportError(f"unknown format {fmt!r}: use html or docx")
 
 
-def render_html(report: AnnualReport, chart: bytes | None = None) -> str:
+def render_html(report: AnnualReport) -> str:
     env = _environment()
-    pictures = charts(report, chart)
+    pictures = charts(report)
 
     def encoded(png: bytes | None) -> str:
         return base64.b64encode(png).decode("ascii") if png else ""
@@ -1084,11 +1148,18 @@ def _t(key: str, **values: Any) -> Markup:
     return Markup(texts.text(key, **{name: escape(v) if isinstance(v, str) else v for name, v in values.items()}))
 
 
-def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: datetime | None = None) -> bytes:
-    """The report as a Word file from svbot's shared template (A4, en-GB, page numbers)."""
+def render_docx(report: AnnualReport, *, created: datetime | None = None) -> bytes:
+    """The report as a Word file from svbot's shared template (A4, en-GB, page numbers). Its charts need
+    matplotlib (`svbot[charts]`); without it, one line says so and the tables carry the figures."""
     from svbot.documents import bullet, heading, new_document, paragraph, picture, table, to_bytes
 
-    pictures = charts(report, chart)
+    drawn = _word_charts(report)
+    pictures = drawn or Charts(None, None, None)
+
+    def chart(png: bytes | None, alt_text: str) -> None:
+        if png is not None:
+            picture(document, png, width_cm=15.24, alt_text=alt_text)
+
     title = text("report.title", support=report.support_name, period=report.period)
     document = new_document(title, author=report.support_name, subject=report.framework_title,
                             keywords=text("report.keywords"), created=created)  # fmt: skip
@@ -1102,6 +1173,8 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
     paragraph(document, text("report.by", support=report.support_name))
     if report.generated:
         paragraph(document, long_date(report.generated))
+    if drawn is None:
+        paragraph(document, text("report.chart.no_charts"), italic=True)
     document.add_page_break()
     if report.foreword:
         heading(document, text("report.foreword"))
@@ -1120,7 +1193,7 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
         paragraph(document, text("report.objectives_left_out", count=report.left_out))
     elif report.others:
         paragraph(document, text("report.objectives_others", count=report.others))
-    picture(document, pictures.objectives, width_cm=15.24, alt_text=chart_alt_text(report))
+    chart(pictures.objectives, chart_alt_text(report))
     headings = [
         text("report.table.objective"),
         text("report.table.organisations"),
@@ -1133,7 +1206,7 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
     paragraph(document, text("report.double_count"), italic=True)
     heading(document, text("report.equality"))
     paragraph(document, text("report.equality_note"))
-    picture(document, pictures.equality, width_cm=15.24, alt_text=equality_alt_text(report))
+    chart(pictures.equality, equality_alt_text(report))
     table(document, [text("report.table.group"), text("report.table.organisations")], equality_rows(report),
           numeric={1}, widths_cm=[12.0, 4.0])  # fmt: skip
     monitoring_line = equality_monitoring_line(report)
@@ -1159,8 +1232,8 @@ def render_docx(report: AnnualReport, chart: bytes | None = None, *, created: da
             bullet(document, follow_up_answer(f), label=follow_up_line(f))
     heading(document, text("report.deadlines.heading"))
     paragraph(document, deadline_line(report))
-    if pictures.deadlines:
-        picture(document, pictures.deadlines, width_cm=15.24, alt_text=deadlines_alt_text(report))
+    if report.outcomes:
+        chart(pictures.deadlines, deadlines_alt_text(report))
         counts = [[label, str(n)] for _, label, n in outcome_rows(report)]
         table(document, [text("report.table.reports"), text("report.table.number")], counts, numeric={1},
               widths_cm=[12.0, 4.0])  # fmt: skip

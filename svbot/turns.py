@@ -9,6 +9,8 @@ delivers the same event twice gets one reply.
 
 from __future__ import annotations
 
+import json
+
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -273,7 +275,7 @@ class Bot:
             if conversation.locale:
                 use_locale(conversation.locale)  # the rest of the turn speaks it (dialogues too)
             try:
-                state = ConvState.model_validate(raw_state or {})
+                state = _read_state(raw_state)
                 if state.dialogue is not None and state.dialogue not in self.dialogues:
                     raise ValueError(f"dialogue {state.dialogue!r} no longer exists")
                 corrupt = False
@@ -443,7 +445,8 @@ class Bot:
         values["received_at"] = datetime.now(UTC)
         return bool(await queries.run("event", values))  # 0 rows: a repeat delivery
 
-    async def _load(self, queries: TurnQueries, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, Any]:
+    async def _load(self, queries: TurnQueries, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, str | None]:
+        """Who, which conversation, and its state as JSON text (see `turn_sql.LOAD`)."""
         key = conversation_key(inbound)
         row = await queries.first("load", {"key": key})
         if row is None:
@@ -454,7 +457,7 @@ class Bot:
                 {"key": key, "identity_id": identity.id, "state": {}, "version": 0,
                  "created_at": now, "updated_at": now},
             )  # fmt: skip
-            return identity, ConversationRef(conversation_id, key, None, 0), {}
+            return identity, ConversationRef(conversation_id, key, None, 0), "{}"
         identity = IdentityRef(row["identity_id"], row["person_id"], inbound.platform, row["chat_id"], row["active"])
         await self._refresh_identity(queries, inbound, identity)
         conversation = ConversationRef(row["id"], key, row["organisation_id"], row["version"], row["locale"])
@@ -488,7 +491,7 @@ class Bot:
         conversation, state = turn.conversation, turn.state
         await turn.queries.run(
             "save",
-            {"cid": conversation.id, "state": state.model_dump(mode="json"), "version": conversation.version + 1,
+            {"cid": conversation.id, "state": state.model_dump_json(), "version": conversation.version + 1,
              "updated_at": datetime.now(UTC), "organisation_id": conversation.organisation_id},
         )  # fmt: skip
         if turn._changed and state.dialogue:
@@ -566,6 +569,17 @@ def _in_locale(messages: list[Outbound]) -> list[Outbound]:
         return messages
     return [message if message.meta.get("locale") else replace(message, meta={**message.meta, "locale": locale})
             for message in messages]  # fmt: skip
+
+
+def _read_state(raw: str | None) -> ConvState:
+    """The stored state, parsed and checked in one step by pydantic. A row that is not an object
+    (JSON null, say) reads as a new conversation, as it always has."""
+    if raw is None:
+        return ConvState()
+    try:
+        return ConvState.model_validate_json(raw)
+    except ValidationError:
+        return ConvState.model_validate(json.loads(raw) or {})  # raises again when it really is damaged
 
 
 def _qualifier_cleared(state: ConvState, key: str) -> bool:

@@ -9,9 +9,8 @@ delivers the same event twice gets one reply.
 
 from __future__ import annotations
 
-import json
-
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -21,9 +20,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.config import Settings
+from svbot.db import cut_connection
 from svbot.dialogue.answers import QUALIFIER, clean
 from svbot.dialogue.engine import Engine, Result
 from svbot.dialogue.payloads import is_engine_payload as _is_engine_payload
@@ -257,6 +258,16 @@ class Bot:
         # English until the turn has read its conversation's locale (`_handle`), and only for this turn.
         with speaking(ENGLISH):
             try:
+                try:
+                    return await self._handle(inbound)
+                except DBAPIError as error:
+                    if not cut_connection(error):
+                        raise
+                    # The connection was cut (a restart, a dropped idle connection): the turn's
+                    # transaction did not commit, so it is run again once, on a new connection. Should
+                    # the cut have come after its COMMIT reached the server, the event is a repeat
+                    # delivery the second time and is answered by nothing rather than twice.
+                    log.warning("database connection cut; running the turn again", extra={"platform": inbound.platform})
                 return await self._handle(inbound)
             except Exception:
                 # Never a stack trace in chat: log it with context, say sorry, keep the data as it was.

@@ -79,7 +79,13 @@ async def a_turns_statements(queries: Recording, suffix: str) -> dict[str, Any]:
     seen["reachable"] = await queries.run("reachable", {"iid": identity_id, "chat_id": f"c{suffix}"})
     seen["save"] = await queries.run(
         "save",
-        {"cid": conversation_id, "state": AWKWARD_STATE_JSON, "version": 7, "updated_at": WHEN, "organisation_id": None},
+        {
+            "cid": conversation_id,
+            "state": AWKWARD_STATE_JSON,
+            "version": 7,
+            "updated_at": WHEN,
+            "organisation_id": None,
+        },
     )
     answers = (("count", 1_200), ("story", "Café ☕"), ("gone", None), ("list", ["a", 2]), ("half", 0.5))
     for values in (answers, (("count", 1_300),)):  # the second time: ON CONFLICT DO UPDATE

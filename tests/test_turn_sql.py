@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Inbound
@@ -206,3 +208,53 @@ async def test_someone_first_seen_in_a_group_then_writing_directly_is_answered_a
     assert replies and all(reply.text != SORRY for reply in replies), bot.transcript
     async with bot.bot.db_engine.connect() as connection:
         assert await stored(connection, "SELECT chat_id, active FROM identities") == [("D1", 1)]
+
+
+async def test_a_turn_whose_connection_is_cut_is_run_once_more_and_kept_once(
+    bot: ScenarioBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No pre-ping on PostgreSQL: a connection found cut (a restart) fails the statement, and the turn is run
+    again on a new one. Here the cut comes after the event's key was written, so only a whole second run
+    (its transaction rolled back) answers rather than saying it was a repeat."""
+    await bot.say("hi", event_id="e1")
+    first_question = bot.last
+    cuts = _cut_connection_at_load(monkeypatch, times=1)
+    replies = await bot.say("Sam", event_id="e2")
+    assert cuts == [], "the cut happened"
+    assert replies and all(reply.text != SORRY for reply in replies), bot.transcript
+    assert bot.last != first_question, "moved on to the next question"
+    async with bot.bot.db_engine.connect() as connection:
+        assert await stored(connection, "SELECT count(*) FROM inbound_events WHERE event_id = 'e2'") == [(1,)]
+        assert await stored(connection, "SELECT version FROM conversations") == [(2,)]
+
+
+async def test_a_turn_cut_twice_says_sorry_and_changes_nothing(
+    bot: ScenarioBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.say("hi", event_id="e1")
+    _cut_connection_at_load(monkeypatch, times=2)
+    replies = await bot.say("Sam", event_id="e2")
+    assert [reply.text for reply in replies] == [SORRY]
+    async with bot.bot.db_engine.connect() as connection:
+        assert await stored(connection, "SELECT version FROM conversations") == [(1,)]
+        assert await stored(connection, "SELECT count(*) FROM inbound_events WHERE event_id = 'e2'") == [(0,)]
+
+
+def _cut_connection_at_load(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """The next `times` loads fail as a statement does on a connection the server closed (SQLAlchemy marks
+    the error `connection_invalidated`). Returns the cuts still to come: empty once all have happened."""
+    left = list(range(times))
+    for queries in (TurnQueries, *TurnQueries.__subclasses__()):  # SQLite's fast queries have their own
+        monkeypatch.setattr(queries, "first", _cutting(queries.first, left))
+    return left
+
+
+def _cutting(first: Any, left: list[int]) -> Any:
+    async def cut_then_first(self: TurnQueries, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        if name == "load" and left:
+            left.pop()
+            closed = OSError("connection is closed")
+            raise DBAPIError("SELECT ... FROM conversations", dict(params), closed, connection_invalidated=True)
+        return await first(self, name, params)
+
+    return cut_then_first

@@ -10,8 +10,9 @@ the conditions of the next question or two, not of the whole walk-through.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -100,17 +101,18 @@ class Plan:
         it back) and every conversation at that question asks for the same ones: evaluating
         `options_from` (a template expression) and labelling each option was a tenth of a turn. The
         result depends only on the step and on the values of the names its expression reads, so those
-        values, by identity, are the key: knowledge is loaded once and frozen (reloaded, it is a new
-        object), a turn's answers and context are new objects each time, and so miss. The entry holds
-        the objects themselves, so no other object can take their ids while it is kept."""
+        values are the key: plain ones (today's date, a string) by value, objects by identity.
+        Knowledge is loaded once and frozen (changed on disk, it is loaded as a new object); a turn's
+        answers and context are new objects each time, and so miss. The entry holds the objects
+        themselves, so no other object can take their ids while it is kept."""
         if step.options:
-            key: tuple[int, ...] = (id(step),)
+            key: tuple[Hashable, ...] = (id(step),)
             keep: tuple[Any, ...] = (step,)
         elif step.options_from:
             read = _sorted_names(step.options_from)
             names = self.scope.names(prefix, item, names_used(step.options_from, True))
             values = tuple(names.get(name) for name in read)
-            key, keep = (id(step), *map(id, values)), (step, *values)
+            key, keep = (id(step), *map(_identity, values)), (step, *values)
         else:
             return _NO_OPTIONS
         found = _OPTIONS.get(key)
@@ -219,8 +221,15 @@ class _Options:
 
 
 _NO_OPTIONS = _Options((), [], [])
-_OPTIONS: dict[tuple[int, ...], _Options] = {}
+_OPTIONS: dict[tuple[Hashable, ...], _Options] = {}
 _OPTIONS_KEPT = 512
+
+
+_PLAIN = (str, int, float, bool, date, type(None))  # immutable: equal values give equal options
+
+
+def _identity(value: Any) -> Hashable:
+    return (type(value), value) if type(value) in _PLAIN else id(value)
 
 
 @lru_cache(maxsize=1024)

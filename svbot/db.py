@@ -19,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy import event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
@@ -28,6 +29,23 @@ from svbot.config import to_async_url
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "svbot_read_only"  # the execution option `read_only` sets
 LOCK_TIMEOUT = 30.0  # seconds a SQLite transaction waits for another process's write lock, then fails
+POOL_RECYCLE = 1800  # seconds: a PostgreSQL connection older than this is replaced at checkout
+
+
+def cut_connection(error: BaseException) -> bool:
+    """Whether this error is a database connection found cut (SQLAlchemy has already dropped it)."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def database_away(error: BaseException) -> bool:
+    """Whether this error says the database is away for now (cut, refused, shutting down or starting
+    up), so the same work may succeed if tried again in a moment."""
+    if isinstance(error, OSError | OperationalError | InterfaceError) or cut_connection(error):
+        return True
+    # PostgreSQL's classes 08 (connection exception) and 57 (operator intervention: "shutting down",
+    # "the database system is starting up"), which asyncpg's errors carry and SQLAlchemy wraps plainly.
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+    return isinstance(error, DBAPIError) and sqlstate[:2] in ("08", "57")
 
 
 def make_engine(url: str, **kwargs: object) -> AsyncEngine:
@@ -51,7 +69,13 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # No `pool_pre_ping`: it cost every checkout a round trip (a third of a turn's, measured). Instead,
+    # connections are replaced before a server or proxy is likely to have dropped them for idling, and
+    # a connection found cut (a restart) makes SQLAlchemy replace it and every pooled one as old; the
+    # turn it broke is tried once more (`svbot.turns.Bot.handle`), other work fails once and is retried
+    # by its own loop (the clock) or its caller (a page, a health check).
+    options: dict[str, Any] = {"pool_recycle": POOL_RECYCLE, **kwargs}
+    return create_async_engine(url, **options)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

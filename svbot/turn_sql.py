@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, func, or_, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
@@ -39,10 +39,14 @@ _IDENTITIES = Identity.__table__
 _PEOPLE = Person.__table__
 _ANSWERS = Answer.__table__
 
-# The locale the turn speaks: the conversation's, else its organisation's (NULL: English).
+# The locale the turn speaks: the conversation's, else its organisation's (NULL: English). The state
+# comes as its JSON text and is saved as JSON text (`ConvState.model_validate_json`, `model_dump_json`):
+# pydantic reads and writes it in one step, where the column's own JSON type would make a dict in
+# between, and the column stays JSON, so every other reader still gets a dict.
 LOAD = (
     select(
-        _CONVERSATIONS.c.id, _CONVERSATIONS.c.organisation_id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.version,
+        _CONVERSATIONS.c.id, _CONVERSATIONS.c.organisation_id, cast(_CONVERSATIONS.c.state, Text).label("state"),
+        _CONVERSATIONS.c.version,
         _CONVERSATIONS.c.identity_id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active,
         func.coalesce(_CONVERSATIONS.c.locale, _ORGANISATIONS.c.locale).label("locale"),
     )
@@ -53,14 +57,24 @@ LOAD = (
     # FOR UPDATE: BEGIN IMMEDIATE already lets one writer in at a time.
     .with_for_update(of=_CONVERSATIONS)
 )  # fmt: skip
-SAVE = (
-    update(_CONVERSATIONS)
-    .where(_CONVERSATIONS.c.id == bindparam("cid"))
-    .values(
-        state=bindparam("state"), version=bindparam("version"), updated_at=bindparam("updated_at"),
-        organisation_id=bindparam("organisation_id"),
-    )
-)  # fmt: skip
+
+
+def _save(dialect: Dialect) -> Executable:
+    # PostgreSQL needs the text cast to its JSON type. SQLite's JSON is text already, and there a CAST
+    # (to a type of NUMERIC affinity) could turn it into a number.
+    state: Any = bindparam("state", type_=Text)
+    if dialect.name != "sqlite":
+        state = cast(state, JSON)
+    return (
+        update(_CONVERSATIONS)
+        .where(_CONVERSATIONS.c.id == bindparam("cid"))
+        .values(
+            state=state, version=bindparam("version"), updated_at=bindparam("updated_at"),
+            organisation_id=bindparam("organisation_id"),
+        )
+    )  # fmt: skip
+
+
 IDENTITY = select(_IDENTITIES.c.id, _IDENTITIES.c.person_id, _IDENTITIES.c.chat_id, _IDENTITIES.c.active).where(
     _IDENTITIES.c.platform == bindparam("platform"), _IDENTITIES.c.platform_user_id == bindparam("user_id")
 )
@@ -91,7 +105,7 @@ def statements(dialect: Dialect) -> dict[str, tuple[Executable, Sequence[str] | 
     return {
         "event": (insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "event_id"]), EVENT_KEYS),
         "load": (LOAD, None),
-        "save": (SAVE, None),
+        "save": (_save(dialect), None),
         "identity": (IDENTITY, None),
         "reachable": (REACHABLE, None),
         "bank": (BANK, None),

@@ -10,6 +10,7 @@ delivers the same event twice gets one reply.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -19,9 +20,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.config import Settings
+from svbot.db import cut_connection
 from svbot.dialogue.answers import QUALIFIER, clean
 from svbot.dialogue.engine import Engine, Result
 from svbot.dialogue.payloads import is_engine_payload as _is_engine_payload
@@ -255,6 +258,16 @@ class Bot:
         # English until the turn has read its conversation's locale (`_handle`), and only for this turn.
         with speaking(ENGLISH):
             try:
+                try:
+                    return await self._handle(inbound)
+                except DBAPIError as error:
+                    if not cut_connection(error):
+                        raise
+                    # The connection was cut (a restart, a dropped idle connection): the turn's
+                    # transaction did not commit, so it is run again once, on a new connection. Should
+                    # the cut have come after its COMMIT reached the server, the event is a repeat
+                    # delivery the second time and is answered by nothing rather than twice.
+                    log.warning("database connection cut; running the turn again", extra={"platform": inbound.platform})
                 return await self._handle(inbound)
             except Exception:
                 # Never a stack trace in chat: log it with context, say sorry, keep the data as it was.
@@ -273,7 +286,7 @@ class Bot:
             if conversation.locale:
                 use_locale(conversation.locale)  # the rest of the turn speaks it (dialogues too)
             try:
-                state = ConvState.model_validate(raw_state or {})
+                state = _read_state(raw_state)
                 if state.dialogue is not None and state.dialogue not in self.dialogues:
                     raise ValueError(f"dialogue {state.dialogue!r} no longer exists")
                 corrupt = False
@@ -443,7 +456,8 @@ class Bot:
         values["received_at"] = datetime.now(UTC)
         return bool(await queries.run("event", values))  # 0 rows: a repeat delivery
 
-    async def _load(self, queries: TurnQueries, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, Any]:
+    async def _load(self, queries: TurnQueries, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, str | None]:
+        """Who, which conversation, and its state as JSON text (see `turn_sql.LOAD`)."""
         key = conversation_key(inbound)
         row = await queries.first("load", {"key": key})
         if row is None:
@@ -454,7 +468,7 @@ class Bot:
                 {"key": key, "identity_id": identity.id, "state": {}, "version": 0,
                  "created_at": now, "updated_at": now},
             )  # fmt: skip
-            return identity, ConversationRef(conversation_id, key, None, 0), {}
+            return identity, ConversationRef(conversation_id, key, None, 0), "{}"
         identity = IdentityRef(row["identity_id"], row["person_id"], inbound.platform, row["chat_id"], row["active"])
         await self._refresh_identity(queries, inbound, identity)
         conversation = ConversationRef(row["id"], key, row["organisation_id"], row["version"], row["locale"])
@@ -488,7 +502,7 @@ class Bot:
         conversation, state = turn.conversation, turn.state
         await turn.queries.run(
             "save",
-            {"cid": conversation.id, "state": state.model_dump(mode="json"), "version": conversation.version + 1,
+            {"cid": conversation.id, "state": state.model_dump_json(), "version": conversation.version + 1,
              "updated_at": datetime.now(UTC), "organisation_id": conversation.organisation_id},
         )  # fmt: skip
         if turn._changed and state.dialogue:
@@ -566,6 +580,17 @@ def _in_locale(messages: list[Outbound]) -> list[Outbound]:
         return messages
     return [message if message.meta.get("locale") else replace(message, meta={**message.meta, "locale": locale})
             for message in messages]  # fmt: skip
+
+
+def _read_state(raw: str | None) -> ConvState:
+    """The stored state, parsed and checked in one step by pydantic. A row that is not an object
+    (JSON null, say) reads as a new conversation, as it always has."""
+    if raw is None:
+        return ConvState()
+    try:
+        return ConvState.model_validate_json(raw)
+    except ValidationError:
+        return ConvState.model_validate(json.loads(raw) or {})  # raises again when it really is damaged
 
 
 def _qualifier_cleared(state: ConvState, key: str) -> bool:

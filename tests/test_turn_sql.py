@@ -3,11 +3,14 @@ Both must write and read the very same rows: same stored text, same Python value
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Inbound
@@ -22,6 +25,8 @@ AWKWARD_STATE = {
     "skipped": ["money"],
     "nested": {"empty": [], "none": None, "flag": True},
 }
+# A turn saves its state as JSON text, encoded once by pydantic (compact, UTF-8 as is), and loads it as text.
+AWKWARD_STATE_JSON = json.dumps(AWKWARD_STATE, ensure_ascii=False, separators=(",", ":"))
 
 
 async def both_ways(connection: AsyncConnection) -> tuple[TurnQueries, TurnQueries]:
@@ -76,7 +81,13 @@ async def a_turns_statements(queries: Recording, suffix: str) -> dict[str, Any]:
     seen["reachable"] = await queries.run("reachable", {"iid": identity_id, "chat_id": f"c{suffix}"})
     seen["save"] = await queries.run(
         "save",
-        {"cid": conversation_id, "state": AWKWARD_STATE, "version": 7, "updated_at": WHEN, "organisation_id": None},
+        {
+            "cid": conversation_id,
+            "state": AWKWARD_STATE_JSON,
+            "version": 7,
+            "updated_at": WHEN,
+            "organisation_id": None,
+        },
     )
     answers = (("count", 1_200), ("story", "Café ☕"), ("gone", None), ("list", ["a", 2]), ("half", 0.5))
     for values in (answers, (("count", 1_300),)):  # the second time: ON CONFLICT DO UPDATE
@@ -129,7 +140,7 @@ async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
         assert fast.used == plain.used == set(statements(connection.dialect)), "every statement, both ways"
 
         assert _named(fast_seen, "fast") == _named(plain_seen, "plain")
-        assert plain_seen["load"]["state"] == AWKWARD_STATE
+        assert json.loads(plain_seen["load"]["state"]) == AWKWARD_STATE
         assert plain_seen["load"]["active"] is True and plain_seen["identity"]["active"] is False
         assert plain_seen["event"] == [1, 0]
         bank = {row["key"]: row["value"] for row in plain_seen["bank"]}
@@ -197,3 +208,53 @@ async def test_someone_first_seen_in_a_group_then_writing_directly_is_answered_a
     assert replies and all(reply.text != SORRY for reply in replies), bot.transcript
     async with bot.bot.db_engine.connect() as connection:
         assert await stored(connection, "SELECT chat_id, active FROM identities") == [("D1", 1)]
+
+
+async def test_a_turn_whose_connection_is_cut_is_run_once_more_and_kept_once(
+    bot: ScenarioBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No pre-ping on PostgreSQL: a connection found cut (a restart) fails the statement, and the turn is run
+    again on a new one. Here the cut comes after the event's key was written, so only a whole second run
+    (its transaction rolled back) answers rather than saying it was a repeat."""
+    await bot.say("hi", event_id="e1")
+    first_question = bot.last
+    cuts = _cut_connection_at_load(monkeypatch, times=1)
+    replies = await bot.say("Sam", event_id="e2")
+    assert cuts == [], "the cut happened"
+    assert replies and all(reply.text != SORRY for reply in replies), bot.transcript
+    assert bot.last != first_question, "moved on to the next question"
+    async with bot.bot.db_engine.connect() as connection:
+        assert await stored(connection, "SELECT count(*) FROM inbound_events WHERE event_id = 'e2'") == [(1,)]
+        assert await stored(connection, "SELECT version FROM conversations") == [(2,)]
+
+
+async def test_a_turn_cut_twice_says_sorry_and_changes_nothing(
+    bot: ScenarioBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.say("hi", event_id="e1")
+    _cut_connection_at_load(monkeypatch, times=2)
+    replies = await bot.say("Sam", event_id="e2")
+    assert [reply.text for reply in replies] == [SORRY]
+    async with bot.bot.db_engine.connect() as connection:
+        assert await stored(connection, "SELECT version FROM conversations") == [(1,)]
+        assert await stored(connection, "SELECT count(*) FROM inbound_events WHERE event_id = 'e2'") == [(0,)]
+
+
+def _cut_connection_at_load(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """The next `times` loads fail as a statement does on a connection the server closed (SQLAlchemy marks
+    the error `connection_invalidated`). Returns the cuts still to come: empty once all have happened."""
+    left = list(range(times))
+    for queries in (TurnQueries, *TurnQueries.__subclasses__()):  # SQLite's fast queries have their own
+        monkeypatch.setattr(queries, "first", _cutting(queries.first, left))
+    return left
+
+
+def _cutting(first: Any, left: list[int]) -> Any:
+    async def cut_then_first(self: TurnQueries, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        if name == "load" and left:
+            left.pop()
+            closed = OSError("connection is closed")
+            raise DBAPIError("SELECT ... FROM conversations", dict(params), closed, connection_invalidated=True)
+        return await first(self, name, params)
+
+    return cut_then_first

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from svbot.db import database_away
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
 from svbot.delivery.ratelimit import RateLimiter
 from svbot.messages import PermanentFailure, RetryLater, Sender, outbound_from_dict
@@ -200,8 +201,7 @@ class Dispatcher:
                 await self._mark_once(row, **values)
                 return
             except (DBAPIError, OSError) as exc:
-                lost = isinstance(exc, OSError | OperationalError | InterfaceError) or exc.connection_invalidated
-                if wait is None or not lost:
+                if wait is None or not database_away(exc):
                     raise
                 log.warning("recording outbox row %s failed (%s); trying again", row.id, type(exc).__name__,
                             extra={"delivery_id": row.id})  # fmt: skip

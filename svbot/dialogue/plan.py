@@ -10,13 +10,15 @@ the conditions of the next question or two, not of the whole walk-through.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from svbot.dialogue.answers import Choice
 from svbot.dialogue.scope import Scope
-from svbot.dialogue.spec import Dialogue, Step, slug
+from svbot.dialogue.spec import Dialogue, Step, names_used, slug
 from svbot.dialogue.state import ConvState
 
 
@@ -79,18 +81,51 @@ class Plan:
         return [s for s in self.all() if is_question(s.step) and (s.key in answers or s.key in skipped)]
 
     def choices(self, slot: Slot) -> list[Choice]:
-        """The options of a choice question, with their labels."""
-        return [
-            Choice(value, str(field_of(obj, "label", "title", "name") or value))
-            for value, obj in self.options(slot.step, slot.prefix, slot.item)
-        ]
+        """The options of a choice question, with their labels. The same list each time the same
+        options are asked for: callers must not change it."""
+        found = self._options(slot.step, slot.prefix, slot.item)
+        if found.choices is None:
+            found.choices = [
+                Choice(value, str(field_of(obj, "label", "title", "name") or value)) for value, obj in found.pairs
+            ]
+        return found.choices
 
     def options(self, step: Step, prefix: str, item: Any) -> list[tuple[str, Any]]:
         """A choice step's options, each value with its object (an option, or e.g. an objective)."""
+        return self._options(step, prefix, item).pairs
+
+    def _options(self, step: Step, prefix: str, item: Any) -> _Options:
+        """A step's options, worked out once for the same inputs, across turns and conversations.
+
+        A turn asks for a question's options several times (its buttons, reading the answer, showing
+        it back) and every conversation at that question asks for the same ones: evaluating
+        `options_from` (a template expression) and labelling each option was a tenth of a turn. The
+        result depends only on the step and on the values of the names its expression reads, so those
+        values are the key: plain ones (today's date, a string) by value, objects by identity.
+        Knowledge is loaded once and frozen (changed on disk, it is loaded as a new object); a turn's
+        answers and context are new objects each time, and so miss. The entry holds the objects
+        themselves, so no other object can take their ids while it is kept."""
+        if step.options:
+            key: tuple[Hashable, ...] = (id(step),)
+            keep: tuple[Any, ...] = (step,)
+        elif step.options_from:
+            read = _sorted_names(step.options_from)
+            names = self.scope.names(prefix, item, names_used(step.options_from, True))
+            values = tuple(names.get(name) for name in read)
+            key, keep = (id(step), *map(_identity, values)), (step, *values)
+        else:
+            return _NO_OPTIONS
+        found = _OPTIONS.get(key)
+        if found is None:
+            if len(_OPTIONS) >= _OPTIONS_KEPT:
+                _OPTIONS.clear()  # rare: a few hundred distinct option lists are plenty
+            found = _OPTIONS[key] = _Options(keep, self._work_out_options(step, prefix, item))
+        return found
+
+    def _work_out_options(self, step: Step, prefix: str, item: Any) -> list[tuple[str, Any]]:
         if step.options:
             return [(o.value, o) for o in step.options]
-        if not step.options_from:
-            return []
+        assert step.options_from is not None
         try:
             objects = self.scope.evaluate(step.options_from, prefix, item) or []
         except Exception:
@@ -176,6 +211,30 @@ class Plan:
         source = _named(siblings, step.for_each or "")
         objects = dict(self.options(source, prefix, item)) if source else {}
         return [(value, objects.get(value, {"value": value, "label": value})) for value in chosen]
+
+
+@dataclass(slots=True)
+class _Options:
+    keep: tuple[Any, ...]  # the step and the values read: their ids are the key
+    pairs: list[tuple[str, Any]]
+    choices: list[Choice] | None = None  # labelled when first asked for
+
+
+_NO_OPTIONS = _Options((), [], [])
+_OPTIONS: dict[tuple[Hashable, ...], _Options] = {}
+_OPTIONS_KEPT = 512
+
+
+_PLAIN = (str, int, float, bool, date, type(None))  # immutable: equal values give equal options
+
+
+def _identity(value: Any) -> Hashable:
+    return (type(value), value) if type(value) in _PLAIN else id(value)
+
+
+@lru_cache(maxsize=1024)
+def _sorted_names(source: str) -> tuple[str, ...]:
+    return tuple(sorted(names_used(source, True)))
 
 
 def is_question(step: Step) -> bool:

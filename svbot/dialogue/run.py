@@ -18,7 +18,7 @@ _HELD = "~answer"  # in `state.pending`: an answer awaiting "just to check", wit
 
 
 class Run:
-    __slots__ = ("state", "dialogue", "scope", "plan", "messages", "changed", "completed")
+    __slots__ = ("state", "dialogue", "scope", "plan", "messages", "changed", "completed", "_found")
 
     def __init__(
         self, dialogues: dict[str, Dialogue], state: ConvState, context: dict[str, Any], now: datetime
@@ -32,16 +32,29 @@ class Run:
         self.messages: list[Outbound] = []
         self.changed: set[str] = set()  # answer keys set or cleared
         self.completed: str | None = None  # the dialogue id, when this turn finished it
+        # The current and previous questions, by cursor, until the answers change: a turn asks for
+        # them several times (reading the answer, the buttons, the Back control).
+        self._found: dict[tuple[bool, str | None], Slot | None] = {}
 
     @property
     def current(self) -> Slot | None:
         """The question at the cursor."""
-        return self.plan.find(self.state.cursor)
+        cursor = self.state.cursor
+        key = (False, cursor)
+        if key not in self._found:
+            self._found[key] = self.plan.find(cursor)
+        return self._found[key]
 
     @property
     def previous(self) -> Slot | None:
         """The question before the one at the cursor, if there is one: where "back" goes."""
-        return self.plan.before(self.state.cursor) if self.state.cursor is not None else None
+        cursor = self.state.cursor
+        if cursor is None:
+            return None
+        key = (True, cursor)
+        if key not in self._found:
+            self._found[key] = self.plan.before(cursor)
+        return self._found[key]
 
     def say(self, text: str, **kwargs: Any) -> None:
         self.messages.append(Outbound(text=text, **kwargs))
@@ -120,3 +133,4 @@ class Run:
         """Work the plan and the template names out afresh when next needed."""
         self.scope.forget()
         self.plan.forget()
+        self._found.clear()

@@ -17,7 +17,7 @@ from svbot.dialogue.state import ConvState
 class Scope:
     """The names for one turn. Call `forget()` when the answers change."""
 
-    __slots__ = ("dialogue", "state", "context", "today", "_base", "_base_with_lets")
+    __slots__ = ("dialogue", "state", "context", "today", "_base", "_lets", "_with_lets")
 
     def __init__(self, dialogue: Dialogue, state: ConvState, context: dict[str, Any], today: date) -> None:
         self.dialogue = dialogue
@@ -25,7 +25,8 @@ class Scope:
         self.context = context
         self.today = today
         self._base: dict[str, Any] | None = None
-        self._base_with_lets: dict[str, Any] | None = None
+        self._lets: dict[str, Any] = {}  # the `let` values worked out so far
+        self._with_lets: dict[frozenset[str], dict[str, Any]] = {}  # the names, by the lets they hold
 
     def render(self, source: str, prefix: str = "", item: Any = None) -> str:
         """A template as text, for a question at `prefix` (repeating for `item`)."""
@@ -46,8 +47,7 @@ class Scope:
 
     def names(self, prefix: str = "", item: Any = None, uses: frozenset[str] | None = None) -> dict[str, Any]:
         """Every name a template may use. `uses`: the names it reads (all, if not given)."""
-        lets = self.dialogue.let
-        base = self._common(with_lets=bool(lets) and (uses is None or not uses.isdisjoint(lets)))
+        base = self._common(uses)
         here: Any = base["answers"]
         for part in [p for p in prefix.split(".") if p]:
             here = here.get(part, {}) if isinstance(here, dict) else {}
@@ -56,24 +56,55 @@ class Scope:
     def forget(self) -> None:
         """The answers changed: work the names out again when next asked."""
         self._base = None
-        self._base_with_lets = None
+        self._lets = {}
+        self._with_lets = {}
 
-    def _common(self, with_lets: bool) -> dict[str, Any]:
+    def _common(self, uses: frozenset[str] | None) -> dict[str, Any]:
         """What every template sees; worked out once per change of answers, not once per template.
-        The dialogue's `let` values only when a template reads one: they are the costly part."""
+        The dialogue's `let` values only those a template reads (and the earlier ones they read):
+        they are the costly part."""
         if self._base is None:
             self._base = {**self.context, "answers": _nest(self.state.answers), "today": self.today}
-        if not with_lets:
+        lets = self.dialogue.let
+        wanted = frozenset(lets) if uses is None else uses.intersection(lets)
+        if not wanted:
             return self._base
-        if self._base_with_lets is None:
-            base = dict(self._base)
-            for name, source in self.dialogue.let.items():
-                try:
-                    base[name] = expression(source)(**base)
-                except Exception:  # a `let` that fails on partial answers just isn't available yet
-                    base[name] = None
-            self._base_with_lets = base
-        return self._base_with_lets
+        names = self._with_lets.get(wanted)
+        if names is None:
+            needed = _lets_needed(self.dialogue, wanted)
+            for name in needed:
+                if name not in self._lets:
+                    self._lets[name] = self._let(name)
+            names = self._with_lets[wanted] = {**self._base, **{name: self._lets[name] for name in needed}}
+        return names
+
+    def _let(self, name: str) -> Any:
+        """One `let` value. It sees the lets declared before it (and only those), as when all are
+        worked out in order."""
+        earlier = _earlier_lets(self.dialogue, name)
+        names = {**self._base_names(), **{e: self._lets[e] for e in earlier if e in self._lets}}
+        try:
+            return expression(self.dialogue.let[name])(**names)
+        except Exception:  # a `let` that fails on partial answers just isn't available yet
+            return None
+
+    def _base_names(self) -> dict[str, Any]:
+        assert self._base is not None
+        return self._base
+
+
+def _lets_needed(dialogue: Dialogue, wanted: frozenset[str]) -> list[str]:
+    """The lets to work out for `wanted`, with the earlier lets they read, in declaration order."""
+    needed = set(wanted)
+    for name in reversed(list(dialogue.let)):  # a let reads only lets declared before it
+        if name in needed:
+            needed |= names_used(dialogue.let[name], True).intersection(_earlier_lets(dialogue, name))
+    return [name for name in dialogue.let if name in needed]
+
+
+def _earlier_lets(dialogue: Dialogue, name: str) -> list[str]:
+    order = list(dialogue.let)
+    return order[: order.index(name)]
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import TextIO
 from rich.console import Console
 
 from svbot.channels.base import ChatCore, WebMount, Worker
+from svbot.clean import terminal
 from svbot.config import Settings
 from svbot.delivery.ratelimit import Limits
 from svbot.messages import Inbound, Outbound, Sender
@@ -139,12 +140,13 @@ class ConsoleChannel:
     def show(self, message: Outbound) -> None:
         print_ = self.console.print
         style = "red" if message.kind == "error" else ("bold" if message.kind == "question" else None)
-        print_(message.text, style=style if self.interactive else None, markup=False)
+        # Names in messages may come from imported files: no escape codes reach the terminal.
+        print_(terminal(message.text), style=style if self.interactive else None, markup=False)
         for number, button in enumerate(message.buttons, start=1):
             tick = ("[x] " if button.selected else "[ ] ") if message.multi_select else ""
-            print_(f"  {number}. {tick}{button.label}", markup=False)
+            print_(f"  {number}. {tick}{terminal(button.label)}", markup=False)
         if message.controls:
-            words = " · ".join(b.label for b in message.controls)
+            words = " · ".join(terminal(b.label) for b in message.controls)
             print_(f"  ({words})", style="dim" if self.interactive else None, markup=False)
         if message.file is not None:
             path = self.files_dir / Path(message.file.filename).name

@@ -18,7 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, read_day, stop_on_signals, with_app, with_db
+from svbot.clean import one_line
+from svbot.cli.common import (
+    FriendlyCommands,
+    force_option,
+    read_day,
+    stop_on_signals,
+    with_app,
+    with_db,
+    write_file,
+)
 from svbot.config import get_settings
 from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
 from svbot.deadlines.schedules import Schedule
@@ -101,7 +110,7 @@ def grants_import(
         raise UserError(str(exc)) from None
     except UnknownSupportOrg as exc:
         raise UserError(f"{exc}; check the id with `svbot deadlines list` or your admin") from None
-    click.echo(f"{file.name}: {summary.headline()}.")
+    click.echo(f"{one_line(file.name)}: {summary.headline()}.")
     click.echo(
         f"Deadlines: {summary.deadlines_created} added, {summary.deadlines_updated} moved, "
         f"{summary.deadlines_removed} removed. New organisations: {summary.organisations_created}."
@@ -418,7 +427,8 @@ def deadlines_waive(deadline_id: int) -> None:
 @deadlines.command("ics")
 @click.option("--org", type=int, required=True, help="The organisation whose deadlines to export.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to this file (default: stdout).")
-def deadlines_ics(org: int, out: Path | None) -> None:
+@force_option
+def deadlines_ics(org: int, out: Path | None, force: bool) -> None:
     """An iCalendar (.ics) feed of the organisation's deadlines, with alarms."""
     from svbot.deadlines.ics import deadlines_ics as make_ics
     from svbot.deadlines.service import deadlines_for_org
@@ -435,11 +445,8 @@ def deadlines_ics(org: int, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         return
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror}") from None
-    click.echo(f"Wrote {out}.", err=True)
+    write_file(out, data, force=force)
+    click.echo(f"Wrote {one_line(out)}.", err=True)
 
 
 # ---------------------------------------------------------------- reminders and the clock
@@ -616,7 +623,7 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"Importing {name}", total=None)
+        task = bar.add_task(f"Importing {one_line(name)}", total=None)
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

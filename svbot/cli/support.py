@@ -14,7 +14,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommand, FriendlyCommands, with_app, with_db
+from svbot.clean import one_line
+from svbot.cli.common import FriendlyCommand, FriendlyCommands, force_option, with_app, with_db, write_file
 from svbot.config import get_settings
 from svbot.errors import UserError
 from svbot.models import Organisation, utcnow
@@ -351,6 +352,7 @@ def digest_run(now_text: str | None, send: bool) -> None:
 @click.option("--framework", default=None, help="Framework id (default: the support organisation's).")
 @click.option("--format", "fmt", type=click.Choice(["html", "docx"]), default="html", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="File to write ('-' for stdout).")
+@force_option
 @click.option(
     "--foreword",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -368,6 +370,7 @@ def report(
     out: Path | None,
     foreword: Path | None,
     logo: Path | None,
+    force: bool,
 ) -> None:
     """The annual social value report across members' statements and monitoring reports of the year."""
     from svbot.knowledge import default_knowledge
@@ -413,12 +416,10 @@ def report(
         sys.stdout.buffer.write(data)
         return
     target = out or Path(f"social-value-report-{made.period}.{fmt}")
-    try:
-        target.write_bytes(data)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror}") from None
+    write_file(target, data, force=force)
     click.echo(
-        f"Wrote {target}: {made.statements} of {made.members} members, {len(made.covered)} objectives covered.",
+        f"Wrote {one_line(target)}: {made.statements} of {made.members} members, "
+        f"{len(made.covered)} objectives covered.",
         err=True,
     )
 

@@ -84,9 +84,9 @@ def refused(done: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.mark.attack(
     "3",
-    "an 800-grant file with a 99999999-month duration, a NUL byte, a 201-character identifier, "
+    "An 800-grant file with a 99999999-month duration, a NUL byte, a 201-character identifier, "
     "a year-9999 date and a 10^15 amount in five rows",
-    "the NUL is dropped; each other bad row is skipped with its reason (dry run and import alike), 796 imported",
+    "The NUL is dropped; each other bad row is skipped with its reason (dry run and import alike), 796 imported",
 )
 def test_one_bad_cell_skips_its_grant_only(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
     bad = {
@@ -131,8 +131,8 @@ async def _dry_run(db_url: str, path: Path) -> ImportSummary:
 # ---------------------------------------------------------------- 4. files
 
 
-@pytest.mark.attack("4", "a FIFO given as the file to import (nothing ever writes to it)",
-                    "opened without blocking and refused as not a regular file, at once")  # fmt: skip
+@pytest.mark.attack("4", "A FIFO given as the file to import (nothing ever writes to it)",
+                    "Opened without blocking and refused as not a regular file, at once")  # fmt: skip
 def test_a_fifo_is_refused_at_once(env: dict[str, str], tmp_path: Path) -> None:
     fifo = tmp_path / "grants.csv"
     os.mkfifo(fifo)
@@ -142,8 +142,8 @@ def test_a_fifo_is_refused_at_once(env: dict[str, str], tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.attack("4", "a symbolic link to /dev/zero named grants.json",
-                    "the file opened is checked, not its name: a device is refused before a byte is read")  # fmt: skip
+@pytest.mark.attack("4", "A symbolic link to /dev/zero named grants.json",
+                    "The file opened is checked, not its name: a device is refused before a byte is read")  # fmt: skip
 def test_a_link_to_dev_zero_is_refused(env: dict[str, str], tmp_path: Path) -> None:
     link = tmp_path / "grants.json"
     link.symlink_to("/dev/zero")
@@ -151,8 +151,8 @@ def test_a_link_to_dev_zero_is_refused(env: dict[str, str], tmp_path: Path) -> N
     assert "grants.json is not a regular file" in line
 
 
-@pytest.mark.attack("4", f"a {MAX_FILE_MB + 1} MB file to import",
-                    f"refused before it is read: svbot imports files of up to {MAX_FILE_MB} MB")  # fmt: skip
+@pytest.mark.attack("4", f"A {MAX_FILE_MB + 1} MB file to import",
+                    f"Refused before it is read: svbot imports files of up to {MAX_FILE_MB} MB")  # fmt: skip
 def test_a_file_over_the_limit_is_refused(env: dict[str, str], tmp_path: Path) -> None:
     big = tmp_path / "grants.csv"
     with big.open("wb") as file:
@@ -186,8 +186,8 @@ def _replace_part(xlsx: bytes, name: str, content: bytes) -> bytes:
 
 @pytest.mark.attack(
     "4",
-    "zip bombs as .xlsx: a worksheet that unpacks to 300 MB, and one of 20 MB packed 1,000 times over",
-    "the zip's own sizes are checked before openpyxl opens it (100 MB unpacked, packed 100 times at most)",
+    "Zip bombs as .xlsx: a worksheet that unpacks to 300 MB, and one of 20 MB packed 1,000 times over",
+    "The zip's own sizes are checked before openpyxl opens it (100 MB unpacked, packed 100 times at most)",
 )
 def test_zip_bombs_are_refused_before_openpyxl(env: dict[str, str], tmp_path: Path) -> None:
     good = _workbook([grant_row(1)])
@@ -233,9 +233,9 @@ ENCODED = [
 
 @pytest.mark.attack(
     "4",
-    "the same grants file in UTF-8 with and without a BOM, UTF-16 (both byte orders, with and without a BOM), "
+    "The same grants file in UTF-8 with and without a BOM, UTF-16 (both byte orders, with and without a BOM), "
     "Windows-1252, and with ; or tab between cells",
-    "encoding found from the byte-order mark, then UTF-16's zero bytes, strict UTF-8, then Windows-1252; "
+    "Encoding found from the byte-order mark, then UTF-16's zero bytes, strict UTF-8, then Windows-1252; "
     "the delimiter that finds the 360Giving column titles",
 )
 def test_encodings_and_delimiters(env: dict[str, str], tmp_path: Path) -> None:
@@ -257,8 +257,8 @@ def test_encodings_and_delimiters(env: dict[str, str], tmp_path: Path) -> None:
 # ---------------------------------------------------------------- 6. no tracebacks for bad input
 
 
-@pytest.mark.attack("6", "a JSON file nested 100,000 lists deep",
-                    "one line: nested too deeply to be a 360Giving file; exit status 1")  # fmt: skip
+@pytest.mark.attack("6", "A JSON file nested 100,000 lists deep",
+                    "One line: nested too deeply to be a 360Giving file; exit status 1")  # fmt: skip
 def test_deeply_nested_json(env: dict[str, str], tmp_path: Path) -> None:
     deep = tmp_path / "grants.json"
     deep.write_text('{"grants": ' + "[" * 100_000 + "]" * 100_000 + "}")
@@ -268,8 +268,8 @@ def test_deeply_nested_json(env: dict[str, str], tmp_path: Path) -> None:
     assert "nested more than 32 levels" in refused(svbot(env, "grants", "import", str(shallow_but_deep), cwd=tmp_path))
 
 
-@pytest.mark.attack("6", "a CSV with bytes that are neither UTF-8 nor Windows-1252 (0x81)",
-                    "one line naming the byte and its line, and how to save the file; exit status 1")  # fmt: skip
+@pytest.mark.attack("6", "A CSV with bytes that are neither UTF-8 nor Windows-1252 (0x81)",
+                    "One line naming the byte and its line, and how to save the file; exit status 1")  # fmt: skip
 def test_bad_cp1252_bytes(env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "grants.csv"
     path.write_bytes(csv_text([grant_row(1), grant_row(2)]).encode("cp1252").replace(b"Group 2", b"Group \x81"))
@@ -279,8 +279,8 @@ def test_bad_cp1252_bytes(env: dict[str, str], tmp_path: Path) -> None:
 
 @pytest.mark.attack(
     "6",
-    "an .xlsx whose worksheet carries a DOCTYPE with nested entities (billion laughs), in UTF-8 and UTF-16",
-    "each part read by expat up to its first element: a DOCTYPE is refused before openpyxl",
+    "An .xlsx whose worksheet carries a DOCTYPE with nested entities (billion laughs), in UTF-8 and UTF-16",
+    "Each part read by expat up to its first element: a DOCTYPE is refused before openpyxl",
 )
 def test_xlsx_with_a_doctype(env: dict[str, str], tmp_path: Path) -> None:
     good = _workbook([grant_row(1)])
@@ -302,7 +302,7 @@ def test_xlsx_with_a_doctype(env: dict[str, str], tmp_path: Path) -> None:
 
 
 @pytest.mark.attack("6", "--out into a folder that does not exist",
-                    "one line naming the missing folder; exit status 1")  # fmt: skip
+                    "One line naming the missing folder; exit status 1")  # fmt: skip
 def test_out_into_a_missing_folder(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
     org = _imported_org(env, db_url, tmp_path)
     line = refused(svbot(env, "deadlines", "ics", "--org", str(org), "--out", "nowhere/deadlines.ics", cwd=tmp_path))
@@ -346,9 +346,9 @@ def _on_a_terminal(env: dict[str, str], *args: str, cwd: Path) -> bytes:
 
 @pytest.mark.attack(
     "5",
-    "a newline, terminal escape codes (clear screen, set title) and a right-to-left override in an imported "
+    "A newline, terminal escape codes (clear screen, set title) and a right-to-left override in an imported "
     "organisation's name",
-    "cleaned at import to one line; calendars, the annual report and CLI listings clean again what was stored before",
+    "Cleaned at import to one line; calendars, the annual report and CLI listings clean again what was stored before",
 )
 def test_control_characters_never_reach_an_output(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
     org = _imported_org(env, db_url, tmp_path, HOSTILE_NAME)
@@ -384,7 +384,7 @@ def test_control_characters_never_reach_an_output(env: dict[str, str], db_url: s
 @pytest.mark.attack(
     "7",
     "--out naming a file that already exists, and a symbolic link to another file",
-    "refused without --force, the file left as it was; a link is never followed, even with --force",
+    "Refused without --force, the file left as it was; a link is never followed, even with --force",
 )
 def test_out_never_overwrites_nor_follows_links(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
     org = _imported_org(env, db_url, tmp_path)
@@ -411,8 +411,8 @@ def test_out_never_overwrites_nor_follows_links(env: dict[str, str], db_url: str
     assert line == "svbot: social-value-report-2026-27.html already exists: add --force to replace it"
 
 
-@pytest.mark.attack("7", "every command that writes a file with --out",
-                    "each has --force and writes through the one helper (svbot.cli.common.write_file)")  # fmt: skip
+@pytest.mark.attack("7", "Every command that writes a file with --out",
+                    "Each has --force and writes through the one helper (svbot.cli.common.write_file)")  # fmt: skip
 def test_every_out_option_has_force() -> None:
     def commands(group: click.Group, prefix: str = "svbot") -> list[tuple[str, click.Command]]:
         found = []

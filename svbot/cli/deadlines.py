@@ -191,7 +191,8 @@ def grants_add(
             recipient_id, name, support_org_id = (
                 organisation.external_id, organisation.name, organisation.support_org_id
             )  # fmt: skip
-        reference = grant_id or f"svbot-{org_id}-{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')}-{start}"
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80]  # a long title still makes an id
+        reference = grant_id or f"svbot-{org_id}-{slug}-{start}"
         record = GrantRecord(
             external_id=reference, title=title, description="", funder_id="", funder_name=funder,
             programme=programme, currency="GBP", amount_awarded=Decimal(str(amount)) if amount is not None else None,
@@ -205,6 +206,8 @@ def grants_add(
         )  # fmt: skip
 
     reference, summary = with_db(work, settings)
+    for _, reasons in summary.skipped:
+        raise UserError(f"the grant was not added: {'; '.join(reasons)}")
     click.echo(f"Grant {reference}: {summary.headline()}. Deadlines: {summary.deadlines_created} added, "
                f"{summary.deadlines_updated} moved.")  # fmt: skip
     for line in _deadline_notes(summary, None):

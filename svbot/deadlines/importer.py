@@ -204,7 +204,9 @@ async def store_records(
     async with sessionmaker() as session:
         book = await load_schedules(session, support_org_id, schedule)
         cutoffs = await _programme_cutoffs(session, support_org_id, None)
-    await _store_chunk(sessionmaker, records, book, support_org_id, now, today, timezone, summary, cutoffs)
+    storable = [r for r in records if _take(ParsedRow(f"grant {r.external_id[:80]}", r), summary) is not None]
+    if storable:
+        await _store_chunk(sessionmaker, storable, book, support_org_id, now, today, timezone, summary, cutoffs)
     return summary
 
 

@@ -439,3 +439,13 @@ def test_file_problems_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(FileProblem) as caught:
         read_grants(odd)
     assert "\n" not in str(caught.value) and "\x1b" not in str(caught.value)
+
+
+def test_grants_add_checks_the_same_limits(env: dict[str, str], db_url: str, tmp_path: Path) -> None:
+    """A grant typed in (`svbot grants add`) is stored as an import would: the same column limits."""
+    org = _imported_org(env, db_url, tmp_path)
+    start = ["--org", str(org), "--start", "01/04/2027"]
+    line = refused(svbot(env, "grants", "add", *start, "--title", "x", "--id", "i" * 201, cwd=tmp_path))
+    assert line == "svbot: the grant was not added: Identifier is 201 characters long: svbot keeps up to 200"
+    done = svbot(env, "grants", "add", *start, "--title", "t" * 300, cwd=tmp_path)  # its id is made short enough
+    assert done.returncode == 0 and "1 imported" in done.stdout, done.stderr

@@ -18,6 +18,7 @@ from svbot.clean import one_line
 from svbot.cli.common import FriendlyCommand, FriendlyCommands, force_option, with_app, with_db, write_file
 from svbot.config import get_settings
 from svbot.errors import UserError
+from svbot.files import FileRefused, read_regular
 from svbot.models import Organisation, utcnow
 
 if TYPE_CHECKING:
@@ -345,6 +346,9 @@ def digest_run(now_text: str | None, send: bool) -> None:
 
 # ---------------------------------------------------------------- the annual report
 
+FOREWORD_LIMIT = 1024 * 1024  # a foreword is a page or two of text
+LOGO_LIMIT = 10 * 1024 * 1024
+
 
 @click.command(cls=FriendlyCommand)
 @click.option("--support-org", type=int, required=True, help="The support organisation's id.")
@@ -380,17 +384,18 @@ def report(
     now = utcnow()
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
     words = None
+    # Read as imports are (svbot.files): a FIFO or /dev/zero named here must not hang or fill memory.
     if foreword is not None:
         try:
-            words = foreword.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read the foreword {foreword}: {getattr(exc, 'strerror', None) or exc}") from None
+            words = read_regular(foreword, FOREWORD_LIMIT).decode("utf-8")
+        except (FileRefused, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read the foreword: {exc}") from None
     picture = None
     if logo is not None:
         try:
-            picture = logo.read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read the logo {logo}: {exc.strerror}") from None
+            picture = read_regular(logo, LOGO_LIMIT)
+        except FileRefused as exc:
+            raise UserError(f"cannot read the logo: {exc}") from None
 
     async def work(db: async_sessionmaker[AsyncSession]) -> Any:
         async with db() as session:

@@ -14,9 +14,7 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
-import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
@@ -35,6 +33,7 @@ from referencing.jsonschema import DRAFT202012
 
 from svbot.clean import many_lines, one_line
 from svbot.deadlines.outcomes import OutcomeSpec, agreement_columns
+from svbot.files import FileRefused, TooLarge, megabytes, read_regular, shown_name
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 GRANT_SCHEMA = SCHEMA_DIR / "360-giving-schema.json"
@@ -140,42 +139,18 @@ def _raw_grants(path: Path) -> list[tuple[str, Any]]:
 
 
 def _read_file(path: Path) -> bytes:
-    """The file's bytes, if it is a regular file of at most MAX_FILE_MB.
-
-    Opened once without blocking, then checked on what was opened (not on the name, which could be
-    changed in between): a FIFO would wait for a writer for ever, and /dev/zero (or a symlink to it)
-    would be read until memory ran out."""
+    """The file's bytes, if it is a regular file of at most MAX_FILE_MB (svbot.files)."""
     try:
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise FileProblem(f"cannot find {_name(path)}") from None
-    except OSError as exc:
-        raise FileProblem(f"cannot read {_name(path)}: {exc.strerror}") from None
-    with os.fdopen(handle, "rb") as file:
-        found = os.fstat(file.fileno())
-        if stat.S_ISDIR(found.st_mode):
-            raise FileProblem(f"{_name(path)} is a folder, not a file")
-        if not stat.S_ISREG(found.st_mode):
-            raise FileProblem(f"{_name(path)} is not a regular file (a device, pipe or socket): svbot imports files")
-        if found.st_size > MAX_FILE_BYTES:
-            raise FileProblem(f"{_name(path)} is {_megabytes(found.st_size)}: svbot imports files of up to "
-                              f"{MAX_FILE_MB} MB (split it, or leave out old grants)")  # fmt: skip
-        try:
-            data = file.read(MAX_FILE_BYTES + 1)  # a file that grew since it was checked is refused too
-        except OSError as exc:
-            raise FileProblem(f"cannot read {_name(path)}: {exc.strerror}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise FileProblem(f"{_name(path)} is over {MAX_FILE_MB} MB: svbot imports files of up to {MAX_FILE_MB} MB")
-    return data
+        return read_regular(path, MAX_FILE_BYTES)
+    except TooLarge as exc:
+        raise FileProblem(f"{exc}: svbot imports files of up to {MAX_FILE_MB} MB (split it, or leave out "
+                          "old grants)") from None  # fmt: skip
+    except FileRefused as exc:
+        raise FileProblem(str(exc)) from None
 
 
 def _name(path: Path) -> str:
-    """The file's name as svbot says it: one line, nothing a terminal would act on."""
-    return one_line(path.name)[:120] or "the file"
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:,.1f} MB"
+    return shown_name(path)
 
 
 # ---------------------------------------------------------------- JSON package
@@ -349,7 +324,7 @@ def _check_spreadsheet(name: str, data: bytes) -> None:
             raise FileProblem(f"{name} has {len(parts):,} parts inside: not a spreadsheet svbot reads")
         unpacked = sum(part.file_size for part in parts)
         if unpacked > MAX_XLSX_UNPACKED_BYTES:
-            raise FileProblem(f"{name} unpacks to {_megabytes(unpacked)}: svbot reads spreadsheets of up to "
+            raise FileProblem(f"{name} unpacks to {megabytes(unpacked)}: svbot reads spreadsheets of up to "
                               f"{MAX_XLSX_UNPACKED_MB} MB unpacked (save it as CSV, or split it)")  # fmt: skip
         for part in parts:
             ratio = part.file_size / max(part.compress_size, 1)

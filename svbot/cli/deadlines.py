@@ -339,14 +339,15 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None, show
         return
     for row in rows:
         item = row.item
-        name = row.organisation_name if len(row.organisation_name) <= 28 else row.organisation_name[:27] + "…"
+        name = one_line(row.organisation_name)  # stored before imports cleaned names: keep the columns
+        name = name if len(name) <= 28 else name[:27] + "…"
         assumed = f"  [end assumed: {format_day(row.assumed_end)}]" if row.assumed_end else ""
         if row.extended_from:
             assumed += f"  [extended from {format_day(row.extended_from)}]"
         report = f"{_report_word(item.status, report_statuses.get(item.deadline_id)):<12}" if show_report else ""
         click.echo(
             f"{item.deadline_id:>7}  {name:<28} {format_day(item.due_date):<16} "
-            f"{item.display_status(today):<9} {report}{item.title} for {item.grant_title}{assumed}"
+            f"{item.display_status(today):<9} {report}{one_line(item.title)} for {one_line(item.grant_title)}{assumed}"
         )
     assumed_grants = {r.item.grant_id for r in rows if r.assumed_end}
     if assumed_grants:

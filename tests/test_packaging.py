@@ -70,7 +70,7 @@ def test_constraints_pin_every_dependency_within_the_bounds_and_the_readme_test_
     for requirement in wanted:
         pinned = pins.get(canonicalize_name(requirement.name))
         assert pinned is not None, f"{requirement.name} is not pinned in constraints.txt"
-        assert requirement.specifier.contains(pinned, prereleases=True), f"{requirement.name}=={pinned} vs {requirement}"
+        assert requirement.specifier.contains(pinned, prereleases=True), f"{requirement.name}=={pinned}: {requirement}"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first_commands = readme.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
     assert first_commands[1].endswith("pip install -e '.[test]' -c constraints.txt && pytest")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import re
 import signal
@@ -40,6 +41,7 @@ from rich.text import Text
 from rich.theme import Theme
 
 from svbot.channels.base import ChatCore, WebMount, Worker
+from svbot.clean import terminal
 from svbot.config import Settings
 from svbot.delivery.ratelimit import Limits
 from svbot.dialogue.payloads import Action, decode
@@ -227,6 +229,7 @@ class ConsoleChannel:
 
     def show(self, message: Outbound) -> None:
         """One message: its text, its numbered choices, its controls with their letters, its file."""
+        message = _for_terminal(message)
         if self.interactive:
             self.console.line()  # a blank line between what was typed and the answer
         if message.markdown:
@@ -432,3 +435,14 @@ class _Screen:
         self.channel.show(message)
         self.shown.append(message)
         return None
+
+
+def _for_terminal(message: Outbound) -> Outbound:
+    """Names in messages may come from imported files: no escape codes reach the terminal."""
+
+    def clean(buttons: Iterable[Button]) -> tuple[Button, ...]:
+        return tuple(dataclasses.replace(button, label=terminal(button.label)) for button in buttons)
+
+    return dataclasses.replace(
+        message, text=terminal(message.text), buttons=clean(message.buttons), controls=clean(message.controls)
+    )

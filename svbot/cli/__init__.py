@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from svbot.clean import one_line
 from svbot.cli import dashboard as dashboard_commands
 from svbot.cli import data as data_commands
 from svbot.cli import deadlines as deadline_commands
@@ -18,7 +19,7 @@ from svbot.cli import demo as demo_commands
 from svbot.cli import monitoring as monitoring_commands
 from svbot.cli import programmes as programme_commands
 from svbot.cli import support as support_commands
-from svbot.cli.common import stop_on_signals, with_app
+from svbot.cli.common import force_option, guard_stdout, stop_on_signals, with_app, write_file
 from svbot.config import get_settings
 from svbot.errors import UserError
 
@@ -37,7 +38,7 @@ class FriendlyGroup(click.Group):
         except KeyboardInterrupt:
             raise SystemExit(130) from None
         except UserError as exc:
-            click.echo(f"svbot: {exc}", err=True)
+            click.echo(f"svbot: {one_line(exc)}", err=True)  # a file's name or a stored name may be in it
             raise SystemExit(1) from None
 
 
@@ -51,6 +52,8 @@ def main(ctx: click.Context) -> None:
     # Processes that run unattended log what they do; the rest only warnings (a chat stays readable).
     quiet = ctx.invoked_subcommand not in ("serve", "clock", "telegram-poll", "slack-socket", "db")
     setup_logging(default_level="WARNING" if quiet else "INFO", secrets=secrets_from_settings(get_settings()))
+    if ctx.invoked_subcommand != "chat":  # the console channel cleans what it shows itself, with styles
+        guard_stdout()  # listings show names stored from files: no escape code in them reaches the terminal
 
 
 @main.group()
@@ -107,8 +110,9 @@ def statement() -> None:
 @statement.command("export")
 @click.option("--org", "org_id", required=True, type=int, help="The organisation's id.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "docx", "txt"]), default="md", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: print).")
-def statement_export(org_id: int, fmt: str, out: str | None) -> None:
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: print).")
+@force_option
+def statement_export(org_id: int, fmt: str, out: str | None, force: bool) -> None:
     """The organisation's latest draft evidence statement, as Markdown, HTML, Word or plain text."""
 
     async def work(app: App) -> str | bytes:
@@ -123,9 +127,8 @@ def statement_export(org_id: int, fmt: str, out: str | None) -> None:
     content = with_app(work)
     if out:
         data = content if isinstance(content, bytes) else content.encode("utf-8")
-        with open(out, "wb") as file:
-            file.write(data)
-        click.echo(f"Wrote {out}")
+        write_file(out, data, force=force)
+        click.echo(f"Wrote {one_line(out)}")
     elif isinstance(content, bytes):
         raise UserError("a Word file can't be printed: add --out statement.docx")
     else:

@@ -1,18 +1,25 @@
-"""What every `svbot` sub-command shares: one-line errors, and a database for the length of a command."""
+"""What every `svbot` sub-command shares: one-line errors, a database for the length of a command, the
+files commands write (`--out`), and a standard output that no stored text can take control of."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import signal
+import stat
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from svbot.clean import one_line, terminal
 from svbot.config import Settings, get_settings
 from svbot.dialogue.spec import DialogueError
 from svbot.errors import UserError
@@ -31,7 +38,7 @@ class FriendlyCommand(click.Command):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            click.echo(f"svbot: {exc}", err=True)
+            click.echo(f"svbot: {one_line(exc)}", err=True)  # a file's name or a stored name may be in it
             raise SystemExit(1) from None
 
 
@@ -93,3 +100,73 @@ def read_day(typed: str, option: str, timezone: str | None = None) -> date:
         return date.fromisoformat(parse_date(typed, today).value)
     except Invalid as exc:
         raise UserError(f"{option} {typed!r}: {exc.reason} For example: 01/04/2027") from None
+
+
+# ---------------------------------------------------------------- files the commands write
+
+
+def force_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--force`, for every command that writes a file: replace a file that is already there."""
+    return click.option("--force", is_flag=True, help="Replace the file if it already exists.")(command)
+
+
+def write_file(target: Path | str, data: bytes, *, force: bool = False) -> None:
+    """Write a command's file. An existing file is replaced only with `force` (`--force`); a symbolic
+    link is never followed (someone else's link could point at any file this user may write), nor is a
+    FIFO or a device written to. Every refusal is a `UserError` of one line."""
+    path = Path(target)
+    # O_EXCL: fails on any existing name, a link included; O_NOFOLLOW: a link as the last part fails;
+    # O_NONBLOCK: a FIFO with no reader fails at once instead of waiting for ever.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        handle = os.open(path, flags | (0 if force else os.O_EXCL), 0o644)
+    except FileExistsError:
+        if path.is_symlink():
+            raise UserError(f"{_shown(path)} is a symbolic link: svbot does not write through links") from None
+        raise UserError(f"{_shown(path)} already exists: add --force to replace it") from None
+    except FileNotFoundError:
+        raise UserError(f"cannot write {_shown(path)}: the folder {_shown(path.parent)} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"{_shown(path)} is a folder: give a file name") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # what O_NOFOLLOW gives for a link
+            raise UserError(f"{_shown(path)} is a symbolic link: svbot does not write through links") from None
+        raise UserError(f"cannot write {_shown(path)}: {exc.strerror}") from None
+    with os.fdopen(handle, "wb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise UserError(f"{_shown(path)} is not a regular file (a device or pipe): svbot writes only files")
+        os.ftruncate(file.fileno(), 0)  # only now: a refused target is left as it was
+        try:
+            file.write(data)
+        except OSError as exc:
+            raise UserError(f"cannot write {_shown(path)}: {exc.strerror}") from None
+
+
+def _shown(path: Path) -> str:
+    return one_line(str(path))[:200]
+
+
+# ---------------------------------------------------------------- standard output
+
+
+class TerminalSafe:
+    """Standard output for `svbot` commands: text written to it loses its control characters
+    (svbot.clean.terminal), so a name stored from a file cannot move the cursor, retitle the window
+    or hide lines of a listing with escape codes. Bytes written to `.buffer` (a calendar, a Word
+    file) pass untouched; everything else is the stream underneath (click sees its encoding)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal(text))  # bytes raise TypeError here: click then knows it is text
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    """Wrap sys.stdout in TerminalSafe for the rest of the process (once)."""
+    if not isinstance(sys.stdout, TerminalSafe) and sys.stdout is not None:
+        sys.stdout = TerminalSafe(sys.stdout)  # type: ignore[assignment]

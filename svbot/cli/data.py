@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from svbot.cli.common import FriendlyCommands, with_app
+from svbot.clean import one_line
+from svbot.cli.common import FriendlyCommands, force_option, with_app, write_file
 from svbot.config import get_settings
 from svbot.errors import UserError
 from svbot.models import utcnow
@@ -35,8 +36,9 @@ def _subject(person: int | None, org: int | None) -> tuple[str, int]:
 @click.option("--org", "org_id", type=int, default=None, help="An organisation's id.")
 @click.option("--format", "fmt", type=click.Choice(["json", "txt"]), default="json", show_default=True,
               help="json: everything; txt: a readable summary.")  # fmt: skip
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: print).")
-def data_export(person_id: int | None, org_id: int | None, fmt: str, out: str | None) -> None:
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: print).")
+@force_option
+def data_export(person_id: int | None, org_id: int | None, fmt: str, out: str | None, force: bool) -> None:
     """Everything svbot holds about a person or an organisation (answer an access request within a month)."""
     from svbot.privacy.export import as_json, organisation_data, person_data, summary
     from svbot.privacy.models import EXPORT, PERSON
@@ -57,9 +59,8 @@ def data_export(person_id: int | None, org_id: int | None, fmt: str, out: str | 
 
     content = with_app(work)
     if out:
-        with open(out, "w", encoding="utf-8") as file:
-            file.write(content)
-        click.echo(f"Wrote {out}")
+        write_file(out, content.encode("utf-8"), force=force)
+        click.echo(f"Wrote {one_line(out)}")
     else:
         click.echo(content, nl=False)
 

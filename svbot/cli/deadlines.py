@@ -18,7 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, read_day, stop_on_signals, with_app, with_db
+from svbot.clean import one_line
+from svbot.cli.common import (
+    FriendlyCommands,
+    force_option,
+    read_day,
+    stop_on_signals,
+    with_app,
+    with_db,
+    write_file,
+)
 from svbot.config import get_settings
 from svbot.deadlines.models import FREQUENCIES, MonitoringSchedule
 from svbot.deadlines.schedules import Schedule
@@ -101,7 +110,7 @@ def grants_import(
         raise UserError(str(exc)) from None
     except UnknownSupportOrg as exc:
         raise UserError(f"{exc}; check the id with `svbot deadlines list` or your admin") from None
-    click.echo(f"{file.name}: {summary.headline()}.")
+    click.echo(f"{one_line(file.name)}: {summary.headline()}.")
     click.echo(
         f"Deadlines: {summary.deadlines_created} added, {summary.deadlines_updated} moved, "
         f"{summary.deadlines_removed} removed. New organisations: {summary.organisations_created}."
@@ -182,7 +191,8 @@ def grants_add(
             recipient_id, name, support_org_id = (
                 organisation.external_id, organisation.name, organisation.support_org_id
             )  # fmt: skip
-        reference = grant_id or f"svbot-{org_id}-{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-')}-{start}"
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80]  # a long title still makes an id
+        reference = grant_id or f"svbot-{org_id}-{slug}-{start}"
         record = GrantRecord(
             external_id=reference, title=title, description="", funder_id="", funder_name=funder,
             programme=programme, currency="GBP", amount_awarded=Decimal(str(amount)) if amount is not None else None,
@@ -196,6 +206,8 @@ def grants_add(
         )  # fmt: skip
 
     reference, summary = with_db(work, settings)
+    for _, reasons in summary.skipped:
+        raise UserError(f"the grant was not added: {'; '.join(reasons)}")
     click.echo(f"Grant {reference}: {summary.headline()}. Deadlines: {summary.deadlines_created} added, "
                f"{summary.deadlines_updated} moved.")  # fmt: skip
     for line in _deadline_notes(summary, None):
@@ -327,14 +339,15 @@ def deadlines_list(org: int | None, show_all: bool, today_text: str | None, show
         return
     for row in rows:
         item = row.item
-        name = row.organisation_name if len(row.organisation_name) <= 28 else row.organisation_name[:27] + "…"
+        name = one_line(row.organisation_name)  # stored before imports cleaned names: keep the columns
+        name = name if len(name) <= 28 else name[:27] + "…"
         assumed = f"  [end assumed: {format_day(row.assumed_end)}]" if row.assumed_end else ""
         if row.extended_from:
             assumed += f"  [extended from {format_day(row.extended_from)}]"
         report = f"{_report_word(item.status, report_statuses.get(item.deadline_id)):<12}" if show_report else ""
         click.echo(
             f"{item.deadline_id:>7}  {name:<28} {format_day(item.due_date):<16} "
-            f"{item.display_status(today):<9} {report}{item.title} for {item.grant_title}{assumed}"
+            f"{item.display_status(today):<9} {report}{one_line(item.title)} for {one_line(item.grant_title)}{assumed}"
         )
     assumed_grants = {r.item.grant_id for r in rows if r.assumed_end}
     if assumed_grants:
@@ -418,7 +431,8 @@ def deadlines_waive(deadline_id: int) -> None:
 @deadlines.command("ics")
 @click.option("--org", type=int, required=True, help="The organisation whose deadlines to export.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to this file (default: stdout).")
-def deadlines_ics(org: int, out: Path | None) -> None:
+@force_option
+def deadlines_ics(org: int, out: Path | None, force: bool) -> None:
     """An iCalendar (.ics) feed of the organisation's deadlines, with alarms."""
     from svbot.deadlines.ics import deadlines_ics as make_ics
     from svbot.deadlines.service import deadlines_for_org
@@ -435,11 +449,8 @@ def deadlines_ics(org: int, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         return
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror}") from None
-    click.echo(f"Wrote {out}.", err=True)
+    write_file(out, data, force=force)
+    click.echo(f"Wrote {one_line(out)}.", err=True)
 
 
 # ---------------------------------------------------------------- reminders and the clock
@@ -616,7 +627,7 @@ def _progress_bar(name: str) -> Iterator[Callable[[int, int], None] | None]:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"Importing {name}", total=None)
+        task = bar.add_task(f"Importing {one_line(name)}", total=None)
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, with_db
+from svbot.clean import one_line
+from svbot.cli.common import FriendlyCommands, force_option, with_db, write_file
 from svbot.errors import UserError
 
 
@@ -17,8 +18,9 @@ def monitoring() -> None:
 @monitoring.command("export")
 @click.option("--deadline", "deadline_id", required=True, type=int, help="The deadline's id (svbot deadlines list).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "docx", "txt"]), default="md", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: print).")
-def monitoring_export(deadline_id: int, fmt: str, out: str | None) -> None:
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: print).")
+@force_option
+def monitoring_export(deadline_id: int, fmt: str, out: str | None, force: bool) -> None:
     """A deadline's monitoring report (draft or submitted), as Markdown, HTML, Word or plain text."""
 
     async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> str | bytes | None:
@@ -35,9 +37,8 @@ def monitoring_export(deadline_id: int, fmt: str, out: str | None) -> None:
         raise UserError(f"deadline {deadline_id} has no report yet (say write report in chat to start one)")
     if out:
         data = content if isinstance(content, bytes) else content.encode("utf-8")
-        with open(out, "wb") as file:
-            file.write(data)
-        click.echo(f"Wrote {out}")
+        write_file(out, data, force=force)
+        click.echo(f"Wrote {one_line(out)}")
     elif isinstance(content, bytes):
         raise UserError("a Word file can't be printed: add --out report.docx")
     else:

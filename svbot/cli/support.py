@@ -14,9 +14,11 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommand, FriendlyCommands, with_app, with_db
+from svbot.clean import one_line
+from svbot.cli.common import FriendlyCommand, FriendlyCommands, force_option, with_app, with_db, write_file
 from svbot.config import get_settings
 from svbot.errors import UserError
+from svbot.files import FileRefused, read_regular
 from svbot.models import Organisation, utcnow
 
 if TYPE_CHECKING:
@@ -344,6 +346,9 @@ def digest_run(now_text: str | None, send: bool) -> None:
 
 # ---------------------------------------------------------------- the annual report
 
+FOREWORD_LIMIT = 1024 * 1024  # a foreword is a page or two of text
+LOGO_LIMIT = 10 * 1024 * 1024
+
 
 @click.command(cls=FriendlyCommand)
 @click.option("--support-org", type=int, required=True, help="The support organisation's id.")
@@ -351,6 +356,7 @@ def digest_run(now_text: str | None, send: bool) -> None:
 @click.option("--framework", default=None, help="Framework id (default: the support organisation's).")
 @click.option("--format", "fmt", type=click.Choice(["html", "docx"]), default="html", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="File to write ('-' for stdout).")
+@force_option
 @click.option(
     "--foreword",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -368,6 +374,7 @@ def report(
     out: Path | None,
     foreword: Path | None,
     logo: Path | None,
+    force: bool,
 ) -> None:
     """The annual social value report across members' statements and monitoring reports of the year."""
     from svbot.knowledge import default_knowledge
@@ -377,17 +384,18 @@ def report(
     now = utcnow()
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
     words = None
+    # Read as imports are (svbot.files): a FIFO or /dev/zero named here must not hang or fill memory.
     if foreword is not None:
         try:
-            words = foreword.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read the foreword {foreword}: {getattr(exc, 'strerror', None) or exc}") from None
+            words = read_regular(foreword, FOREWORD_LIMIT).decode("utf-8")
+        except (FileRefused, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read the foreword: {exc}") from None
     picture = None
     if logo is not None:
         try:
-            picture = logo.read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read the logo {logo}: {exc.strerror}") from None
+            picture = read_regular(logo, LOGO_LIMIT)
+        except FileRefused as exc:
+            raise UserError(f"cannot read the logo: {exc}") from None
 
     async def work(db: async_sessionmaker[AsyncSession]) -> Any:
         async with db() as session:
@@ -413,12 +421,10 @@ def report(
         sys.stdout.buffer.write(data)
         return
     target = out or Path(f"social-value-report-{made.period}.{fmt}")
-    try:
-        target.write_bytes(data)
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror}") from None
+    write_file(target, data, force=force)
     click.echo(
-        f"Wrote {target}: {made.statements} of {made.members} members, {len(made.covered)} objectives covered.",
+        f"Wrote {one_line(target)}: {made.statements} of {made.members} members, "
+        f"{len(made.covered)} objectives covered.",
         err=True,
     )
     if fmt == "docx" and not has_png_charts():

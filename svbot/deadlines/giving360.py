@@ -8,17 +8,22 @@ the 360Giving schema (1.4.3, shipped in `schema/`, resolved offline).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
 import json
+import math
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from xml.parsers import expat
 
 from dateutil import parser as dateparser
 from jsonschema import Draft202012Validator, FormatChecker
@@ -26,11 +31,28 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from svbot.clean import many_lines, one_line
 from svbot.deadlines.outcomes import OutcomeSpec, agreement_columns
+from svbot.files import FileRefused, TooLarge, megabytes, read_regular, shown_name
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 GRANT_SCHEMA = SCHEMA_DIR / "360-giving-schema.json"
 PACKAGE_SCHEMA = SCHEMA_DIR / "360-giving-package-schema.json"
+
+# What svbot reads, at most. The largest real funder file in tests/data is 1.5 MB (4,116 grants in an
+# .xlsx of 0.8 MB that unpacks to 5.5 MB, packed 10 times over). 50 MB is some 50,000 grants.
+MAX_FILE_MB = 50
+MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
+MAX_XLSX_UNPACKED_MB = 100  # openpyxl takes about 17 times the unpacked size in memory
+MAX_XLSX_UNPACKED_BYTES = MAX_XLSX_UNPACKED_MB * 1024 * 1024
+MAX_XLSX_RATIO = 100  # XML packs 5 to 20 times; a zip bomb thousands of times
+MAX_XLSX_PARTS = 1000
+MAX_DEPTH = 32  # a 360Giving grant nests 4 levels (package, grants, grant, planned dates)
+# Days and lengths svbot plans reports for: a date outside these is a typing slip (9999-12-31), and one
+# beyond year 9999 cannot even be counted with.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2100, 12, 31)
+MAX_MONTHS = 50 * 12
 
 # Fields svbot uses. With `lenient`, a grant whose only schema problems are elsewhere is still imported.
 USED_FIELDS = frozenset(
@@ -105,34 +127,108 @@ def read_grants(path: Path, lenient: bool = False) -> tuple[int, Iterator[Parsed
 
 
 def _raw_grants(path: Path) -> list[tuple[str, Any]]:
-    if not path.exists():
-        raise FileProblem(f"cannot find {path}")
-    if path.is_dir():
-        raise FileProblem(f"{path} is a folder, not a file")
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".csv", ".xlsx", ".xlsm"):
+        raise FileProblem(f"{_name(path)}: svbot reads 360Giving .json, .csv or .xlsx files")
+    data = _read_file(path)
     if suffix == ".json":
-        return _json_grants(path)
+        return _json_grants(_name(path), data)
     if suffix == ".csv":
-        return _csv_grants(path)
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_grants(path)
-    raise FileProblem(f"{path.name}: svbot reads 360Giving .json, .csv or .xlsx files")
+        return _csv_grants(_name(path), data)
+    return _xlsx_grants(_name(path), data)
+
+
+def _read_file(path: Path) -> bytes:
+    """The file's bytes, if it is a regular file of at most MAX_FILE_MB (svbot.files)."""
+    try:
+        return read_regular(path, MAX_FILE_BYTES)
+    except TooLarge as exc:
+        raise FileProblem(f"{exc}: svbot imports files of up to {MAX_FILE_MB} MB (split it, or leave out "
+                          "old grants)") from None  # fmt: skip
+    except FileRefused as exc:
+        raise FileProblem(str(exc)) from None
+
+
+def _name(path: Path) -> str:
+    return shown_name(path)
 
 
 # ---------------------------------------------------------------- JSON package
 
 
-def _json_grants(path: Path) -> list[tuple[str, Any]]:
+def _json_grants(name: str, data: bytes) -> list[tuple[str, Any]]:
     try:
-        package = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileProblem(f"{path.name} is not valid JSON ({_short(exc)})") from None
+        package = json.loads(_decode(name, data))
+    except json.JSONDecodeError as exc:
+        raise FileProblem(f"{name} is not valid JSON ({_short(exc)})") from None
+    except RecursionError:
+        raise FileProblem(f"{name} is nested too deeply to be a 360Giving file") from None
+    if _depth(package) > MAX_DEPTH:
+        raise FileProblem(f"{name} is nested more than {MAX_DEPTH} levels deep: it is not a 360Giving file")
     if not isinstance(package, dict) or not isinstance(package.get("grants"), list):
-        raise FileProblem(f'{path.name} is not a 360Giving package: it has no list of "grants"')
+        raise FileProblem(f'{name} is not a 360Giving package: it has no list of "grants"')
     problems = [_friendly(e) for e in _package_validator().iter_errors(package)]
     if problems:
-        raise FileProblem(f"{path.name} is not a valid 360Giving package: {problems[0]}")
+        raise FileProblem(f"{name} is not a valid 360Giving package: {problems[0]}")
     return [(f"grant {i}", grant) for i, grant in enumerate(package["grants"], 1)]
+
+
+def _depth(document: Any) -> int:
+    """How deeply lists and objects nest (counted without recursion, so any depth can be measured)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _decode(name: str, data: bytes) -> str:
+    """Text in the encodings funders' files come in: a byte-order mark says UTF-8 or UTF-16; without
+    one, UTF-16 is recognised by its zero bytes, then UTF-8 is tried strictly, then Windows-1252
+    (old Excel exports). Anything else is refused with where it went wrong."""
+    if data.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = _utf16_without_mark(data[:4096]) or "utf-8"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding != "utf-8":
+            raise FileProblem(
+                f"{name} says it is {_ENCODING_NAMES[encoding]} but is not ({_where(data, exc)})"
+            ) from None
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise FileProblem(
+            f"{name} is not text in UTF-8 or Windows-1252 ({_where(data, exc)}): save it as CSV UTF-8"
+        ) from None
+
+
+_ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
+
+
+def _utf16_without_mark(sample: bytes) -> str | None:
+    """UTF-16 text of Latin letters has a zero in every other byte: odd bytes (little-endian) or even."""
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > len(sample) // 4 and even == 0:
+        return "utf-16-le"
+    if even > len(sample) // 4 and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def _where(data: bytes, exc: UnicodeDecodeError) -> str:
+    line = data.count(b"\n", 0, exc.start) + 1
+    return f"byte 0x{data[exc.start]:02x} on line {line:,}"
 
 
 # ---------------------------------------------------------------- CSV and XLSX
@@ -167,31 +263,112 @@ COLUMNS: dict[str, tuple[tuple[str | int, ...], str]] = {
 _EMPTY_WORDS = {"", "undefined", "unknown", "n/a", "na", "none", "null", "-", "tbc", "tbd"}
 
 
-def _csv_grants(path: Path) -> list[tuple[str, Any]]:
+def _csv_grants(name: str, data: bytes) -> list[tuple[str, Any]]:
+    text = _decode(name, data)
+    delimiter = _delimiter(text)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except UnicodeDecodeError:
-        with path.open(newline="", encoding="cp1252") as handle:  # old Excel exports
-            rows = list(csv.reader(handle))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise FileProblem(f"{path.name} is not a readable CSV file ({_short(exc)})") from None
-    return _table_grants(path.name, rows)
+        raise FileProblem(f"{name} is not a readable CSV file ({_short(exc)})") from None
+    return _table_grants(name, rows)
 
 
-def _xlsx_grants(path: Path) -> list[tuple[str, Any]]:
+def _delimiter(text: str) -> str:
+    """Comma, semicolon (Excel in much of Europe) or tab: the one that splits the first row into the
+    most 360Giving column titles. (csv.Sniffer guesses from how often characters recur, and could not
+    tell on the first kilobyte of a real funder's file, whose first row alone is longer.)"""
+    first = text[: text.find("\n") if "\n" in text else len(text)]
+
+    def titles(delimiter: str) -> int:
+        try:
+            cells = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:
+            return 0
+        return sum(re.sub(r"\s+", " ", cell).strip().lower() in COLUMNS for cell in cells)
+
+    return max((",", ";", "\t"), key=titles)  # a tie (none found) keeps the comma
+
+
+def _xlsx_grants(name: str, data: bytes) -> list[tuple[str, Any]]:
     import openpyxl  # a heavy import; only spreadsheets need it
 
+    _check_spreadsheet(name, data)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or mislabelled file
-        raise FileProblem(f"{path.name} is not a readable Excel file ({_short(exc)})") from None
+        raise FileProblem(f"{name} is not a readable Excel file ({_short(exc)})") from None
     try:
         sheet = book["grants"] if "grants" in book.sheetnames else book.worksheets[0]
         rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    except Exception as exc:  # a cell openpyxl cannot convert (a date beyond year 9999, say)
+        raise FileProblem(f"{name} is a damaged Excel file ({_short(exc)})") from None
     finally:
         book.close()
-    return _table_grants(path.name, rows)
+    return _table_grants(name, rows)
+
+
+def _check_spreadsheet(name: str, data: bytes) -> None:
+    """Refuse a zip bomb and XML with a DOCTYPE before openpyxl reads a byte of it.
+
+    An .xlsx is a zip of XML files. Its directory says how big each part is unpacked, and Python's
+    zipfile never unpacks more than that, so the sizes are checked here first: a few MB that unpack to
+    gigabytes are refused. A part with a DOCTYPE (entity expansion, external entities: no real
+    spreadsheet has one) is refused as defusedxml would, read only as far as its first element."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise FileProblem(f"{name} is not a readable Excel file ({_short(exc)})") from None
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_XLSX_PARTS:
+            raise FileProblem(f"{name} has {len(parts):,} parts inside: not a spreadsheet svbot reads")
+        unpacked = sum(part.file_size for part in parts)
+        if unpacked > MAX_XLSX_UNPACKED_BYTES:
+            raise FileProblem(f"{name} unpacks to {megabytes(unpacked)}: svbot reads spreadsheets of up to "
+                              f"{MAX_XLSX_UNPACKED_MB} MB unpacked (save it as CSV, or split it)")  # fmt: skip
+        for part in parts:
+            ratio = part.file_size / max(part.compress_size, 1)
+            if part.file_size > 1024 * 1024 and ratio > MAX_XLSX_RATIO:
+                raise FileProblem(f"{name} is packed {ratio:,.0f} times over (at most {MAX_XLSX_RATIO}): "
+                                  "it looks like a zip bomb, not a spreadsheet")  # fmt: skip
+            try:
+                with archive.open(part) as member:
+                    doctype = _has_doctype(member)
+            except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, RuntimeError) as exc:
+                raise FileProblem(f"{name} is not a readable Excel file ({_short(exc)})") from None
+            if doctype:
+                raise FileProblem(f"{name} has a DOCTYPE in {one_line(part.filename)[:60]}: real spreadsheets "
+                                  "have none, so svbot does not read it")  # fmt: skip
+
+
+class _Stop(Exception):
+    pass
+
+
+def _has_doctype(stream: IO[bytes]) -> bool:
+    """Whether an XML part declares a DOCTYPE. Parsed by expat (any encoding it knows) only up to the
+    first element, where a DOCTYPE can no longer come; a part that is not XML (a picture) has none."""
+    parser = expat.ParserCreate()
+    found: list[bool] = []
+
+    def doctype(*_: Any) -> None:
+        found.append(True)
+        raise _Stop
+
+    def element(*_: Any) -> None:
+        raise _Stop
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.StartElementHandler = element
+    try:
+        while chunk := stream.read(64 * 1024):
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except _Stop:
+        pass
+    except expat.ExpatError:
+        return False  # not XML, or broken XML: openpyxl says so if it needs this part
+    return bool(found)
 
 
 def _table_grants(name: str, rows: list[list[Any]]) -> list[tuple[str, Any]]:
@@ -245,6 +422,8 @@ def _date_text(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int | float):  # an Excel serial number in an unformatted cell
+        if not math.isfinite(value) or not 0 < value < 2_958_466:  # Excel's last day is 31 December 9999
+            return str(value)  # the schema check reports it, as written
         return (date(1899, 12, 30) + timedelta(days=int(value))).isoformat()
     text = str(value)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
@@ -269,7 +448,7 @@ def _number(value: Any) -> Any:
 
 def _months(value: Any) -> Any:
     if isinstance(value, int | float):
-        return int(value)
+        return int(value) if math.isfinite(value) else str(value)
     match = re.fullmatch(r"(-?\d+)\s*(months?)?", str(value).lower())
     return int(match.group(1)) if match else str(value)
 
@@ -305,9 +484,9 @@ def _parse_all(raw: list[tuple[str, Any]], lenient: bool) -> Iterator[ParsedRow]
 def _parse_one(label: str, grant: Any, lenient: bool, names_by_recipient: dict[str, set[str]]) -> ParsedRow:
     if not isinstance(grant, dict):
         return ParsedRow(label, None, ["not a grant (expected an object with fields)"])
-    grant_id = grant.get("id")
-    if isinstance(grant_id, str) and grant_id.strip():
-        label = f"{label} ({grant_id.strip()})"
+    grant_id = one_line(grant.get("id")) if isinstance(grant.get("id"), str) else ""
+    if grant_id:
+        label = f"{label} ({grant_id[:80]}{'…' if len(grant_id) > 80 else ''})"
     errors = list(_grant_validator().iter_errors(grant))
     reasons = _dedupe(_friendly(e) for e in errors)
     blocking = [_friendly(e) for e in errors if not lenient or _touches_used_field(e)]
@@ -319,8 +498,23 @@ def _parse_one(label: str, grant: Any, lenient: bool, names_by_recipient: dict[s
     if not recipients:
         row.reasons.append("svbot imports grants to organisations; this one is to an individual")
         return row
-    row.record = _record(grant, recipients[0], row.warnings, names_by_recipient)
+    record = _record(grant, recipients[0], row.warnings, names_by_recipient)
+    row.reasons = _out_of_range(record)
+    row.record = None if row.reasons else record
     return row
+
+
+def _out_of_range(record: GrantRecord) -> list[str]:
+    """Dates and lengths no grant has (a typing slip like 9999-12-31 or 99999999 months): the grant is
+    skipped with the reason, rather than planning reports for the year 10000."""
+    reasons = []
+    for label, day in (("Award Date", record.award_date), ("Planned Dates:Start Date", record.planned_start),
+                       ("Planned Dates:End Date", record.planned_end)):  # fmt: skip
+        if day is not None and not EARLIEST <= day <= LATEST:
+            reasons.append(f"{label}: {day.isoformat()} is not between {EARLIEST.year} and {LATEST.year}")
+    if record.duration_months is not None and record.duration_months > MAX_MONTHS:
+        reasons.append(f"Duration (months): {record.duration_months:,} months is more than {MAX_MONTHS // 12} years")
+    return reasons
 
 
 def _record(
@@ -340,8 +534,8 @@ def _record(
     if duration is not None and duration <= 0:
         warnings.append(f"Planned duration {duration} months is not a length of time; ignored")
         duration = None
-    recipient_id = re.sub(r"\s+", "", str(recipient.get("id") or ""))
-    recipient_name = str(recipient.get("name") or "").strip()
+    recipient_id = re.sub(r"\s+", "", one_line(recipient.get("id") or ""))
+    recipient_name = one_line(recipient.get("name") or "")
     if recipient_id and len(names.get(recipient_id, ())) > 1 and not ORG_ID.match(recipient_id):
         warnings.append(
             f"Recipient Org:Identifier {recipient_id} is shared by different organisations; matched by name"
@@ -349,15 +543,19 @@ def _record(
         recipient_id = ""
     programmes = grant.get("grantProgramme") or [{}]
     funders = grant.get("fundingOrganization") or [{}]
-    outcomes, budget = agreement_columns(grant.get("svbot:agreedOutcomes"), grant.get("svbot:budget"), warnings)
+    agreed = grant.get("svbot:agreedOutcomes")
+    agreed = many_lines(agreed) if isinstance(agreed, str) else agreed
+    outcomes, budget = agreement_columns(agreed, grant.get("svbot:budget"), warnings)
+    # Names, titles and identifiers are one line, without control characters (svbot.clean): they go
+    # into calendars, listings and Word files. Only the description keeps its lines.
     return GrantRecord(
-        external_id=str(grant["id"]).strip(),
-        title=str(grant.get("title") or "").strip(),
-        description=str(grant.get("description") or "").strip(),
-        funder_id=str(funders[0].get("id") or ""),
-        funder_name=str(funders[0].get("name") or ""),
-        programme=str(programmes[0].get("title") or programmes[0].get("code") or "").strip(),
-        currency=str(grant.get("currency") or "GBP"),
+        external_id=one_line(grant["id"]),
+        title=one_line(grant.get("title") or ""),
+        description=many_lines(grant.get("description") or ""),
+        funder_id=one_line(funders[0].get("id") or ""),
+        funder_name=one_line(funders[0].get("name") or ""),
+        programme=one_line(programmes[0].get("title") or programmes[0].get("code") or ""),
+        currency=one_line(grant.get("currency") or "GBP"),
         amount_awarded=_as_decimal(grant.get("amountAwarded")),
         award_date=_as_date(grant.get("awardDate")),
         planned_start=start,
@@ -380,7 +578,7 @@ def _names_by_recipient(raw: list[tuple[str, Any]]) -> dict[str, set[str]]:
             continue
         for recipient in grant.get("recipientOrganization") or []:
             if isinstance(recipient, dict) and recipient.get("id"):
-                key = re.sub(r"\s+", "", str(recipient["id"]))
+                key = re.sub(r"\s+", "", one_line(recipient["id"]))
                 names.setdefault(key, set()).add(normalise_name(str(recipient.get("name") or "")))
     return names
 
@@ -401,6 +599,8 @@ def _as_date(value: Any) -> date | None:
 def _as_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if not math.isfinite(value):  # JSON's 1e999: too large for any column, and said so by the importer
+        return Decimal("Infinity")
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
@@ -495,7 +695,7 @@ def _dedupe(items: Any) -> list[str]:
 
 
 def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return one_line(str(exc).splitlines()[0])[:120] if str(exc).strip() else type(exc).__name__
 
 
 # ---------------------------------------------------------------- the schema, offline

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 
+from svbot.clean import one_line
 from svbot.deadlines.models import SUBMITTED, WAIVED
 from svbot.deadlines.service import DueItem
 
@@ -25,7 +26,7 @@ def deadlines_ics(
     calendar.add("prodid", "-//svbot//monitoring deadlines//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", calendar_name)
+    calendar.add("x-wr-calname", one_line(calendar_name))
     for item in items:
         if item.status == WAIVED:
             continue
@@ -40,13 +41,16 @@ def _event(item: DueItem, now: datetime, domain: str) -> Event:
     event.add("dtstart", item.due_date)
     event.add("dtend", item.due_date + timedelta(days=1))
     done = " (submitted)" if item.status == SUBMITTED else ""
-    event.add("summary", f"{item.title} for {item.grant_title}{done}")
-    event.add("description", f"Monitoring report due for the grant {item.grant_title}.")
+    # Titles come from imported files, stored before imports cleaned them, perhaps: one line each, or
+    # the calendar line would break (icalendar refuses an unescaped newline in x-wr-calname).
+    title, grant = one_line(item.title), one_line(item.grant_title)
+    event.add("summary", f"{title} for {grant}{done}")
+    event.add("description", f"Monitoring report due for the grant {grant}.")
     event.add("transp", "TRANSPARENT")  # a deadline, not a meeting: it does not make you busy
     if item.status != SUBMITTED:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"{item.title} for {item.grant_title} is due in 3 days")
+        alarm.add("description", f"{title} for {grant} is due in 3 days")
         alarm.add("trigger", -ALARM_BEFORE)
         event.add_component(alarm)
     return event

@@ -25,7 +25,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import column, delete, insert, select, table, update
@@ -84,8 +86,7 @@ class ImportSummary:
 
     def headline(self) -> str:
         return (
-            f"{self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.skipped)} skipped"
+            f"{self.imported} imported, {self.updated} updated, {self.unchanged} unchanged, {len(self.skipped)} skipped"
         )
 
 
@@ -203,7 +204,9 @@ async def store_records(
     async with sessionmaker() as session:
         book = await load_schedules(session, support_org_id, schedule)
         cutoffs = await _programme_cutoffs(session, support_org_id, None)
-    await _store_chunk(sessionmaker, records, book, support_org_id, now, today, timezone, summary, cutoffs)
+    storable = [r for r in records if _take(ParsedRow(f"grant {r.external_id[:80]}", r), summary) is not None]
+    if storable:
+        await _store_chunk(sessionmaker, storable, book, support_org_id, now, today, timezone, summary, cutoffs)
     return summary
 
 
@@ -213,7 +216,47 @@ def _take(row: ParsedRow, summary: ImportSummary) -> GrantRecord | None:
     if row.record is None:
         summary.skipped.append((row.label, row.reasons))
         summary.lenient_would_import += int(row.fixable_by_lenient)
+        return None
+    too_big = _beyond_columns(row.record)
+    if too_big:  # checked before a chunk is written: one bad cell must not stop the import half-way
+        summary.skipped.append((row.label, too_big))
+        return None
     return row.record
+
+
+def _beyond_columns(record: GrantRecord) -> list[str]:
+    """What the database could not store: an identifier longer than its column (cutting it would make
+    two grants one), or an amount beyond its column's digits. Limits are read from the models."""
+    reasons = []
+    keys = [("Identifier", record.external_id, Grant.external_id), ("Funding Org:Identifier", record.funder_id,
+            Grant.funder_id), ("Recipient Org:Identifier" if record.recipient_id else "Recipient Org:Name",
+            _org_key(record), Organisation.external_id)]  # fmt: skip
+    for label, value, where in keys:
+        if len(value) > _length(where):
+            reasons.append(f"{label} is {len(value):,} characters long: svbot keeps up to {_length(where)}")
+    amounts = [("Amount Awarded", record.amount_awarded), ("Amount Applied For", record.amount_applied_for),
+               ("Amount Disbursed", record.amount_disbursed), ("Budget", record.budget)]  # fmt: skip
+    amounts += [(f"Agreed outcomes: {o.text[:40]}", o.target) for o in record.outcomes]
+    largest = _largest(Grant.amount_awarded)
+    for label, amount in amounts:
+        if amount is not None and not abs(amount) <= largest:
+            reasons.append(f"{label}: {amount} is more than svbot can store ({largest:,})")
+    return reasons
+
+
+def _length(column: Any) -> int:
+    return column.property.columns[0].type.length
+
+
+def _largest(column: Any) -> Decimal:
+    """The largest number a Numeric(precision, scale) column holds: 999,999,999,999.99 for (14, 2)."""
+    kind = column.property.columns[0].type
+    return Decimal(10) ** (kind.precision - kind.scale) - Decimal(1).scaleb(-kind.scale)
+
+
+def _fit(value: str, column: Any) -> str:
+    """Free text (a title, a name) cut to its column: a long title is still the grant's title."""
+    return value[: _length(column)]
 
 
 async def _store_chunk(
@@ -231,9 +274,7 @@ async def _store_chunk(
     # spreadsheet makes some 40,000 rows.
     async with sessionmaker() as session, session.begin():
         ids = [r.external_id for r in records]
-        grants = {
-            g.external_id: g for g in await session.scalars(select(Grant).where(Grant.external_id.in_(ids)))
-        }
+        grants = {g.external_id: g for g in await session.scalars(select(Grant).where(Grant.external_id.in_(ids)))}
         orgs = await _organisations(session, records, support_org_id, summary)
         changed: list[tuple[GrantRecord, Schedule, date | None]] = []
         new_grants: list[dict] = []
@@ -289,18 +330,16 @@ async def _store_chunk(
             await session.execute(insert(Deadline.__table__), new_deadlines)
 
 
-def _grant_values(
-    record: GrantRecord, org_id: int, support_org_id: int | None, digest: str, now: datetime
-) -> dict:
+def _grant_values(record: GrantRecord, org_id: int, support_org_id: int | None, digest: str, now: datetime) -> dict:
     return {
         "organisation_id": org_id,
         "support_org_id": support_org_id,
-        "title": record.title[:500],
+        "title": _fit(record.title, Grant.title),
         "description": record.description,
-        "funder_id": record.funder_id[:200],
-        "funder_name": record.funder_name[:300],
-        "programme": record.programme[:300],
-        "currency": record.currency[:3],
+        "funder_id": record.funder_id,
+        "funder_name": _fit(record.funder_name, Grant.funder_name),
+        "programme": _fit(record.programme, Grant.programme),
+        "currency": _fit(record.currency, Grant.currency),
         "amount_awarded": record.amount_awarded,
         "amount_applied_for": record.amount_applied_for,
         "amount_disbursed": record.amount_disbursed,
@@ -497,7 +536,7 @@ async def _organisations(
             insert(Organisation),
             [
                 {
-                    "name": names[key][:300],
+                    "name": _fit(names[key], Organisation.name),
                     "kind": "member",
                     "support_org_id": support_org_id,
                     "external_id": key,
@@ -513,5 +552,5 @@ async def _organisations(
         for external_id, org_id in rows:
             found[external_id] = org_id
         summary.organisations_created += len(missing)
-        summary.new_organisations += [(found[key], names[key][:300]) for key in missing]
+        summary.new_organisations += [(found[key], _fit(names[key], Organisation.name)) for key in missing]
     return found

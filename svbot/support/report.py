@@ -49,6 +49,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from svbot import text as texts
+from svbot.clean import one_line
 from svbot.deadlines.models import SUBMITTED, WAIVED, Deadline, Grant, Programme
 from svbot.evidence import StatementRecord
 from svbot.knowledge import Knowledge
@@ -358,7 +359,7 @@ async def build_report(
     if framework_id and framework is None:
         raise ReportError(f"there is no framework with id {framework_id!r} (known: {', '.join(knowledge.frameworks)})")
     report = AnnualReport(
-        support_name=support.name,
+        support_name=one_line(support.name),  # names may come from imported files: one line each
         period=year.label,
         framework_id=framework_id,
         framework_title=framework.title if framework else text("report.no_framework"),
@@ -377,11 +378,11 @@ async def build_report(
     for member in members:
         record = records.get(member.id)
         if record is None or record.framework_id != framework_id:
-            report.missing.append(member.name)
+            report.missing.append(one_line(member.name))
             continue
         data = StatementInput.model_validate(record.data)
         tally = counted if record.shared else unshared
-        _add_statement(report, rows, record, data, member.name, knowledge, tally)
+        _add_statement(report, rows, record, data, one_line(member.name), knowledge, tally)
         tally.reached.update(_characteristics(data, knowledge))
     if unshared.statements >= FEWEST_UNSHARED:
         counted.merge(unshared)
@@ -395,7 +396,8 @@ async def build_report(
         for c in knowledge.guidance.equality_characteristics
         if c.protected or c.id == LOW_INCOME
     ]
-    report.stories = _pick_stories(report, records, {m.id: m.name for m in members}, framework_id, rows, max_stories)
+    names = {m.id: one_line(m.name) for m in members}
+    report.stories = _pick_stories(report, records, names, framework_id, rows, max_stories)
     report.commitments.sort(key=lambda c: (c.due is None, c.due or date.max, c.organisation, c.text))
     report.previous = _previous(every, members, year.previous(), framework_id)
     report.deadlines = await _deadlines(session, support_org_id, year, today)
@@ -596,7 +598,7 @@ async def _deadlines(session: AsyncSession, support_org_id: int, year: ReportYea
                 outcome = LATE
         else:
             outcome = NOT_SENT if deadline.due_date < today else NOT_DUE
-        found.append(DeadlineRow(name, deadline.title, deadline.due_date, original, sent, outcome))
+        found.append(DeadlineRow(one_line(name), deadline.title, deadline.due_date, original, sent, outcome))
     return found
 
 
@@ -628,7 +630,8 @@ async def _monitoring_reports(session: AsyncSession, support_org_id: int, year: 
     found = []
     for row, period_end, due, name in rows.all():
         answers = (row.answers or {}).get("answers") or {}
-        found.append(_Submitted(row.organisation_id, name, period_end or due, bool(row.shared), dict(answers)))
+        shared = bool(row.shared)
+        found.append(_Submitted(row.organisation_id, one_line(name), period_end or due, shared, dict(answers)))
     return found
 
 
@@ -693,7 +696,7 @@ def _follow_ups(
             seen.add(key)
             later = answered.get(member.id)
             follow_ups.append(
-                FollowUp(member.name, words, evidence.commitment.due,
+                FollowUp(one_line(member.name), words, evidence.commitment.due,
                          _answer(later.answers, "activities") if later else None,
                          later.period_end if later else None)
             )  # fmt: skip

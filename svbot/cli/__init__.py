@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from pydantic import ValidationError
 
 from svbot.cli import dashboard as dashboard_commands
 from svbot.cli import data as data_commands
@@ -17,8 +18,8 @@ from svbot.cli import deadlines as deadline_commands
 from svbot.cli import monitoring as monitoring_commands
 from svbot.cli import programmes as programme_commands
 from svbot.cli import support as support_commands
-from svbot.cli.common import stop_on_signals, with_app
-from svbot.config import get_settings
+from svbot.cli.common import ORG_ID, setting_problems_text, stop_on_signals, with_app
+from svbot.config import get_settings, settings_despite_problems
 from svbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ class FriendlyGroup(click.Group):
         except UserError as exc:
             click.echo(f"svbot: {exc}", err=True)
             raise SystemExit(1) from None
+        except ValidationError as exc:  # a wrong setting (svbot/config.py): one line each
+            click.echo(setting_problems_text(exc), err=True)
+            raise SystemExit(1) from None
 
 
 @click.group(cls=FriendlyGroup)
@@ -49,7 +53,10 @@ def main(ctx: click.Context) -> None:
 
     # Processes that run unattended log what they do; the rest only warnings (a chat stays readable).
     quiet = ctx.invoked_subcommand not in ("serve", "clock", "telegram-poll", "slack-socket", "db")
-    setup_logging(default_level="WARNING" if quiet else "INFO", secrets=secrets_from_settings(get_settings()))
+    # Settings with a wrong one replaced by its default: the command itself then says what is wrong
+    # (and `svbot doctor` still runs), while every secret that is set is redacted from the start.
+    secrets = secrets_from_settings(settings_despite_problems()[0])
+    setup_logging(default_level="WARNING" if quiet else "INFO", secrets=secrets)
 
 
 @main.group()
@@ -99,7 +106,7 @@ def statement() -> None:
 
 
 @statement.command("export")
-@click.option("--org", "org_id", required=True, type=int, help="The organisation's id.")
+@click.option("--org", "org_id", required=True, type=ORG_ID, help="The organisation's id.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "docx", "txt"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: print).")
 def statement_export(org_id: int, fmt: str, out: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, with_db
+from svbot.cli.common import DEADLINE_ID, FriendlyCommands, with_db
 from svbot.errors import UserError
 
 
@@ -15,7 +15,7 @@ def monitoring() -> None:
 
 
 @monitoring.command("export")
-@click.option("--deadline", "deadline_id", required=True, type=int, help="The deadline's id (svbot deadlines list).")
+@click.option("--deadline", "deadline_id", required=True, type=DEADLINE_ID, help="The deadline (svbot deadlines list).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "docx", "txt"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file (default: print).")
 def monitoring_export(deadline_id: int, fmt: str, out: str | None) -> None:

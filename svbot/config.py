@@ -133,5 +133,6 @@ def settings_despite_problems() -> tuple[Settings, list[str]]:
         return Settings(), []
     except ValidationError as error:
         wrong = {str(p["loc"][0]) for p in error.errors() if p["loc"]}
-        defaults = {name: field.default for name, field in Settings.model_fields.items() if name in wrong or field.alias in wrong}
+        fields = Settings.model_fields.items()
+        defaults = {name: field.default for name, field in fields if name in wrong or field.alias in wrong}
         return Settings(**defaults), setting_problems(error)

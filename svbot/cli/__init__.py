@@ -16,10 +16,11 @@ from svbot.cli import dashboard as dashboard_commands
 from svbot.cli import data as data_commands
 from svbot.cli import deadlines as deadline_commands
 from svbot.cli import monitoring as monitoring_commands
-from svbot.cli import orgs as org_commands  # `svbot orgs list` and `svbot doctor`
+from svbot.cli import orgs as org_commands
 from svbot.cli import programmes as programme_commands
 from svbot.cli import support as support_commands
 from svbot.cli.common import ORG_ID, setting_problems_text, stop_on_signals, with_app
+from svbot.cli.doctor import doctor
 from svbot.config import get_settings, settings_despite_problems
 from svbot.errors import UserError
 
@@ -199,4 +200,4 @@ def telegram_set_webhook(url: str) -> None:
 for command in (*dashboard_commands.COMMANDS, *deadline_commands.COMMANDS, *monitoring_commands.COMMANDS,
                 *programme_commands.COMMANDS, *support_commands.COMMANDS, *data_commands.COMMANDS):  # fmt: skip
     main.add_command(command)
-main.add_command(org_commands.orgs)
+main.add_command(org_commands.orgs), main.add_command(doctor)

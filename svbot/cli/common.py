@@ -139,7 +139,7 @@ async def reach_database(url: str) -> None:
     except (OSError, SQLAlchemyError) as exc:  # OSError: refused, unknown host, timed out
         check = "that its folder exists and svbot may write there" if url.startswith("sqlite") else (
             "the address, and that the server is running")  # fmt: skip
-        raise SettingError(f"cannot reach the database at DATABASE_URL {shown_url(url)}: {_reason(exc)}. "
+        raise SettingError(f"DATABASE_URL: cannot reach the database at {shown_url(url)}: {_reason(exc)}. "
                            f"Check {check} ({DOCTOR_HINT})") from None  # fmt: skip
     finally:
         await engine.dispose()

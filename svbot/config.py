@@ -130,7 +130,7 @@ def settings_despite_problems() -> tuple[Settings, list[str]]:
     """The settings with each wrong one at its default, and what was wrong (for `svbot doctor`, which
     reports every problem instead of stopping at the first)."""
     try:
-        return Settings(), []
+        return get_settings(), []
     except ValidationError as error:
         wrong = {str(p["loc"][0]) for p in error.errors() if p["loc"]}
         fields = Settings.model_fields.items()

@@ -69,9 +69,14 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
+    import asyncio
+
+    from svbot.cli.common import reach_database
     from svbot.db import upgrade
 
-    upgrade(get_settings().database_url)
+    url = get_settings().database_url
+    asyncio.run(reach_database(url))  # a server that is down: one line, not Alembic's traceback
+    upgrade(url)
     click.echo("Database is up to date.")
 
 

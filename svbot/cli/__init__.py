@@ -205,4 +205,5 @@ def telegram_set_webhook(url: str) -> None:
 for command in (*dashboard_commands.COMMANDS, *deadline_commands.COMMANDS, *monitoring_commands.COMMANDS,
                 *programme_commands.COMMANDS, *support_commands.COMMANDS, *data_commands.COMMANDS):  # fmt: skip
     main.add_command(command)
-main.add_command(org_commands.orgs), main.add_command(doctor)
+main.add_command(org_commands.orgs)
+main.add_command(doctor)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 DOCTOR_HINT = "`svbot doctor` checks every setting"
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
 CONNECT_SECONDS = 15  # an address that drops packets would otherwise keep a command waiting a minute or more
 
 
@@ -60,12 +61,13 @@ class ExistingId(click.ParamType):
         self.noun, self.model, self.listing, self.kind = noun, model, listing, kind
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
         try:
-            return int(str(value).strip())
+            number = value if isinstance(value, int) else int(str(value).strip())
         except ValueError:
+            number = 0
+        if not 0 < number <= MAX_ID:  # beyond PostgreSQL's integer the query itself would fail
             self.fail(f"{value!r} is not an id: ids are whole numbers{self._hint(', ')}", param, ctx)
+        return number
 
     async def check(self, session: AsyncSession, value: int) -> None:
         """Raise a one-line `UserError` unless the row exists (and is of the right kind)."""

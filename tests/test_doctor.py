@@ -78,7 +78,7 @@ async def test_doctor_passes_on_a_good_setup_with_the_fakes(tmp_path: Path, db_u
     assert [call.method for call in slack.calls_to("auth.test")] == ["auth.test"], "one call each"
 
 
-@pytest.mark.parametrize("command", [["chat"], ["serve", "--port", "0"]])
+@pytest.mark.parametrize("command", [["chat"], ["serve", "--port", "0"], ["db", "upgrade"]])
 @pytest.mark.parametrize(
     ("setting", "value", "says"),
     [
@@ -86,7 +86,7 @@ async def test_doctor_passes_on_a_good_setup_with_the_fakes(tmp_path: Path, db_u
         ("DATABASE_URL", UNREACHABLE_DB, "svbot: DATABASE_URL: cannot reach the database at " + UNREACHABLE_DB),
     ],
 )
-async def test_a_wrong_setting_is_one_line_for_chat_and_serve(
+async def test_a_wrong_setting_is_one_line_for_chat_serve_and_db_upgrade(
     tmp_path: Path, command: list[str], setting: str, value: str, says: str
 ) -> None:
     code, out, err = await svbot(*command, cwd=tmp_path, env={setting: value}, stdin="hello\n")

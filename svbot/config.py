@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The bot scopes an OAuth install asks for: the same as deploy/slack-app-manifest.yml (a test checks both).
@@ -19,7 +20,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    database_url: str = Field(default="sqlite+aiosqlite:///svbot.db", alias="DATABASE_URL")
+    # SVBOT_DATABASE_URL too: every other setting of svbot's has the prefix, so people try it.
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///svbot.db",
+        alias="DATABASE_URL",
+        validation_alias=AliasChoices("DATABASE_URL", "SVBOT_DATABASE_URL", "database_url"),
+    )
     timezone: str = Field(default="Europe/London", alias="SVBOT_TIMEZONE")
     dialogues_dir: Path | None = Field(default=None, alias="SVBOT_DIALOGUES_DIR")
     knowledge_dir: Path | None = Field(default=None, alias="SVBOT_KNOWLEDGE_DIR")
@@ -61,6 +67,32 @@ class Settings(BaseSettings):
     # The bot's @username, for one-tap links (t.me/<username>?start=CODE); unset: asked of Telegram (getMe).
     telegram_bot_username: str | None = Field(default=None, alias="TELEGRAM_BOT_USERNAME")
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        # Checked here, so a typo is one line when svbot starts rather than a traceback mid-turn.
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone: use a name like Europe/London") from None
+        return value.strip()
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        from sqlalchemy import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(to_async_url(value.strip())).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                "that is not a database URL: write it like postgresql://user:password@host/name or sqlite:///svbot.db"
+            ) from None
+        if backend not in ("postgresql", "sqlite"):
+            raise ValueError(f"svbot works with PostgreSQL or SQLite, not {backend}")
+        return value.strip()
+
     @property
     def slack_oauth_enabled(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
@@ -83,4 +115,29 @@ def to_async_url(url: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The settings; a wrong one raises pydantic's ValidationError (`setting_problems` words it)."""
     return Settings()
+
+
+def setting_problems(error: ValidationError) -> list[str]:
+    """One line per wrong setting, named as people set it (SVBOT_TIMEZONE: ...), never its value."""
+    lines = []
+    for problem in error.errors():
+        where = str(problem["loc"][0]) if problem["loc"] else "a setting"
+        field = Settings.model_fields.get(where)
+        name = field.alias if field is not None and field.alias else where
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message[:1].lower()}{message[1:]}")
+    return lines
+
+
+def settings_despite_problems() -> tuple[Settings, list[str]]:
+    """The settings with each wrong one at its default, and what was wrong (for `svbot doctor`, which
+    reports every problem instead of stopping at the first)."""
+    try:
+        return get_settings(), []
+    except ValidationError as error:
+        wrong = {str(p["loc"][0]) for p in error.errors() if p["loc"]}
+        fields = Settings.model_fields.items()
+        defaults = {name: field.default for name, field in fields if name in wrong or field.alias in wrong}
+        return Settings(**defaults), setting_problems(error)

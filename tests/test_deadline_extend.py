@@ -81,9 +81,9 @@ async def test_waive_stops_a_report_and_bad_input_gets_a_clear_message(db, db_ur
     closed = svbot(tmp_path, db_url, "deadlines", "extend", str(first.id), "--to", "2027-06-15", ok=False).stderr
     assert "there is no open deadline with id" in closed, "a waived report is not extended"
     for args, message in (
-        (("extend", "999", "--to", "2027-06-15"), "there is no open deadline with id 999"),
+        (("extend", "999", "--to", "2027-06-15"), "No deadline with id 999. `svbot deadlines list --all` shows them."),
         (("extend", str(first.id), "--to", "31/02/2027"), "--to '31/02/2027'"),
         (("extend", str(first.id), "--to", "soon"), "For example: 01/04/2027"),
-        (("waive", "999"), "there is no deadline with id 999"),
+        (("waive", "999"), "No deadline with id 999."),
     ):
         assert message in svbot(tmp_path, db_url, "deadlines", *args, ok=False).stderr

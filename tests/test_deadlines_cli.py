@@ -144,7 +144,7 @@ def test_messy_and_invalid_files_report_each_skipped_row(env: dict[str, str], tm
             ["grants", "import", "notes.txt"],
             "svbot: notes.txt: svbot reads 360Giving .json, .csv or .xlsx files",
         ),
-        (["deadlines", "ics", "--org", "999"], "svbot: there is no organisation with id 999"),
+        (["deadlines", "ics", "--org", "999"], "svbot: No organisation with id 999. `svbot orgs list` shows them."),
         (["reminders", "run", "--now", "next tuesday"], "svbot: 'next tuesday' is not a time"),
     ],
 )

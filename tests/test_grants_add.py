@@ -31,7 +31,7 @@ def test_a_grant_entered_by_hand_gets_its_deadlines_once(db_url: str, tmp_path: 
 
 def test_mistakes_get_one_line_each(db_url: str, tmp_path: Path) -> None:
     for args, reason in [
-        (["--org", "9", "--title", "X", "--start", "01/04/2027"], "there is no member organisation with id 9"),
+        (["--org", "9", "--title", "X", "--start", "01/04/2027"], "No member organisation with id 9."),
         (["--org", "1", "--title", "X", "--start", "31/02/2027"], "That date doesn't exist"),
         (["--org", "1", "--title", "X", "--start", "01/04/2027", "--end", "01/01/2027"], "the end is before the start"),
     ]:

@@ -276,7 +276,7 @@ def test_an_operator_cannot_choose_a_language_svbot_has_no_texts_for(
         "svbot: svbot has no texts in 'fr' (a language is svbot/texts/LOCALE.yaml); it has: en, cy"
     ]
     assert set_locale(operator, org_id, "../../etc/passwd").exit_code == 1
-    assert "there is no organisation with id 999" in set_locale(operator, 999, "cy").output
+    assert "No organisation with id 999." in set_locale(operator, 999, "cy").output
 
     async def locale() -> str | None:
         async with open_app(Settings(DATABASE_URL=db_url), migrate=False) as app, app.bot.sessionmaker() as session:

@@ -512,7 +512,7 @@ async def test_svbot_monitoring_export_in_each_format(shipped: ScenarioBot, db_u
     printed = svbot(tmp_path, db_url, "monitoring", "export", "--deadline", deadline_id, "--format", "docx", ok=False)
     assert "--out" in printed.stderr
     unknown = svbot(tmp_path, db_url, "monitoring", "export", "--deadline", "999", ok=False)
-    assert unknown.stderr.startswith("svbot: there is no deadline with id 999")
+    assert unknown.stderr.startswith("svbot: No deadline with id 999.")
 
 
 # -- on Telegram, through the app `svbot serve` builds ------------------------------------------------------

@@ -191,7 +191,7 @@ async def test_cli_exports_and_erases_an_organisation_and_a_reimport_leaves_it_o
     assert [g["external_id"] for g in exported["grants"]] == ["360G-test-1"] and len(exported["deadlines"]) == 6
     readable = svbot(tmp_path, db_url, "data", "export", "--person", str(person.id), "--format", "txt").stdout
     assert "You" in readable and "Ada Lovelace" in readable
-    assert "no person with id 999" in svbot(tmp_path, db_url, "data", "export", "--person", "999", ok=False).stderr
+    assert "No person with id 999." in svbot(tmp_path, db_url, "data", "export", "--person", "999", ok=False).stderr
     assert "--person ID or --org ID" in svbot(tmp_path, db_url, "data", "export", ok=False).stderr
 
     said = svbot(tmp_path, db_url, "data", "erase", "--org", str(org_id), "--yes").stdout

@@ -216,9 +216,9 @@ def test_programme_mistakes_get_one_line_each(db_url: str, tmp_path: Path) -> No
     ok(db_url, tmp_path, "support", "create", "Test CVS")
     ok(db_url, tmp_path, "support", "add-org", "--support-org", "1", "--name", "Lunch Club")
     for args, reason in [
-        (["set", "X", "--support-org", "9"], "there is no support organisation with id 9"),
-        (["set", "X", "--support-org", "2"], "there is no support organisation with id 2"),  # a member
-        (["list", "--support-org", "9"], "there is no support organisation with id 9"),
+        (["set", "X", "--support-org", "9"], "No support organisation with id 9. `svbot support list` shows them."),
+        (["set", "X", "--support-org", "2"], "No support organisation with id 2."),  # a member
+        (["list", "--support-org", "9"], "No support organisation with id 9. `svbot support list` shows them."),
         (["set", "X", "--support-org", "1", "--ignore-before", "31/02/2012"], "That date doesn't exist"),
         (["set", "X", "--support-org", "1", "--ignore-before", "soonish"], "--ignore-before 'soonish'"),
         (["set", "X", "--support-org", "1", "--weighting", "120"], "a percentage from 0 to 100"),

@@ -731,7 +731,7 @@ def test_support_commands(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         support = int(svbot("support", "create", "Brighton CVS", "--framework", "local_pledge").strip())
         assert "there is no framework 'nope'" in svbot("support", "create", "X", "--framework", "nope", ok=False)
         member = int(svbot("support", "add-org", "--support-org", str(support), "--name", "Allotment Friends").strip())
-        assert "no support organisation with id" in svbot(
+        assert "No support organisation with id" in svbot(
             "support", "add-org", "--support-org", str(member), "--name", "Y", ok=False
         )
         assert "Brighton CVS (1 members, framework local_pledge)" in svbot("support", "list")
@@ -743,7 +743,7 @@ def test_support_commands(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         assert "the role must be member or org_admin" in svbot(
             "invite", "--org", str(member), "--role", "support_admin", ok=False
         )
-        assert "no organisation with id 999" in svbot("invite", "--org", "999", ok=False)
+        assert "No organisation with id 999." in svbot("invite", "--org", "999", ok=False)
 
         async def setup() -> None:
             engine = make_engine(db_url)
@@ -801,7 +801,7 @@ def test_support_commands(db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
         assert "is not a year" in svbot("report", "--support-org", str(support), "--period", "last", ok=False)
         html = svbot("report", "--support-org", str(support), "--period", "2026-27", "--out", "-")
         assert "0 of 1 member organisations" in html and "data:image/svg+xml;base64," in html
-        assert "no support organisation with id" in svbot(
+        assert "No support organisation with id" in svbot(
             "report", "--support-org", str(member), "--period", "2026-27", ok=False
         )
     finally:

@@ -143,7 +143,7 @@ async def test_a_food_bank_within_a_word_limit(person: ScenarioBot, db_url: str,
     assert Document(str(out)).paragraphs[0].text == "Moulsecoomb Food Bank: social value"
     missing = subprocess.run([sys.executable, "-m", "svbot", "statement", "export", "--org", "99"],
                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
-    assert missing.returncode == 1 and "organisation 99 has no statement yet" in missing.stderr
+    assert missing.returncode == 1 and "No organisation with id 99. `svbot orgs list` shows them." in missing.stderr
     assert "Traceback" not in missing.stderr
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from pydantic import ValidationError
 
 from svbot.clean import one_line
 from svbot.cli import dashboard as dashboard_commands
@@ -17,10 +18,20 @@ from svbot.cli import data as data_commands
 from svbot.cli import deadlines as deadline_commands
 from svbot.cli import demo as demo_commands
 from svbot.cli import monitoring as monitoring_commands
+from svbot.cli import orgs as org_commands
 from svbot.cli import programmes as programme_commands
 from svbot.cli import support as support_commands
-from svbot.cli.common import force_option, guard_stdout, stop_on_signals, with_app, write_file
-from svbot.config import get_settings
+from svbot.cli.common import (
+    ORG_ID,
+    force_option,
+    guard_stdout,
+    setting_problems_text,
+    stop_on_signals,
+    with_app,
+    write_file,
+)
+from svbot.cli.doctor import doctor
+from svbot.config import get_settings, settings_despite_problems
 from svbot.errors import UserError
 
 if TYPE_CHECKING:
@@ -40,6 +51,9 @@ class FriendlyGroup(click.Group):
         except UserError as exc:
             click.echo(f"svbot: {one_line(exc)}", err=True)  # a file's name or a stored name may be in it
             raise SystemExit(1) from None
+        except ValidationError as exc:  # a wrong setting (svbot/config.py): one line each
+            click.echo(setting_problems_text(exc), err=True)
+            raise SystemExit(1) from None
 
 
 @click.group(cls=FriendlyGroup)
@@ -51,7 +65,10 @@ def main(ctx: click.Context) -> None:
 
     # Processes that run unattended log what they do; the rest only warnings (a chat stays readable).
     quiet = ctx.invoked_subcommand not in ("serve", "clock", "telegram-poll", "slack-socket", "db")
-    setup_logging(default_level="WARNING" if quiet else "INFO", secrets=secrets_from_settings(get_settings()))
+    # Settings with a wrong one replaced by its default: the command itself then says what is wrong
+    # (and `svbot doctor` still runs), while every secret that is set is redacted from the start.
+    secrets = secrets_from_settings(settings_despite_problems()[0])
+    setup_logging(default_level="WARNING" if quiet else "INFO", secrets=secrets)
     if ctx.invoked_subcommand != "chat":  # the console channel cleans what it shows itself, with styles
         guard_stdout()  # listings show names stored from files: no escape code in them reaches the terminal
 
@@ -64,9 +81,14 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
+    import asyncio
+
+    from svbot.cli.common import reach_database
     from svbot.db import upgrade
 
-    upgrade(get_settings().database_url)
+    url = get_settings().database_url
+    asyncio.run(reach_database(url))  # a server that is down: one line, not Alembic's traceback
+    upgrade(url)
     click.echo("Database is up to date.")
 
 
@@ -108,7 +130,7 @@ def statement() -> None:
 
 
 @statement.command("export")
-@click.option("--org", "org_id", required=True, type=int, help="The organisation's id.")
+@click.option("--org", "org_id", required=True, type=ORG_ID, help="The organisation's id.")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "docx", "txt"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: print).")
 @force_option
@@ -201,3 +223,5 @@ for command in (*dashboard_commands.COMMANDS, *deadline_commands.COMMANDS, *moni
                 *programme_commands.COMMANDS, *support_commands.COMMANDS, *data_commands.COMMANDS,
                 *demo_commands.COMMANDS):  # fmt: skip
     main.add_command(command)
+main.add_command(org_commands.orgs)
+main.add_command(doctor)

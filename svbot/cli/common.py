@@ -1,5 +1,6 @@
-"""What every `svbot` sub-command shares: one-line errors, a database for the length of a command, the
-files commands write (`--out`), and a standard output that no stored text can take control of."""
+"""What every `svbot` sub-command shares: one-line errors, ids checked against the database, a database
+for the length of a command, the files commands write (`--out`), and a standard output that no stored
+text can take control of."""
 
 from __future__ import annotations
 
@@ -16,19 +17,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from pydantic import ValidationError
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.clean import one_line, terminal
-from svbot.config import Settings, get_settings
+from svbot.config import Settings, get_settings, setting_problems
+from svbot.deadlines.models import Deadline
 from svbot.dialogue.spec import DialogueError
-from svbot.errors import UserError
+from svbot.errors import SettingError, UserError
 from svbot.knowledge import KnowledgeError
+from svbot.models import Base, Organisation, Person
 
 if TYPE_CHECKING:
     from svbot.app import App
 
 T = TypeVar("T")
+DOCTOR_HINT = "`svbot doctor` checks every setting"
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers
+CONNECT_SECONDS = 15  # an address that drops packets would otherwise keep a command waiting a minute or more
 
 
 class FriendlyCommand(click.Command):
@@ -46,6 +54,59 @@ class FriendlyCommands(click.Group):
     command_class = FriendlyCommand
 
 
+class ExistingId(click.ParamType):
+    """The id of a row people name on the command line (an organisation, a deadline, a person).
+
+    It reads as a whole number when the command line is parsed; `with_app` then looks each such id up
+    before the command's own work, so a wrong id gets one line that says so and where to find the
+    right one, the same in every command, instead of whatever the command would make of a missing row.
+    """
+
+    name = "id"
+
+    def __init__(self, noun: str, model: type[Base], listing: str | None, kind: str | None = None) -> None:
+        self.noun, self.model, self.listing, self.kind = noun, model, listing, kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = value if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            number = 0
+        if not 0 < number <= MAX_ID:  # beyond PostgreSQL's integer the query itself would fail
+            self.fail(f"{value!r} is not an id: ids are whole numbers{self._hint(', ')}", param, ctx)
+        return number
+
+    async def check(self, session: AsyncSession, value: int) -> None:
+        """Raise a one-line `UserError` unless the row exists (and is of the right kind)."""
+        row = await session.get(self.model, value)
+        if row is None or (self.kind is not None and getattr(row, "kind", None) != self.kind):
+            raise UserError(f"No {self.noun} with id {value}.{self._hint(' ')}")
+
+    def _hint(self, before: str) -> str:
+        return f"{before}`{self.listing}` shows them." if self.listing else ""
+
+
+ORG_ID = ExistingId("organisation", Organisation, "svbot orgs list")
+MEMBER_ORG_ID = ExistingId("member organisation", Organisation, "svbot orgs list", kind="member")
+SUPPORT_ORG_ID = ExistingId("support organisation", Organisation, "svbot support list", kind="support")
+DEADLINE_ID = ExistingId("deadline", Deadline, "svbot deadlines list --all")
+PERSON_ID = ExistingId("person", Person, None)
+
+
+async def check_ids(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Look up every `ExistingId` the running command was given (none outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    given = [(p.type, ctx.params.get(p.name or "")) for p in ctx.command.params if isinstance(p.type, ExistingId)]
+    given = [(kind, value) for kind, value in given if value is not None]
+    if not given:
+        return
+    async with sessionmaker() as session:
+        for kind, value in given:
+            await kind.check(session, value)
+
+
 def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:
     """Build the app (`svbot.app`) from the settings, run `work` with it, then close it."""
     settings = settings or get_settings()
@@ -53,7 +114,9 @@ def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = No
     async def run() -> T:
         from svbot.app import open_app
 
+        await reach_database(settings.database_url)
         async with open_app(settings) as app:
+            await check_ids(app.bot.sessionmaker)
             return await work(app)
 
     try:
@@ -66,6 +129,40 @@ def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = No
         raise UserError(f"a dialogue file is wrong: {exc}") from None
     except KnowledgeError as exc:
         raise UserError(f"a knowledge file is wrong: {exc}") from None
+
+
+def setting_problems_text(error: ValidationError) -> str:
+    """What `svbot` prints for wrong settings: a line each, and where to look further."""
+    return "\n".join(f"svbot: {line}" for line in setting_problems(error)) + f" ({DOCTOR_HINT})"
+
+
+async def reach_database(url: str) -> None:
+    """Connect once, or raise a `SettingError` that names DATABASE_URL: a server that is down, a wrong
+    host or password is a setting to fix, and deserves one line rather than a driver's traceback."""
+    from svbot.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        async with asyncio.timeout(CONNECT_SECONDS), engine.connect():
+            pass
+    except (OSError, SQLAlchemyError) as exc:  # OSError: refused, unknown host, timed out
+        check = "that its folder exists and svbot may write there" if url.startswith("sqlite") else (
+            "the address, and that the server is running")  # fmt: skip
+        raise SettingError(f"DATABASE_URL: cannot reach the database at {shown_url(url)}: {_reason(exc)}. "
+                           f"Check {check} ({DOCTOR_HINT})") from None  # fmt: skip
+    finally:
+        await engine.dispose()
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "orig", None) or exc
+    words = str(reason).strip().splitlines()
+    return (words[0] if words else type(reason).__name__)[:200]
 
 
 def with_db(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]], settings: Settings | None = None) -> T:

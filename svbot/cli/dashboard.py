@@ -6,7 +6,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, with_db
+from svbot.cli.common import PERSON_ID, SUPPORT_ORG_ID, FriendlyCommands, with_db
 from svbot.config import get_settings
 from svbot.errors import UserError
 from svbot.models import Organisation, utcnow
@@ -18,9 +18,9 @@ def dashboard() -> None:
 
 
 @dashboard.command("link")
-@click.option("--support-org", "support_org_id", type=int, default=None,
+@click.option("--support-org", "support_org_id", type=SUPPORT_ORG_ID, default=None,
               help="The support organisation (default: the only one).")  # fmt: skip
-@click.option("--user", "person_id", type=int, default=None,
+@click.option("--user", "person_id", type=PERSON_ID, default=None,
               help="A staff member's person id (default: the first staff member names themselves).")  # fmt: skip
 def dashboard_link(support_org_id: int | None, person_id: int | None) -> None:
     """Print a sign-in link that works once, for 15 minutes. Without --user, whoever opens it names

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from svbot.clean import one_line
-from svbot.cli.common import FriendlyCommands, force_option, with_app, write_file
+from svbot.cli.common import ORG_ID, PERSON_ID, FriendlyCommands, force_option, with_app, write_file
 from svbot.config import get_settings
 from svbot.errors import UserError
 from svbot.models import utcnow
@@ -32,8 +32,8 @@ def _subject(person: int | None, org: int | None) -> tuple[str, int]:
 
 
 @data.command("export")
-@click.option("--person", "person_id", type=int, default=None, help="A person's id.")
-@click.option("--org", "org_id", type=int, default=None, help="An organisation's id.")
+@click.option("--person", "person_id", type=PERSON_ID, default=None, help="A person's id.")
+@click.option("--org", "org_id", type=ORG_ID, default=None, help="An organisation's id.")
 @click.option("--format", "fmt", type=click.Choice(["json", "txt"]), default="json", show_default=True,
               help="json: everything; txt: a readable summary.")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: print).")
@@ -66,8 +66,8 @@ def data_export(person_id: int | None, org_id: int | None, fmt: str, out: str | 
 
 
 @data.command("erase")
-@click.option("--person", "person_id", type=int, default=None, help="A person's id.")
-@click.option("--org", "org_id", type=int, default=None, help="An organisation's id: it and everything of it.")
+@click.option("--person", "person_id", type=PERSON_ID, default=None, help="A person's id.")
+@click.option("--org", "org_id", type=ORG_ID, default=None, help="An organisation's id: it and everything of it.")
 @click.option("--blank-texts", is_flag=True, help="A person: also blank the long texts they wrote for organisations.")
 @click.option("--yes", "confirmed", is_flag=True, help="Do not ask for confirmation.")
 def data_erase(person_id: int | None, org_id: int | None, blank_texts: bool, confirmed: bool) -> None:
@@ -96,7 +96,7 @@ def data_erase(person_id: int | None, org_id: int | None, blank_texts: bool, con
 
 
 @data.command("contact")
-@click.option("--org", "org_id", type=int, required=True, help="The (support) organisation.")
+@click.option("--org", "org_id", type=ORG_ID, required=True, help="The (support) organisation.")
 @click.argument("contact", required=False)
 def data_contact(org_id: int, contact: str | None) -> None:
     """Show, or set, whom the organisation's people ask about privacy (shown in the privacy notice)."""

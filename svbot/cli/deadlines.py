@@ -20,6 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.clean import one_line
 from svbot.cli.common import (
+    DEADLINE_ID,
+    MEMBER_ORG_ID,
+    ORG_ID,
+    SUPPORT_ORG_ID,
     FriendlyCommands,
     force_option,
     read_day,
@@ -51,7 +55,7 @@ def grants() -> None:
 
 @grants.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--support-org", type=int, default=None, help="Id of the support organisation these grants belong to.")
+@click.option("--support-org", type=SUPPORT_ORG_ID, default=None, help="The support organisation the grants belong to.")
 @click.option(
     "--schedule",
     type=click.Choice(FREQUENCIES[:-1]),
@@ -138,7 +142,7 @@ def grants_import(
 
 
 @grants.command("add")
-@click.option("--org", "org_id", type=int, required=True, help="The grantee organisation's id.")
+@click.option("--org", "org_id", type=MEMBER_ORG_ID, required=True, help="The grantee organisation's id.")
 @click.option("--title", required=True, help="What the grant is for, as grantees know it.")
 @click.option("--start", "start_text", required=True, help="Planned start, e.g. 01/04/2027.")
 @click.option("--end", "end_text", default=None, help="Planned end (default: a year after the start).")
@@ -216,7 +220,7 @@ def grants_add(
 
 @grants.command("schedule")
 @click.argument("frequency", type=click.Choice(FREQUENCIES))
-@click.option("--support-org", type=int, default=None, help="Support organisation (default: everyone).")
+@click.option("--support-org", type=SUPPORT_ORG_ID, default=None, help="Support organisation (default: everyone).")
 @click.option("--programme", default="", help="Grant programme title (default: all programmes).")
 @click.option("--days-after", type=int, default=30, show_default=True, help="Report due this long after a period.")
 @click.option("--months-after-start", type=int, default=3, show_default=True, help="one_off: when the report is due.")
@@ -307,7 +311,7 @@ def deadlines() -> None:
 
 
 @deadlines.command("list")
-@click.option("--org", type=int, default=None, help="Only this organisation.")
+@click.option("--org", type=ORG_ID, default=None, help="Only this organisation.")
 @click.option("--all", "show_all", is_flag=True, help="Include submitted and waived deadlines.")
 @click.option("--today", "today_text", default=None, help="Pretend today is this date (YYYY-MM-DD).")
 @click.option(
@@ -380,7 +384,7 @@ def _report_word(deadline_status: str, report_status: str | None) -> str:
 
 
 @deadlines.command("extend")
-@click.argument("deadline_id", type=int)
+@click.argument("deadline_id", type=DEADLINE_ID)
 @click.option("--to", "to_text", required=True, help="The new due date the funder agreed (YYYY-MM-DD).")
 def deadlines_extend(deadline_id: int, to_text: str) -> None:
     """Give a report the later date its funder agreed. Its reminders are planned again from the new
@@ -405,7 +409,7 @@ def deadlines_extend(deadline_id: int, to_text: str) -> None:
 
 
 @deadlines.command("waive")
-@click.argument("deadline_id", type=int)
+@click.argument("deadline_id", type=DEADLINE_ID)
 def deadlines_waive(deadline_id: int) -> None:
     """The funder no longer needs this report: stop its reminders and take it off `due`."""
     from svbot.deadlines.models import Deadline
@@ -429,7 +433,7 @@ def deadlines_waive(deadline_id: int) -> None:
 
 
 @deadlines.command("ics")
-@click.option("--org", type=int, required=True, help="The organisation whose deadlines to export.")
+@click.option("--org", type=ORG_ID, required=True, help="The organisation whose deadlines to export.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to this file (default: stdout).")
 @force_option
 def deadlines_ics(org: int, out: Path | None, force: bool) -> None:
@@ -492,7 +496,7 @@ def reminders_run(now_text: str | None) -> None:
 
 
 @reminders.command("failures")
-@click.option("--support-org", type=int, default=None, help="Only members of this support organisation.")
+@click.option("--support-org", type=SUPPORT_ORG_ID, default=None, help="Only members of this support organisation.")
 def reminders_failures(support_org: int | None) -> None:
     """Reminders that could not be delivered (someone blocked the bot, a channel is gone)."""
     from svbot.deadlines.service import delivery_failures, waiting_messages

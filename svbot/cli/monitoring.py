@@ -6,7 +6,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.clean import one_line
-from svbot.cli.common import FriendlyCommands, force_option, with_db, write_file
+from svbot.cli.common import DEADLINE_ID, FriendlyCommands, force_option, with_db, write_file
 from svbot.errors import UserError
 
 
@@ -16,7 +16,7 @@ def monitoring() -> None:
 
 
 @monitoring.command("export")
-@click.option("--deadline", "deadline_id", required=True, type=int, help="The deadline's id (svbot deadlines list).")
+@click.option("--deadline", "deadline_id", required=True, type=DEADLINE_ID, help="The deadline (svbot deadlines list).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "docx", "txt"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file (default: print).")
 @force_option

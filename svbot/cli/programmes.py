@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from svbot.cli.common import FriendlyCommands, read_day, with_db
+from svbot.cli.common import SUPPORT_ORG_ID, FriendlyCommands, read_day, with_db
 from svbot.config import get_settings
 from svbot.deadlines.models import FREQUENCIES
 from svbot.errors import UserError
@@ -21,7 +21,7 @@ def programme() -> None:
 
 @programme.command("set")
 @click.argument("code")
-@click.option("--support-org", "support_org_id", type=int, required=True, help="The support organisation's id.")
+@click.option("--support-org", "support_org_id", type=SUPPORT_ORG_ID, required=True, help="The support organisation.")
 @click.option("--title", default=None, help="The programme's name, as grantees know it.")
 @click.option(
     "--schedule",
@@ -70,7 +70,7 @@ def programme_set(
 
 
 @programme.command("list")
-@click.option("--support-org", "support_org_id", type=int, required=True, help="The support organisation's id.")
+@click.option("--support-org", "support_org_id", type=SUPPORT_ORG_ID, required=True, help="The support organisation.")
 def programme_list(support_org_id: int) -> None:
     """The support organisation's programmes and their settings."""
     from svbot.deadlines.programmes import ProgrammeProblem, list_programmes

@@ -15,7 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.clean import one_line
-from svbot.cli.common import FriendlyCommand, FriendlyCommands, force_option, with_app, with_db, write_file
+from svbot.cli.common import (
+    MEMBER_ORG_ID,
+    ORG_ID,
+    SUPPORT_ORG_ID,
+    FriendlyCommand,
+    FriendlyCommands,
+    force_option,
+    with_app,
+    with_db,
+    write_file,
+)
 from svbot.config import get_settings
 from svbot.errors import UserError
 from svbot.files import FileRefused, read_regular
@@ -53,9 +63,9 @@ def support_create(name: str, framework: str | None) -> None:
 
 
 @support.command("add-org")
-@click.option("--support-org", type=int, required=True, help="The support organisation's id.")
+@click.option("--support-org", type=SUPPORT_ORG_ID, required=True, help="The support organisation's id.")
 @click.option("--name", default=None, help="Name of a new member organisation.")
-@click.option("--org", "org_id", type=int, default=None, help="Or the id of an existing organisation to add.")
+@click.option("--org", "org_id", type=MEMBER_ORG_ID, default=None, help="Or the id of an existing organisation to add.")
 @click.option("--external-id", default=None, help="Charity number or 360Giving recipient id.")
 def support_add_org(support_org: int, name: str | None, org_id: int | None, external_id: str | None) -> None:
     """Add a member organisation (new, or existing with --org); prints its id."""
@@ -101,7 +111,7 @@ def support_list() -> None:
 
 
 @support.command("set-locale")
-@click.argument("org_id", type=int)
+@click.argument("org_id", type=ORG_ID)
 @click.argument("locale")
 def support_set_locale(org_id: int, locale: str) -> None:
     """Set the language svbot speaks to an organisation's members (a support organisation's: to its
@@ -129,7 +139,7 @@ def support_set_locale(org_id: int, locale: str) -> None:
 
 
 @click.command(cls=FriendlyCommand)
-@click.option("--org", "org_id", type=int, required=True, help="The organisation to join.")
+@click.option("--org", "org_id", type=ORG_ID, required=True, help="The organisation to join.")
 @click.option(
     "--role",
     type=click.Choice(["member", "org_admin", "support_admin"]),
@@ -187,7 +197,7 @@ def _telegram_link(code: str) -> str | None:
 @click.command(cls=FriendlyCommand)
 @click.option("--to", "audience_text", required=True, help="all, overdue, programme:CODE or org:ID.")
 @click.option("--message", required=True, help="The text to send.")
-@click.option("--support-org", type=int, default=None, help="Which support organisation (if there are several).")
+@click.option("--support-org", type=SUPPORT_ORG_ID, default=None, help="Which support organisation (if several).")
 @click.option("--send", "send_now", is_flag=True, help="Send it now, showing progress (else the clock sends it).")
 def broadcast(audience_text: str, message: str, support_org: int | None, send_now: bool) -> None:
     """Queue a message to members: one outbox row per person we can reach."""
@@ -351,7 +361,7 @@ LOGO_LIMIT = 10 * 1024 * 1024
 
 
 @click.command(cls=FriendlyCommand)
-@click.option("--support-org", type=int, required=True, help="The support organisation's id.")
+@click.option("--support-org", type=SUPPORT_ORG_ID, required=True, help="The support organisation's id.")
 @click.option("--period", required=True, help="The report year, like 2026-27 (April to March).")
 @click.option("--framework", default=None, help="Framework id (default: the support organisation's).")
 @click.option("--format", "fmt", type=click.Choice(["html", "docx"]), default="html", show_default=True)

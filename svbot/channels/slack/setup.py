@@ -50,5 +50,24 @@ def socket_mode_worker(bot: ChatCore, settings: Settings) -> Callable[[asyncio.E
     return work
 
 
+async def whoami(settings: Settings) -> str:
+    """`svbot doctor`: one auth.test call with SLACK_BOT_TOKEN; who the bot is, or SlackSetupError."""
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+
+    from svbot.channels.slack.sender import make_web_client
+
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    client = make_web_client(settings, token)
+    try:
+        answer = await client.auth_test()
+    except SlackApiError as exc:
+        code = exc.response.get("error", "an error") if exc.response is not None else "an error"
+        raise SlackSetupError(f"Slack refused SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token again") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise SlackSetupError(f"could not reach Slack at SLACK_API_URL ({type(exc).__name__})") from None
+    return f"{answer.get('user', 'the bot')} in {answer.get('team', 'its workspace')}"
+
+
 class SlackSetupError(ValueError):
     """Something the operator can fix in the settings; one line, no secrets."""

@@ -226,6 +226,22 @@ async def invite_link(settings: Settings, code: str) -> str:
     return deep_link(username, code)
 
 
+async def whoami(settings: Settings) -> str:
+    """`svbot doctor`: one getMe call; the bot's @username, or TelegramSetupError saying what is wrong."""
+    tg = make_tg_bot(settings)
+    try:
+        await tg.initialize()  # calls getMe
+        return f"@{tg.username}"
+    except InvalidToken:
+        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN: copy it again from @BotFather") from None
+    except NetworkError as exc:
+        raise TelegramSetupError(f"could not reach Telegram at TELEGRAM_API_URL ({type(exc).__name__})") from None
+    except TelegramError as exc:
+        raise TelegramSetupError(f"Telegram said: {exc.message}") from None
+    finally:
+        await tg.shutdown()
+
+
 async def publish_commands(tg: telegram.Bot, bot: ChatCore) -> None:
     """The "/" menu, made from the core's registered intents: everyone sees the general commands, and
     people whose roles add commands (support admins: /broadcast) see theirs in their own chat."""

@@ -147,8 +147,8 @@ async def test_slack_storms_errors_and_resets_still_deliver_each_reminder_once(d
 
 @pytest.mark.attack(
     "10",
-    "the clock killed with SIGKILL 6 times at random moments while sending 700 reminders",
-    "none lost; a message is sent twice only if the kill falls between the platform's answer and the mark",
+    "The clock killed with SIGKILL 6 times at random moments while sending 700 reminders",
+    "None lost; a message is sent twice only if the kill falls between the platform's answer and the mark",
 )
 async def test_clock_killed_again_and_again_loses_nothing_and_repeats_at_most_one_per_kill(
     db_url: str, tmp_path: Path, telegram: tuple[FakeTelegram, FaultyHop]

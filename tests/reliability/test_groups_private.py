@@ -87,8 +87,8 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 @pytest.mark.attack(
     "9",
-    "every command that shows an organisation's data (21 of them) asked in a Telegram group",
-    "each is run in the person's private chat; the group gets a one-line note, nothing of the organisation",
+    "Every command that shows an organisation's data (21 of them) asked in a Telegram group",
+    "Each is run in the person's private chat; the group gets a one-line note, nothing of the organisation",
 )
 async def test_nothing_of_the_organisation_reaches_a_telegram_group(
     tmp_path: Path, db_url: str, fake: FakeTelegram
@@ -135,8 +135,8 @@ async def seed_more_codes(app: App) -> tuple[str, str]:
 
 @pytest.mark.attack(
     "9",
-    "every command that shows an organisation's data asked in a Slack channel, by mention and by /svbot",
-    "each is run in the person's DM; the channel gets a one-line note, nothing of the organisation",
+    "Every command that shows an organisation's data asked in a Slack channel, by mention and by /svbot",
+    "Each is run in the person's DM; the channel gets a one-line note, nothing of the organisation",
 )
 async def test_nothing_of_the_organisation_reaches_a_slack_channel(db_url: str) -> None:
     import httpx
@@ -192,8 +192,8 @@ def _in_channel(call, channel: str) -> bool:  # type: ignore[no-untyped-def]
 
 @pytest.mark.attack(
     "9",
-    "a statement's or a member's button pressed in a group (a forged or forwarded press)",
-    "no feature button is answered in a group: the press is run again in the private chat",
+    "A statement's or a member's button pressed in a group (a forged or forwarded press)",
+    "No feature button is answered in a group: the press is run again in the private chat",
 )
 async def test_a_feature_button_pressed_in_a_group_is_answered_privately(db_url: str) -> None:
     bot = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=Clock(datetime.now(UTC)))

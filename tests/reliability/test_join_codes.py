@@ -236,3 +236,17 @@ async def test_the_window_ends_on_time(bot: Bot, clock: Clock) -> None:
     await sam.say("join ZZZZ-ZZZZZZ")
     assert sam.last.startswith(BAD_CODE)
     assert clock() - timedelta(minutes=1) >= datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+async def test_the_clocks_retention_pass_forgets_old_counters(db_url: str, bot: Bot, clock: Clock) -> None:
+    from svbot.config import Settings
+    from svbot.privacy.retention import apply_retention
+
+    sam = ScenarioBot(bot, user="sam", platform="console")
+    await sam.say("join ZZZZ-ZZZZZZ")
+    counters = select(func.count()).select_from(AttemptCount)
+    async with bot.sessionmaker() as session:
+        assert await session.scalar(counters) == 4, "person and chat, minute and hour"
+    await apply_retention(bot.sessionmaker, clock() + timedelta(days=3), Settings(DATABASE_URL=db_url), frozenset())
+    async with bot.sessionmaker() as session:
+        assert await session.scalar(counters) == 0

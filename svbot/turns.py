@@ -168,6 +168,9 @@ class Bot:
         self.message_sizes = dict(message_sizes or {})  # platform -> longest text in one message
         self.intents: list[Intent] = []
         self.payload_handlers: dict[str, Handler] = {}  # "dl" -> reminder buttons "dl:submitted:12"
+        # Feature buttons that may be pressed in a group; every other feature button is about the
+        # person's organisation (deadlines, statements, reports, members) and is answered in private.
+        self.group_payloads: set[str] = {"restart"}
         self.on_complete: dict[str, Handler] = {}  # dialogue id -> what to do when it is finished
         self.on_answers: list[Handler] = []  # after a turn that set or cleared answers (`turn.changed`)
         self.on_turn_end: list[Handler] = []  # after every turn's handlers, before it is saved (the privacy notice)
@@ -323,6 +326,10 @@ class Bot:
             if handler is None:
                 turn.say(text("core.old_button"))
                 return
+            if inbound.is_group and prefix not in self.group_payloads:
+                # Buttons are sent privately, but a press is untrusted input: never answer it in a group.
+                self._move_private(turn)
+                return
             await handler(turn)
             return
         intent, args = self._match_intent(turn.text) if not inbound.payload else (None, "")
@@ -330,14 +337,18 @@ class Bot:
             if intent.private and inbound.is_group:
                 # Deadlines, statements, reports: never in a shared chat. The channel runs it again
                 # in the person's private chat; nothing is changed here.
-                name = (inbound.user_name or "").split(" ")[0]
-                said = text("core.private.moved", name=name) if name else text("core.private.moved_unnamed")
-                turn.say(said, take_private=True)
+                self._move_private(turn)
                 return
             turn.args = args
             await intent.handler(turn)
             return
         await self._converse(turn)
+
+    def _move_private(self, turn: Turn) -> None:
+        """Not run here: the channel runs the same words (or press) in the person's private chat."""
+        name = (turn.inbound.user_name or "").split(" ")[0]
+        said = text("core.private.moved", name=name) if name else text("core.private.moved_unnamed")
+        turn.say(said, take_private=True)
 
     async def converse(self, turn: Turn) -> None:
         """Give what was said to the walk-through: an intent's word that turned out to be an answer."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.db import database_away
 from svbot.delivery.models import CLAIMED, FAILED, PENDING, SENT, OutboxMessage
@@ -69,6 +69,7 @@ class Dispatcher:
         base_backoff: timedelta = timedelta(seconds=30),
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.engine: AsyncEngine = sessionmaker.kw["bind"]
         self.senders = dict(senders)
         self.limiter = limiter
         self.claim_timeout = claim_timeout
@@ -208,8 +209,10 @@ class Dispatcher:
                 await asyncio.sleep(wait)
 
     async def _mark_once(self, row: Claimed, **values: Any) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            done = await session.execute(
+        # One UPDATE in its own short transaction on a plain connection (no ORM session: a third of
+        # the time), right after the platform answered: the at-least-once window is this commit.
+        async with self.engine.begin() as connection:
+            done = await connection.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row.id, OutboxMessage.claim_token == row.token)
                 .values(claim_token=None, **values)

@@ -3,6 +3,7 @@
 Defaults (each a setting, see svbot/config.py and docs/privacy.md):
 - outbox rows that were sent, failed or cancelled (each holds the message text and the chat it went to):
   after 90 days (`SVBOT_RETENTION_SENT_DAYS`); rows still waiting are never touched;
+- join-attempt counters (person, chat or organisation id and a count): after 2 days;
 - inbound event keys (platform and event id, kept to answer a repeated delivery once): after 7 days
   (`SVBOT_RETENTION_EVENTS_DAYS`);
 - a conversation nobody has written in for 18 months (`SVBOT_RETENTION_ABANDONED_MONTHS`) loses its
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from svbot.config import Settings
 from svbot.delivery.models import CANCELLED, FAILED, SENT, OutboxMessage
 from svbot.models import Answer, Conversation
+from svbot.support import attempts
+from svbot.support.models import AttemptCount
 from svbot.turns import forget_events_before
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,8 @@ async def apply_retention(
         )
         forgotten.outbox = result.rowcount or 0
         forgotten.events = await forget_events_before(session, now - timedelta(days=settings.retention_events_days))
+        # Join-attempt counters (a subject and a count, no text) are only needed for the last hour.
+        await session.execute(delete(AttemptCount).where(AttemptCount.window_start < now - attempts.KEEP))
     cutoff = now - relativedelta(months=settings.retention_abandoned_months)
     last_id = 0
     while True:

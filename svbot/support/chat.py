@@ -24,7 +24,7 @@ from svbot.deadlines.service import format_due_list, upcoming_for_org
 from svbot.evidence import StatementRecord, latest_statement, send_statement
 from svbot.messages import Button
 from svbot.models import Organisation
-from svbot.support import access, broadcasts, invites
+from svbot.support import access, attempts, broadcasts, invites
 from svbot.support.models import DRAFT, MEMBER, ORG_ADMIN, SUPPORT_ADMIN, Broadcast
 from svbot.text import date_values, text
 from svbot.turns import Bot, Turn
@@ -150,8 +150,15 @@ async def _join(turn: Turn) -> None:
     if not code:
         turn.say(text("support.join.how"))
         return
-    joined = await invites.redeem(turn.session, code, turn.identity.person_id, turn.now)
+    person, inbound = turn.identity.person_id, turn.inbound
+    limited = await attempts.check(turn.session, person, inbound.platform, inbound.chat_id, turn.now)
+    if limited is not None:  # the code is not even looked at: a guesser learns nothing more
+        until = limited.until.astimezone(turn.bot.tz)
+        turn.say(text("support.join.too_many", time=f"{until:%H:%M}"), kind="error")
+        return
+    joined = await invites.redeem(turn.session, code, person, turn.now)
     if joined is None:
+        await attempts.failed(turn.session, code, person, turn.now)
         turn.say(text("support.join.bad_code"), kind="error")
         return
     turn.conversation.organisation_id = joined.organisation_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from svbot.delivery.models import UTCDateTime
@@ -41,6 +41,19 @@ class Invite(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class AttemptCount(Base):
+    """How many join attempts one subject ("person:12", "chat:telegram:-1001", "org:5") made in one
+    window (a minute, an hour). The count lives in the database, not in a process, so the limit holds
+    however many web workers share the load; one row per subject and window, bumped by an upsert."""
+
+    __tablename__ = "attempt_counts"
+    __table_args__ = (PrimaryKeyConstraint("subject", "window_start"),)
+
+    subject: Mapped[str] = mapped_column(String(250))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Broadcast(Base):
     """One message from a support organisation to (some of) its members."""
 
@@ -60,4 +73,4 @@ class Broadcast(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-__all__ = ["Broadcast", "Invite", "ROLES"]
+__all__ = ["AttemptCount", "Broadcast", "Invite", "ROLES"]

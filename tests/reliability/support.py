@@ -334,3 +334,68 @@ def slack_headers(body: str, secret: str, *, age: int = 0) -> dict[str, str]:
     signature = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={signature}",
             "Content-Type": "application/json"}  # fmt: skip
+
+
+# -- the clock killed again and again while it sends ------------------------------------------------------
+
+
+@dataclass
+class KillRun:
+    """What `kill_clock_while_sending` saw: every reminder is delivered at least once (`lost` is 0);
+    `duplicates` were delivered twice (sent, then killed before the mark was committed)."""
+
+    reminders: int
+    kills: int
+    delivered: int
+    duplicates: int
+    lost: int
+    seconds: float
+
+    @property
+    def per_kill(self) -> float:
+        return self.duplicates / self.kills if self.kills else 0.0
+
+
+async def kill_clock_while_sending(
+    url: str, env: dict[str, str], sent: Any, seeded: Seeded, folder: Path, kills: int, seed: int = 21
+) -> KillRun:
+    """Start `svbot clock`, let it send a few messages, SIGKILL it at a random moment mid-send; `kills`
+    times. Then one `reminders run` after every claim has expired sends what the dead clocks had
+    claimed. `sent()` lists the chat of every message the fake platform accepted."""
+    import random
+
+    rng = random.Random(seed)
+    started = time.monotonic()
+    done = 0
+    for number in range(kills):
+        clock = Proc(["clock", "--interval", "0.2"], env, folder / f"clock-{number}.log").start()
+        target = len(sent()) + 1
+        try:
+            await wait_until(_sending(sent, target, clock), 120, 0.01, "the clock to send")
+            # Sending now: the kill falls at a moment chosen at random, not timed to any one step.
+            await asyncio.sleep(rng.uniform(0, 1.0))
+        finally:
+            clock.kill()
+        done += 1
+        if await _pending(url) == 0:
+            break  # every row is sent or held by a dead clock's claim
+    later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    run = Proc(["reminders", "run", "--now", later], env, folder / "run.log").start()
+    if await run.wait_async(600) != 0:
+        raise AssertionError(run.output[-3000:])
+    chats = [str(c) for c in sent()]
+    return KillRun(seeded.deadlines, done, len(chats), sum(n - 1 for n in Counter(chats).values()),
+                   len(set(seeded.chat_ids) - set(chats)), time.monotonic() - started)  # fmt: skip
+
+
+def _sending(sent: Any, target: int, clock: Proc) -> Any:
+    """True once `target` messages were accepted, or the clock has ended (something is wrong then)."""
+    return lambda: len(sent()) >= target or (clock.process is not None and clock.process.poll() is not None)
+
+
+async def _pending(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        return (await outbox_status(engine)).get("pending", 0)
+    finally:
+        await engine.dispose()

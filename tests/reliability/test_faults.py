@@ -36,6 +36,7 @@ from tests.reliability.support import (
     Proc,
     duplicates,
     free_port,
+    kill_clock_while_sending,
     outbox_status,
     pg_control,
     seed_due_reminders,
@@ -142,6 +143,30 @@ async def test_slack_storms_errors_and_resets_still_deliver_each_reminder_once(d
 
 
 # -- processes killed mid-work ----------------------------------------------------------------------------
+
+
+@pytest.mark.attack(
+    "10",
+    "The clock killed with SIGKILL 6 times at random moments while sending 700 reminders",
+    "None lost; a message is sent twice only if the kill falls between the platform's answer and the mark",
+)
+async def test_clock_killed_again_and_again_loses_nothing_and_repeats_at_most_one_per_kill(
+    db_url: str, tmp_path: Path, telegram: tuple[FakeTelegram, FaultyHop]
+) -> None:
+    fake, _ = telegram
+    seeded = await seed_due_reminders(db_url, 700)
+    env = svbot_env(db_url, TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_URL=fake.base_url)
+    run = await kill_clock_while_sending(db_url, env, lambda: delivered(fake), seeded, tmp_path, kills=6)
+    print(f"\n{run}")
+    assert run.kills >= 3 and run.lost == 0
+    # The clock sends one message at a time and marks it as soon as the platform answers: a kill can
+    # catch at most the one message between those two moments.
+    assert run.duplicates <= run.kills
+    engine = make_engine(db_url)
+    try:
+        assert await outbox_status(engine) == {"sent": seeded.deadlines}
+    finally:
+        await engine.dispose()
 
 
 async def test_clock_killed_mid_send_then_the_next_pass_sends_the_rest_once(

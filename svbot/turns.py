@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from svbot.config import Settings
@@ -263,6 +263,11 @@ class Bot:
             try:
                 try:
                     return await self._handle(inbound)
+                except IntegrityError:
+                    # Two first messages from someone new, taken at once by two workers: both made the
+                    # person, and the second to commit lost. Nothing of this turn was kept, and the
+                    # person exists now, so the turn is run again once rather than answered "sorry".
+                    log.info("another turn made the same row first; running the turn again")
                 except DBAPIError as error:
                     if not cut_connection(error):
                         raise

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from svbot.delivery.models import OutboxMessage
 from svbot.messages import Inbound
-from svbot.models import Membership, Organisation
+from svbot.models import Identity, Membership, Organisation
 from svbot.paths import dialogues_dir
 from svbot.support import attempts
 from svbot.support.invites import create_invite, normalise
@@ -130,7 +130,7 @@ async def test_the_limit_holds_across_workers(db_url: str, bot: Bot, clock: Cloc
         workers = [ScenarioBot(bot, user="mallory", platform="telegram"),
                    ScenarioBot(other, user="mallory", platform="telegram")]  # fmt: skip
 
-        await workers[0].say("hello")  # Mallory is known (two first messages at once are another matter)
+        await workers[0].say("hello")  # Mallory is known (two first messages at once: the test below)
 
         async def guess(n: int, code: str) -> str:
             return (await workers[n % 2].say(f"join {code}", event_id=f"w{n}"))[-1].text
@@ -250,3 +250,23 @@ async def test_the_clocks_retention_pass_forgets_old_counters(db_url: str, bot: 
     await apply_retention(bot.sessionmaker, clock() + timedelta(days=3), Settings(DATABASE_URL=db_url), frozenset())
     async with bot.sessionmaker() as session:
         assert await session.scalar(counters) == 0
+
+
+async def test_two_first_messages_at_once_through_two_workers_are_both_answered(
+    db_url: str, bot: Bot, clock: Clock
+) -> None:
+    """Someone new double-taps: each worker makes the person, one commit loses the race (on PostgreSQL),
+    and that turn is run again once instead of answering "sorry"."""
+    other = await make_bot(db_url, dialogues_dir=dialogues_dir(), clock=clock)
+    try:
+        workers = [ScenarioBot(bot, user="newcomer", platform="telegram"),
+                   ScenarioBot(other, user="newcomer", platform="telegram")]  # fmt: skip
+        said = await asyncio.gather(*(w.say("hello", event_id=f"first{n}") for n, w in enumerate(workers)))
+    finally:
+        await other.db_engine.dispose()  # type: ignore[attr-defined]
+    for replies in said:
+        assert replies and not any(r.kind == "error" for r in replies), [r.text for r in replies]
+    async with bot.sessionmaker() as session:
+        newcomer = Identity.platform_user_id == "newcomer"
+        people = await session.scalar(select(func.count()).select_from(Identity).where(newcomer))
+    assert people == 1

@@ -151,7 +151,7 @@ class RawTurns:
         return self.connection.execute(sql, [values[key] for key in names])
 
     async def turn(self, user: int, text: str) -> float:
-        now = datetime.now(UTC).isoformat(sep=" ")
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy stores a DateTime in SQLite
         started = time.perf_counter()
         self.connection.execute("BEGIN IMMEDIATE")
         self._run("event", {"platform": PLATFORM, "event_id": self.events.next(), "received_at": now})

@@ -268,3 +268,17 @@ def test_in_a_terminal_with_a_prompt_and_ctrl_d_or_ctrl_c_leaves(tmp_path: Path,
     assert "Traceback" not in shown
     assert words.endswith("> Bye for now. Your answers are saved.")
     assert lflag & termios.ECHO and lflag & termios.ICANON, "the terminal echoes again after svbot leaves"
+
+
+def test_a_piped_quit_ends_the_chat_and_warnings_stay_off_the_screen(tmp_path: Path) -> None:
+    """`quit` in a script leaves as it does at the prompt (it is not sent to svbot, which would answer
+    with its help), and a warning logged meanwhile (join codes paused) does not land in the chat."""
+    tries = "".join(f"join ABCD-EFG{n}\n" for n in range(12))
+    done = subprocess.run(
+        [sys.executable, "-m", "svbot.cli", "chat", "--user", "mallory"], input=tries + "quit\nhelp\n",
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "please wait until" in done.stdout
+    assert "Here's what I can do" not in done.stdout, "quit (and what followed) reached svbot"
+    assert "join attempts" not in done.stdout + done.stderr

@@ -101,6 +101,9 @@ def default_user() -> str:
         return "console"
 
 
+QUIT = ("quit", "exit", ":q")  # leave the chat: never sent to svbot
+
+
 class ConsoleChannel:
     """One person at the terminal. `interactive`: a person typing (a prompt, a greeting); default:
     whether stdin is a terminal. `terminal`: whether output takes styles; default: Rich decides
@@ -123,6 +126,8 @@ class ConsoleChannel:
         if not self.interactive:
             await self.show_waiting()
             for line in lines if lines is not None else sys.stdin:
+                if simplify(line) in QUIT:  # a script ends as a person would
+                    break
                 await self.say(line.rstrip("\n"))
             return
         _line_editing()
@@ -141,7 +146,7 @@ class ConsoleChannel:
             loop.add_signal_handler(signal.SIGINT, stop.set)
         try:
             while (line := await _typed(stop)) is not None:
-                if simplify(line) in ("quit", "exit", ":q"):
+                if simplify(line) in QUIT:
                     break
                 await self.say(line)
                 if stop.is_set():

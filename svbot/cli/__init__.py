@@ -68,7 +68,9 @@ def main(ctx: click.Context) -> None:
     # Settings with a wrong one replaced by its default: the command itself then says what is wrong
     # (and `svbot doctor` still runs), while every secret that is set is redacted from the start.
     secrets = secrets_from_settings(settings_despite_problems()[0])
-    setup_logging(default_level="WARNING" if quiet else "INFO", secrets=secrets)
+    # In the terminal chat the log shares the screen with the conversation: only errors show there.
+    level = "ERROR" if ctx.invoked_subcommand == "chat" else "WARNING" if quiet else "INFO"
+    setup_logging(default_level=level, secrets=secrets)
     if ctx.invoked_subcommand != "chat":  # the console channel cleans what it shows itself, with styles
         guard_stdout()  # listings show names stored from files: no escape code in them reaches the terminal
 

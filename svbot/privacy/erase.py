@@ -43,7 +43,7 @@ from svbot.monitoring import MonitoringReport
 from svbot.privacy.erased import external_id_hash
 from svbot.privacy.models import ERASE, ORGANISATION, PERSON, REMOVE, ErasedOrganisation, NoticeShown, PrivacyContact
 from svbot.privacy.requests import log_request
-from svbot.support.models import Broadcast, Invite
+from svbot.support.models import AttemptCount, Broadcast, Invite
 
 ERASED_PLATFORM = "erased"
 
@@ -108,6 +108,10 @@ async def erase_person(
         DashboardSession.person_id == person_id)))  # fmt: skip
     await _run(session, delete(DashboardLink).where(DashboardLink.person_id == person_id))
     await _run(session, delete(NoticeShown).where(NoticeShown.person_id == person_id))
+    # Join attempts are counted by person and by chat (svbot.support.attempts): those counters go too.
+    chats = (await session.execute(select(Identity.platform, Identity.chat_id).where(Identity.id.in_(ids)))).all()
+    for prefix in [f"person:{person_id}:", *(f"chat:{platform}:{chat}:" for platform, chat in chats if chat)]:
+        await _run(session, delete(AttemptCount).where(AttemptCount.subject.startswith(prefix, autoescape=True)))
     # Links to the person from what others keep: the record stays, who it was goes.
     await _run(session, update(Deadline).where(Deadline.status_by_identity_id.in_(ids)).values(
         status_by_identity_id=None))  # fmt: skip
@@ -180,6 +184,7 @@ async def erase_organisation(
     erased.add("statements", await _run(session, delete(StatementRecord).where(StatementRecord.organisation_id == oid)))
     erased.add("answers", await _run(session, delete(Answer).where(Answer.organisation_id == oid)))
     erased.add("join_codes", await _run(session, delete(Invite).where(Invite.organisation_id == oid)))
+    await _run(session, delete(AttemptCount).where(AttemptCount.subject.startswith(f"org:{oid}:", autoescape=True)))
     erased.add("memberships", await _run(session, delete(Membership).where(Membership.organisation_id == oid)))
     # Its people's conversations with it forget it (and what they were saying about it).
     erased.add("conversations_cleared", await _run(session, update(Conversation).where(

@@ -211,19 +211,8 @@ async def set_webhook(settings: Settings, url: str, bot: ChatCore | None = None)
 async def invite_link(settings: Settings, code: str) -> str:
     """The one-tap link that opens a private chat with the bot and joins with `code` (`svbot invite`).
     The username is TELEGRAM_BOT_USERNAME, else asked of Telegram (getMe)."""
-    username = (settings.telegram_bot_username or "").strip().lstrip("@")
-    if not username:
-        tg = make_tg_bot(settings)
-        try:
-            await tg.initialize()
-            username = tg.username
-        except InvalidToken:
-            raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
-        except NetworkError as exc:
-            raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
-        finally:
-            await tg.shutdown()
-    return deep_link(username, code)
+    username = (settings.telegram_bot_username or "").strip() or await whoami(settings)
+    return deep_link(username.lstrip("@"), code)
 
 
 async def whoami(settings: Settings) -> str:

@@ -205,7 +205,13 @@ async def test_a_dispatch_process_killed_mid_broadcast_resumes_without_duplicate
     )  # fmt: skip
     try:
         await telegram.wait_for("sendMessage", count=25, timeout=60)
-        await asyncio.sleep(0.05)
+        # Kill between two sends, not in the moment after one reached Telegram and before it was
+        # marked (that window is the documented at-least-once one: docs/deploy.md): wait until every
+        # message that arrived is marked, which on a loaded machine can take longer than a fixed pause.
+        for _ in range(200):
+            if (await statuses(db))[SENT] >= sum(telegram_texts(telegram).values()):
+                break
+            await asyncio.sleep(0.005)
     finally:
         process.send_signal(signal.SIGKILL)
         await process.wait()
@@ -231,7 +237,8 @@ async def test_a_dispatch_process_killed_mid_broadcast_resumes_without_duplicate
         await app.close()
 
     after = telegram_texts(telegram)
-    assert result.sent == 150 - middle[SENT]
+    # (result.sent may count another message as well: the support admin's weekly digest, on its day.)
+    assert result.sent >= 150 - middle[SENT] and sum((after - before).values()) == 150 - middle[SENT]
     assert after == Counter({int(c): 1 for c in chats})  # each exactly once: no duplicates, no losses
     assert await statuses(db) == Counter({SENT: 150})
     reports = [t for t in slack_texts(slack, "Your broadcast") if t]

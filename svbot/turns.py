@@ -85,6 +85,11 @@ class Turn:
         return self.queries.connection
 
     @property
+    def has_session(self) -> bool:
+        """Whether this turn has used `session` (so it may hold changes not yet written)."""
+        return self._session is not None
+
+    @property
     def session(self) -> AsyncSession:
         """An ORM session in the turn's own transaction, made only for the turns that need one."""
         if self._session is None:

@@ -196,6 +196,7 @@ class InLoopConnection:
         self._read_only = False  # in a read-only transaction (PRAGMA query_only is on)
         self._fresh = False  # a read-only transaction that has read nothing yet
         self._writing = False  # holds this engine's write gate
+        self._own = False  # in a transaction begun by `begin_own`, which SQLAlchemy's begin joins
 
     def cursor(self) -> _Cursor:
         assert self._connection is not None, "connection closed"
@@ -216,7 +217,17 @@ class InLoopConnection:
     def begin_later(self, *, read_only: bool = False) -> None:
         """A transaction starts: BEGIN (IMMEDIATE to write, DEFERRED to only read) goes before its first
         statement that reads or writes the database. Called from SQLAlchemy's `begin` event (`svbot.db`)."""
+        if self._own:
+            return  # the transaction is begun already (`begin_own`): SQLAlchemy's joins it
         self._pending = "DEFERRED" if read_only else "IMMEDIATE"
+
+    def begin_own(self) -> None:
+        """A transaction that writes, begun here rather than by SQLAlchemy (a turn: `svbot.turn_sql`),
+        BEGIN IMMEDIATE going before its first statement as ever. SQLAlchemy's own begin on this
+        connection before its COMMIT or ROLLBACK (an ORM session, a statement through SQLAlchemy) joins
+        it: one transaction still."""
+        self._pending = "IMMEDIATE"
+        self._own = True
 
     async def begin_now(self) -> None:
         """Issue the pending BEGIN, waiting (without blocking the loop) while another process writes."""
@@ -276,6 +287,7 @@ class InLoopConnection:
             return  # the COMMIT failed: the transaction is still open, and a ROLLBACK will follow
         self._pending = None
         self._fresh = False
+        self._own = False
         if self._read_only:
             self._read_only = False
             self._conn.execute("PRAGMA query_only=0")
@@ -306,6 +318,7 @@ class InLoopConnection:
             self._connection.close()  # rolls back what is open, releasing SQLite's locks
             self._connection = None
         self._pending = None
+        self._own = False
         self._release()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:

@@ -85,10 +85,21 @@ class Turn:
         return self.queries.connection
 
     @property
+    def has_session(self) -> bool:
+        """Whether this turn has used `session` (so it may hold changes not yet written)."""
+        return self._session is not None
+
+    @property
     def session(self) -> AsyncSession:
         """An ORM session in the turn's own transaction, made only for the turns that need one."""
         if self._session is None:
-            self._session = AsyncSession(bind=self.connection, expire_on_commit=False)
+            connection = self.connection
+            if not connection.in_transaction():
+                # On SQLite the turn's transaction is the driver's (`turn_sql.transaction`): SQLAlchemy's
+                # begins now, joining it, so the session joins too rather than owning (and at its
+                # close rolling back) a transaction of its own. Nothing here waits for the database.
+                connection.sync_connection.begin()  # type: ignore[union-attr]
+            self._session = AsyncSession(bind=connection, expire_on_commit=False)
         return self._session
 
     def say(self, text: str, **kwargs: Any) -> None:

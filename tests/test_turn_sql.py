@@ -14,9 +14,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from svbot.channels.base import Inbound
-from svbot.models import Answer, Conversation, Identity
+from svbot.models import Answer, Conversation, Identity, Person
 from svbot.turn_sql import TurnQueries, statements, transaction
-from svbot.turns import SORRY
+from svbot.turns import SORRY, Turn
 from tests.scenario import ScenarioBot
 
 WHEN = datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC)
@@ -258,3 +258,26 @@ def _cutting(first: Any, left: list[int]) -> Any:
         return await first(self, name, params)
 
     return cut_then_first
+
+
+async def test_a_turn_that_uses_the_orm_session_is_still_one_transaction(bot: ScenarioBot) -> None:
+    """On SQLite the turn's transaction is the driver's and the session joins it: what a feature writes
+    through the session is kept with the turn's own rows, and a failure after both keeps neither."""
+    failing: list[bool] = []
+
+    async def write_through_the_session(turn: Turn) -> None:
+        turn.session.add(Person(display_name=f"extra for {turn.inbound.user_id}"))
+        await turn.session.flush()
+        if failing:
+            raise RuntimeError("the feature failed after writing")
+
+    bot.bot.on_turn_end.insert(0, write_through_the_session)  # first: no statement of another has begun SQLAlchemy's
+    replies = await bot.send(Inbound(platform="slack", user_id="U1", chat_id="D1", text="hi", event_id="e1"))
+    assert replies and all(reply.text != SORRY for reply in replies), bot.transcript
+    failing.append(True)
+    replies = await bot.send(Inbound(platform="slack", user_id="U2", chat_id="D2", text="hi", event_id="e2"))
+    assert [reply.text for reply in replies] == [SORRY]
+    async with bot.bot.db_engine.connect() as connection:
+        assert await stored(connection, "SELECT display_name FROM people ORDER BY id") == [("",), ("extra for U1",)]
+        assert await stored(connection, "SELECT platform_user_id FROM identities") == [("U1",)]
+        assert await stored(connection, "SELECT event_id FROM inbound_events") == [("e1",)]

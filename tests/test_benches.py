@@ -14,6 +14,8 @@ from bench import telegram_turns, turns
 from svbot.app import open_app
 from svbot.config import Settings
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 
 async def _drive_ptb(tmp_path: Path, flush: bool, request: telegram_turns.MemoryRequest, chats: int = 3) -> int:
     async with telegram_turns.ptb_setup(tmp_path, request, flush=flush) as run:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from svbot.channels.console import ConsoleChannel
 from tests.scenario import make_bot
+
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
 
 
 async def test_interactive_console_numbers_press_buttons(db_url: str) -> None:

@@ -26,6 +26,8 @@ from svbot.paths import dialogues_dir
 from tests.reliability.support import svbot_env
 from tests.scenario import make_bot
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[0-9;]+)(?:;[0-9;]*)?m")  # a foreground colour
 # The shipped walk-through to the draft statement, with an "&" that Markdown escapes as "\&".

@@ -18,6 +18,8 @@ from svbot.messages import Outbound
 from tests.scenario import TEST_DIALOGUES
 from tests.serving import serve_app
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 SVBOT = Path(svbot.app.__file__).resolve().parent
 PLATFORM_LIBRARIES = ("telegram", "slack_bolt", "slack_sdk")
 # The outer layer: it may import anything. Everything else in svbot/ is the core, and the core

@@ -13,6 +13,8 @@ from svbot.channels.telegram.render import markdown_to_html
 from svbot.messages import Outbound
 from svbot.statements.text import md_escape
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 # What people type, and the addresses in it that must stay clickable (each shown as itself).
 TYPED_LINKS = {
     "*bold* _italic_ `code` ~strike~": [],

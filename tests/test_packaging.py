@@ -7,6 +7,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -21,6 +21,8 @@ from tests.serving import serve_app
 from tests.test_shipped_wiring import slack_app  # noqa: F401  (the served app, on a fake Slack)
 from tests.test_slack import DATA, SECRET, TOKEN_KEY, SlackUser, shown
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 MANIFEST = Path(__file__).parent.parent / "deploy" / "slack-app-manifest.yml"
 
 

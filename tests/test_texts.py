@@ -27,6 +27,8 @@ from jinja2 import Environment, nodes
 import svbot.text
 from svbot.text import TextError, date_values, keys, placeholders, plural_form, text
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 SVBOT = Path(svbot.text.__file__).resolve().parent
 
 # Files whose words are not in the text files yet. Each is a step of its own; take a file off the

@@ -32,6 +32,8 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.scenario import Clock
 from tests.serving import serve_app
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 BLOCKED = 7003  # this member's Telegram chat has blocked the bot
 
 

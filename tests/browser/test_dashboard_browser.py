@@ -38,6 +38,8 @@ if not CHROMIUM:
 from axe_playwright_python.async_playwright import Axe  # noqa: E402
 from playwright.async_api import Browser, Page, async_playwright  # noqa: E402
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2027, 3, 10, 10, 0, tzinfo=UTC)
 MEMBERS = 5000

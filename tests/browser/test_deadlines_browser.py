@@ -6,9 +6,12 @@ wrong is said by its row; a report extended through the form moves to its new mo
 from __future__ import annotations
 
 import httpx
+import pytest
 from icalendar import Calendar
 
 from tests.browser.test_dashboard_browser import Site, no_serious_findings, signed_in, site  # noqa: F401
+
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
 
 
 async def test_extend_a_report_on_the_board_and_see_it_move(site: Site) -> None:

@@ -31,6 +31,8 @@ from tests.conftest import ON_POSTGRES
 from tests.scenario import Clock
 from tests.serving import serve_app
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "360giving" / "samples"
 INDIGO = SAMPLES / "indigotrust_IndigoTrust_360giving.csv"
 

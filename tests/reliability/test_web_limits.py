@@ -24,6 +24,8 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.reliability.support import Proc, free_port, slack_headers, slack_message, svbot_env, wait_healthy
 from tests.test_dashboard import World, csrf, sign_in
 
+pytestmark = pytest.mark.one_database  # see tests/conftest.py
+
 SLACK_TOKEN = "xoxb-1111-2222-weblimitstesttoken"
 SLACK_SECRET = "slack-signing-secret-for-web-limits"
 TG_SECRET = "telegram-webhook-secret-for-web-limits"

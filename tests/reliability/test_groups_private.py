@@ -101,22 +101,25 @@ async def test_nothing_of_the_organisation_reaches_a_telegram_group(
         for code in await seed(served.app):
             await served.say(ANN, f"/start {code}", first_name="Ann")
         assert "Welcome" in fake.last_message(ANN).text
-        in_group = {"chat_id": GROUP, "chat_type": "supergroup"}
         _, own = await seed_more_codes(served.app)
-        for said in [*COMMANDS, f"join {own}", *PUBLIC]:
-            group, private = len(fake.chat(GROUP)), len(fake.chat(ANN))
+        # Each command in a group of its own: Telegram allows a bot 20 messages a minute in one group, and
+        # svbot keeps to that, so one group would make this test wait minutes for nothing it checks.
+        for number, said in enumerate([*COMMANDS, f"join {own}", *PUBLIC]):
+            group_id = GROUP - number
+            in_group = {"chat_id": group_id, "chat_type": "supergroup"}
+            private = len(fake.chat(ANN))
             await served.say(ANN, f"@{BOT_USERNAME} {said}", first_name="Ann", **in_group)
-            seen = [m.text for m in fake.chat(GROUP)[group:]]
+            seen = [m.text for m in fake.chat(group_id)]
             assert seen, f"{said!r}: the group was answered"
             if said not in PUBLIC:
                 assert all("private message" in t for t in seen), (said, seen)
                 assert len(fake.chat(ANN)) > private, f"{said!r} was answered in Ann's private chat"
             # and as a command ("/due@bot"; one that is not a command gets the list of commands)
             await served.say(ANN, f"/{said.replace(' ', '')}@{BOT_USERNAME}", first_name="Ann", **in_group)
-            seen = [m.text for m in fake.chat(GROUP)[group:]]
+            seen = [m.text for m in fake.chat(group_id)]
             leaked = [t for t in seen if LEAKS.search(t)]
             assert not leaked, f"{said!r} put the organisation's data in the group: {leaked}"
-            assert not any(m.document for m in fake.chat(GROUP)), "never a file in the group"
+            assert not any(m.document for m in fake.chat(group_id)), "never a file in the group"
         private_text = "\n".join(m.text for m in fake.chat(ANN))
         assert DEADLINE in private_text and MEMBER in private_text, "the private chat had it all (the check can fail)"
 
@@ -166,7 +169,8 @@ async def test_nothing_of_the_organisation_reaches_a_slack_channel(db_url: str) 
                         else:
                             await ann.command(said, channel=CHANNEL)
                         await fake.wait_for("chat.postMessage", count=1, timeout=10)
-                        await fake.wait_quiet(0.4)
+                        # Anything arriving later still lands in the channel's calls and is checked below.
+                        await fake.wait_quiet(0.15)
                         calls = [c for c in fake.calls[before:] if c.method in SHOWN]
                         public = [c for c in calls if _in_channel(c, CHANNEL)]
                         private = [c for c in calls if c.args.get("channel") == ann.dm]
@@ -176,6 +180,9 @@ async def test_nothing_of_the_organisation_reaches_a_slack_channel(db_url: str) 
                         assert not leaked, f"{said!r} ({how}) put the organisation's data in the channel: {leaked}"
                         if said not in PUBLIC:
                             assert private, f"{said!r} ({how}) was answered in Ann's DM"
+        await fake.wait_quiet(0.5)
+        late = [shown(c) for c in fake.calls if c.method in SHOWN and _in_channel(c, CHANNEL)]
+        assert not [t for t in late if LEAKS.search(t)], "nothing of the organisation in the channel, even late"
         assert not any(c.args.get("channel_id") == CHANNEL for c in fake.calls), "never a file in the channel"
         in_dm = "\n".join(shown(c) for c in fake.ok_calls("chat.postMessage") if c.args.get("channel") == ann.dm)
         assert DEADLINE in in_dm and MEMBER in in_dm, "the DM had it all (the check can fail)"

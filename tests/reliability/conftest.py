@@ -63,13 +63,18 @@ def _order(key: tuple[str, str], line: str) -> tuple[int, str, str]:
     return (int(head) if head.isdigit() and head != "0" else 10_000, key[0], key[1])
 
 
-def rewrite_doc(ran: dict[str, tuple[Attack, str]], files_run: set[str]) -> None:
+def rewrite_doc(ran: dict[str, tuple[Attack, str]], files_run: set[str], present: frozenset = frozenset()) -> None:
     """Rows of the attacks this run tried are written afresh; rows of test files this run did not
-    collect are kept as they were; rows of files it did collect but that no longer try them go."""
+    collect, and of attacks it collected but skipped (`present`), are kept as they were; rows of files
+    it did collect but that no longer try them go."""
     text = DOC.read_text(encoding="utf-8")
     if START not in text or END not in text:
         return
-    rows = {key: line for key, line in read_rows(text).items() if key[0].split("::")[0] not in files_run}
+    rows = {
+        key: line
+        for key, line in read_rows(text).items()
+        if key[0].split("::")[0] not in files_run or key in present
+    }
     for found, outcome in ran.values():
         rows[(found.test, found.tried)] = row(found, outcome)
     header = "| # | What was tried | What svbot does | Result | Test |\n|---|---|---|---|---|"
@@ -134,4 +139,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if _outcomes.get(nodeid) in ("held", "BROKE")
     }
     files_run = set() if chosen else {found.test.split("::")[0] for found in _collected.values()}
-    rewrite_doc(ran, files_run)
+    present = frozenset((found.test, found.tried) for found in _collected.values())
+    rewrite_doc(ran, files_run, present)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.fakes.telegram_api import FakeTelegram
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 START, END = "<!-- attacks:start -->", "<!-- attacks:end -->"
@@ -141,3 +143,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     files_run = set() if chosen else {found.test.split("::")[0] for found in _collected.values()}
     present = frozenset((found.test, found.tried) for found in _collected.values())
     rewrite_doc(ran, files_run, present)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """A fake Telegram Bot API on a local port, stopped after the test."""
+    server = await FakeTelegram().start()
+    yield server
+    await server.stop()

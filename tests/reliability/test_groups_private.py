@@ -8,7 +8,6 @@ core (a press is untrusted input), is moved to the private chat too."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -76,13 +75,6 @@ async def seed(app: App) -> tuple[str, str]:
 # -- Telegram --------------------------------------------------------------------------------------------
 
 ANN, GROUP = 8201, -100777
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.stop()
 
 
 @pytest.mark.attack(

@@ -194,13 +194,6 @@ def test_near_misses_are_one_slip_away() -> None:
 # -- through Telegram --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram().start()
-    yield server
-    await server.stop()
-
-
 @pytest.mark.attack(
     "8",
     "Telegram deep links t.me/bot?start=CODE with guessed codes, 15 in a row",

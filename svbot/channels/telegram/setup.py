@@ -7,7 +7,8 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import telegram
@@ -188,24 +189,32 @@ class _Startup:
             await self.application.shutdown()
 
 
+@asynccontextmanager
+async def talking_to_telegram(settings: Settings, refused: str = "Telegram said") -> AsyncIterator[telegram.Bot]:
+    """The Bot API for one setup command (getMe done), closed after; its errors as one line a person can
+    act on (TelegramSetupError). `refused`: what a refusal of the request itself is called."""
+    tg = make_tg_bot(settings)
+    try:
+        await tg.initialize()  # calls getMe
+        yield tg
+    except InvalidToken:
+        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN: copy it again from @BotFather") from None
+    except NetworkError as exc:
+        raise TelegramSetupError(f"could not reach Telegram at TELEGRAM_API_URL ({type(exc).__name__})") from None
+    except TelegramError as exc:
+        raise TelegramSetupError(f"{refused}: {exc.message}") from None
+    finally:
+        await tg.shutdown()
+
+
 async def set_webhook(settings: Settings, url: str, bot: ChatCore | None = None) -> None:
     """`svbot telegram set-webhook URL`: register the webhook with our secret, and the commands menu.
     Raises TelegramSetupError with a one-line reason a person can act on."""
     secret = _webhook_secret(settings)
-    tg = make_tg_bot(settings)
-    try:
-        await tg.initialize()
+    async with talking_to_telegram(settings, refused="Telegram refused the webhook") as tg:
         await tg.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         if bot is not None:
             await publish_commands(tg, bot)
-    except InvalidToken:
-        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
-    except BadRequest as exc:
-        raise TelegramSetupError(f"Telegram refused the webhook: {exc.message}") from None
-    except NetworkError as exc:
-        raise TelegramSetupError(f"could not reach Telegram ({type(exc).__name__})") from None
-    finally:
-        await tg.shutdown()
 
 
 async def invite_link(settings: Settings, code: str) -> str:
@@ -217,18 +226,8 @@ async def invite_link(settings: Settings, code: str) -> str:
 
 async def whoami(settings: Settings) -> str:
     """`svbot doctor`: one getMe call; the bot's @username, or TelegramSetupError saying what is wrong."""
-    tg = make_tg_bot(settings)
-    try:
-        await tg.initialize()  # calls getMe
+    async with talking_to_telegram(settings) as tg:
         return f"@{tg.username}"
-    except InvalidToken:
-        raise TelegramSetupError("Telegram rejected TELEGRAM_BOT_TOKEN: copy it again from @BotFather") from None
-    except NetworkError as exc:
-        raise TelegramSetupError(f"could not reach Telegram at TELEGRAM_API_URL ({type(exc).__name__})") from None
-    except TelegramError as exc:
-        raise TelegramSetupError(f"Telegram said: {exc.message}") from None
-    finally:
-        await tg.shutdown()
 
 
 async def publish_commands(tg: telegram.Bot, bot: ChatCore) -> None:

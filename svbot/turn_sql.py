@@ -1,32 +1,38 @@
-"""The statements every chat turn runs, and the fast way to run them on the embedded SQLite.
+"""The statements every chat turn runs, and the fast way to run them.
 
-SQLAlchemy writes all the SQL, for every database. On PostgreSQL it runs it too. On SQLite, whose driver
-works on the event loop's own thread (see `svbot.sqlite_inloop`), a turn's few statements skip
-SQLAlchemy's execution layer and run straight on the sqlite3 connection, inside the same transaction.
-Why: on the 2-core machine the benchmarks run on, that layer costs about 100 µs a statement under
-asyncio, against about 10 µs for SQLite to do the work, and every turn runs four of them
-(`bench/telegram_turns.py`); `bench/turns.py` does about 1.9 times the durable turns per second this
-way (interleaved rounds: median 1,190 against 610 turns/s, p50 0.52 against 0.92 ms). Values still
-pass through each column's own SQLAlchemy type, and a value the statement sets itself (`active=True`)
-is used as SQLAlchemy would, so a row written or read either way is the same row
-(`tests/test_turn_sql.py` runs every statement both ways and compares what they store and return).
+SQLAlchemy writes all the SQL, for every database, and the ORM and every feature use it as usual. A turn's
+own few statements skip SQLAlchemy's execution layer and run straight on the driver, inside the turn's
+transaction: on SQLite, whose driver works on the event loop's own thread (see `svbot.sqlite_inloop`),
+on the sqlite3 connection; on PostgreSQL, on asyncpg's connection, in asyncpg's own transaction. Why:
+on the 2-core machine the benchmarks run on, that layer costs about 100 µs a statement under asyncio,
+against about 10 µs for SQLite to do the work (`bench/turns.py`: 1,190 against 610 turns/s); on
+PostgreSQL it, and a round trip per statement, were most of svbot's 1.4 ms of CPU a turn. There, two
+pairs of statements are also joined into one each (`_claim`, `_save_answers`), so a turn is 4 round trips
+(BEGIN, the event's key with the load, the save with the answers, COMMIT) where it was 6.
 
-    async with transaction(engine) as connection:      # engine.begin(), cheaper on SQLite
+Values still pass through each column's own SQLAlchemy type, and a value the statement sets itself
+(`active=True`) is used as SQLAlchemy would, so a row written or read either way is the same row
+(`tests/test_turn_sql.py` runs every statement both ways, on both databases, and compares what they store
+and return). A driver's error is raised as SQLAlchemy would raise it, so the turn treats it alike.
+
+    async with transaction(engine) as connection:      # the turn's connection, in its transaction
         queries = await TurnQueries.bind(connection)
-        if await queries.run("event", {...}): ...      # -> rows changed
-        row = await queries.first("load", {"key": key})
+        first, row = await queries.claim(event, key)   # the event's key, then the conversation (locked)
         person_id = await queries.new_id("new_person", {...})
-        await queries.run_many("answer", [{...}, ...])
+        await queries.save(conversation, answers)      # the new state and the changed answers
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn
 
-from sqlalchemy import JSON, Text, bindparam, cast, event, func, or_, select, update
+import asyncpg
+from sqlalchemy import ARRAY, JSON, String, Text, bindparam, cast, event, func, or_, select, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
@@ -98,11 +104,55 @@ NEW_IDENTITY_KEYS = ("person_id", "platform", "platform_user_id", "chat_id", "di
 NEW_CONVERSATION_KEYS = ("key", "identity_id", "state", "version", "created_at", "updated_at")
 
 
+def _claim() -> Executable:
+    """PostgreSQL: the event's key and the conversation's load in one statement (one round trip, not two).
+    No row: a repeat delivery (the key was there; nothing is loaded or locked). A row whose `id` is NULL:
+    a new conversation. The INSERT runs first, then the load takes the row's lock, as the two did apart."""
+    fresh = (
+        postgresql.insert(InboundEvent)
+        .values({key: bindparam(key) for key in EVENT_KEYS})
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(InboundEvent.id)
+        .cte("fresh_event")
+    )
+    conversation = LOAD.subquery().lateral("conversation")
+    return select(fresh.c.id.label("event_row"), *conversation.c).select_from(fresh.outerjoin(conversation, true()))
+
+
+def _save_answers(dialect: Dialect) -> Executable:
+    """PostgreSQL: the save and the changed answers in one statement. The answers come as two arrays,
+    their keys and their values as JSON text (each encoded as the column encodes one)."""
+    saved = _save(dialect).returning(_CONVERSATIONS.c.id).cte("saved")
+    given = func.unnest(bindparam("keys", type_=ARRAY(String)), bindparam("values", type_=ARRAY(Text)))
+    rows = given.table_valued("key", "value").render_derived()
+    answer = postgresql.insert(Answer).from_select(
+        ["conversation_id", "organisation_id", "dialogue_id", "key", "value", "updated_at"],
+        select(saved.c.id, bindparam("organisation_id"), bindparam("dialogue_id", type_=String), rows.c.key,
+               cast(rows.c.value, JSON), bindparam("updated_at")).select_from(saved).select_from(rows),
+    )  # fmt: skip
+    return answer.on_conflict_do_update(
+        index_elements=["conversation_id", "dialogue_id", "key"], set_=_answer_again(answer)
+    ).add_cte(saved)
+
+
+def _answer_again(answer: Any) -> dict[str, Any]:
+    """What an answer given again changes in its row."""
+    return {
+        "value": answer.excluded.value,
+        "updated_at": answer.excluded.updated_at,
+        "organisation_id": answer.excluded.organisation_id,
+    }
+
+
 def statements(dialect: Dialect) -> dict[str, tuple[Executable, Sequence[str] | None]]:
     """Each statement with the parameter names it is executed with (for INSERTs: the columns given)."""
     insert = insert_for(dialect)
     answer = insert(Answer)
+    joined: dict[str, tuple[Executable, Sequence[str] | None]] = {}
+    if dialect.name == "postgresql":
+        joined = {"claim": (_claim(), None), "save_answers": (_save_answers(dialect), None)}
     return {
+        **joined,
         "event": (insert(InboundEvent).on_conflict_do_nothing(index_elements=["platform", "event_id"]), EVENT_KEYS),
         "load": (LOAD, None),
         "save": (_save(dialect), None),
@@ -114,12 +164,7 @@ def statements(dialect: Dialect) -> dict[str, tuple[Executable, Sequence[str] | 
         "new_conversation": (_CONVERSATIONS.insert().returning(_CONVERSATIONS.c.id), NEW_CONVERSATION_KEYS),
         "answer": (
             answer.on_conflict_do_update(
-                index_elements=["conversation_id", "dialogue_id", "key"],
-                set_={
-                    "value": answer.excluded.value,
-                    "updated_at": answer.excluded.updated_at,
-                    "organisation_id": answer.excluded.organisation_id,
-                },
+                index_elements=["conversation_id", "dialogue_id", "key"], set_=_answer_again(answer)
             ),
             ANSWER_KEYS,
         ),
@@ -129,6 +174,8 @@ def statements(dialect: Dialect) -> dict[str, tuple[Executable, Sequence[str] | 
 @asynccontextmanager
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """`engine.begin()`: a connection in a transaction, committed at the end or rolled back on an error.
+
+    On PostgreSQL (asyncpg) the transaction is asyncpg's own (`_asyncpg_transaction`).
 
     On SQLite, a file, it does the same for far less: the connection is kept for the next turn rather
     than handed back to the pool and out again (a checkout, and a checkin with the pool's own ROLLBACK
@@ -140,6 +187,10 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     closes its connection (rolling back) rather than keeping it. The kept connections are closed when
     the engine is disposed (`_Kept`). An in-memory database has one connection only: it keeps none.
     """
+    if _on_asyncpg(engine.dialect):
+        async with _asyncpg_transaction(engine) as connection:
+            yield connection
+        return
     kept = _Kept.of(engine)
     if kept is None:
         async with engine.begin() as connection:
@@ -161,6 +212,52 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         kept.idle.append(connection)
     else:
         await connection.close()
+
+
+def _on_asyncpg(dialect: Dialect) -> bool:
+    return dialect.name == "postgresql" and dialect.driver == "asyncpg"
+
+
+@asynccontextmanager
+async def _asyncpg_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """PostgreSQL's turn transaction: asyncpg's own, on a pooled connection, so the turn's statements
+    run straight on asyncpg (`_AsyncpgQueries`) inside it. SQLAlchemy, used on the same connection (an ORM
+    session, a feature's statement), begins a transaction of its own there, which asyncpg makes a
+    SAVEPOINT inside this one; it is committed (released) first, then this one."""
+    async with engine.connect() as connection:
+        driver = _driver(connection)
+        own: Any = None
+        try:
+            own = await _driven(connection, "BEGIN", _begun, driver)
+            yield connection
+            if connection.in_transaction():
+                await connection.commit()
+            await _driven(connection, "COMMIT", own.commit)
+        except BaseException as error:
+            await _roll_back(connection, driver, own, error)
+            raise
+
+
+async def _begun(driver: Any) -> Any:
+    own = driver.transaction()  # a connection found closed fails here already
+    await own.start()
+    return own
+
+
+def _driver(connection: AsyncConnection) -> Any:
+    """The driver's own connection under a checked-out one (no await: `get_raw_connection` costs a hop)."""
+    return connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+
+
+async def _roll_back(connection: AsyncConnection, driver: Any, own: Any, error: BaseException) -> None:
+    """Undo a failed PostgreSQL turn; a connection that cannot even roll back is dropped from the pool."""
+    try:
+        if connection.in_transaction():
+            await connection.rollback()
+        if own is not None and not driver.is_closed() and driver.is_in_transaction():
+            await own.rollback()
+    except Exception:
+        await connection.invalidate(error if isinstance(error, Exception) else None)
 
 
 class _Kept:
@@ -218,12 +315,17 @@ class TurnQueries:
         dialect = connection.dialect
         prepared = cls._built.get(dialect.name)
         if prepared is None:
-            direct = dialect.name == "sqlite"
+            direct = dialect.name == "sqlite" or _on_asyncpg(dialect)
             prepared = {
                 name: _Direct(statement, dialect, keys) if direct else statement
                 for name, (statement, keys) in statements(dialect).items()
             }
             cls._built[dialect.name] = prepared
+        if _on_asyncpg(dialect):
+            driver = _driver(connection)
+            if not driver.is_in_transaction():
+                raise RuntimeError("a turn's statements run inside `transaction(engine)`")
+            return _AsyncpgQueries(connection, prepared, driver)
         if dialect.name == "sqlite":
             # In a transaction the DB-API connection is there already: no need to ask SQLAlchemy for it.
             driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
@@ -249,6 +351,19 @@ class TurnQueries:
     async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         result = await self.connection.execute(self._prepared[name], dict(params))
         return [row._mapping for row in result]
+
+    async def claim(self, event: Mapping[str, Any], key: str) -> tuple[bool, Mapping[str, Any] | None]:
+        """Record the inbound event's key, then load its conversation (`LOAD`, locked for the turn).
+        (False, None): the key was there, a repeat delivery. (True, None): no conversation yet."""
+        if not await self.run("event", event):
+            return False, None
+        return True, await self.first("load", {"key": key})
+
+    async def save(self, conversation: Mapping[str, Any], answers: Sequence[Mapping[str, Any]]) -> None:
+        """Save the conversation ("save") and its changed answers ("answer", each a row of ANSWER_KEYS)."""
+        await self.run("save", conversation)
+        if answers:
+            await self.run_many("answer", answers)
 
     async def new_id(self, name: str, params: Mapping[str, Any]) -> int:
         """Run an INSERT ... RETURNING id; the new row's id."""
@@ -283,6 +398,83 @@ class _SqliteQueries(TurnQueries):
         return [direct.row(row) for row in self._sqlite.execute(direct.sql, direct.values(params))]
 
 
+class _AsyncpgQueries(TurnQueries):
+    """The same, run straight on asyncpg inside the turn's own transaction (`_asyncpg_transaction`).
+    An error is raised as SQLAlchemy would raise it, so the turn treats it alike (`svbot.turns.Bot.handle`)."""
+
+    def __init__(self, connection: AsyncConnection, prepared: dict[str, Any], driver: Any) -> None:
+        super().__init__(connection, prepared)
+        self._driver = driver
+
+    async def run(self, name: str, params: Mapping[str, Any]) -> int:
+        direct: _Direct = self._prepared[name]
+        status = await self._call(direct, self._driver.execute, *direct.values(params))
+        return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 1", "UPDATE 1": the rows changed
+
+    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        direct: _Direct = self._prepared[name]
+        await self._call(direct, self._driver.executemany, [direct.values(row) for row in rows])
+
+    async def first(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        direct: _Direct = self._prepared[name]
+        row = await self._call(direct, self._driver.fetchrow, *direct.values(params))
+        return None if row is None else direct.row(row)
+
+    async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        direct: _Direct = self._prepared[name]
+        return [direct.row(row) for row in await self._call(direct, self._driver.fetch, *direct.values(params))]
+
+    async def claim(self, event: Mapping[str, Any], key: str) -> tuple[bool, Mapping[str, Any] | None]:
+        row = await self.first("claim", {**event, "key": key})
+        if row is None:
+            return False, None
+        return True, (row if row["id"] is not None else None)
+
+    async def save(self, conversation: Mapping[str, Any], answers: Sequence[Mapping[str, Any]]) -> None:
+        if not answers:
+            await self.run("save", conversation)
+            return
+        # Rows of one turn share their conversation, organisation, dialogue and time (`Bot._changed_answers`).
+        first = answers[0]
+        encode = self._prepared["answer"].converter("value")
+        params = {
+            **conversation,
+            "dialogue_id": first["dialogue_id"],
+            "keys": [row["key"] for row in answers],
+            "values": [encode(row["value"]) for row in answers],
+        }
+        await self.run("save_answers", params)
+
+    async def _call(self, direct: _Direct, method: Any, *args: Any) -> Any:
+        return await _driven(self.connection, direct.sql, method, direct.sql, *args)
+
+
+async def _driven(connection: AsyncConnection, sql: str, method: Any, *args: Any) -> Any:
+    """`await method(*args)` on asyncpg, its errors raised as SQLAlchemy's would be."""
+    try:
+        return await method(*args)
+    except asyncpg.PostgresError as error:
+        if not _driver(connection).is_closed():
+            kind = IntegrityError if isinstance(error, asyncpg.IntegrityConstraintViolationError) else DBAPIError
+            raise kind(sql, args, error) from error
+        await _found_cut(connection, sql, args, error)
+    except (OSError, asyncpg.InterfaceError) as error:
+        await _found_cut(connection, sql, args, error)
+
+
+async def _found_cut(connection: AsyncConnection, sql: str, args: Any, error: Exception) -> NoReturn:
+    """The connection is gone (the server restarted, say). SQLAlchemy is let find that out itself, on the
+    same connection, so it does what it always does: drops this connection and every pooled one as old, and
+    raises the error marked `connection_invalidated` (a turn is then run once more)."""
+    try:
+        await connection.exec_driver_sql("SELECT 1")
+    except DBAPIError as found:
+        if found.connection_invalidated:
+            raise found from error
+    await connection.invalidate(error)
+    raise DBAPIError(sql, args, error, connection_invalidated=True) from error
+
+
 class _Direct:
     """A statement compiled once for SQLite: its SQL, and each parameter's and column's type conversion."""
 
@@ -302,6 +494,11 @@ class _Direct:
         columns = list(statement.exported_columns)  # a SELECT's columns, or what an INSERT returns
         self.columns = [column.key for column in columns]
         self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+
+    def converter(self, name: str) -> Callable[[Any], Any]:
+        """How a value of parameter `name` is encoded for the driver."""
+        convert = self.converters[self.names.index(name)]
+        return convert if convert is not None else lambda value: value
 
     def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         if self.given:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,9 +95,10 @@ class Turn:
         if self._session is None:
             connection = self.connection
             if not connection.in_transaction():
-                # On SQLite the turn's transaction is the driver's (`turn_sql.transaction`): SQLAlchemy's
-                # begins now, joining it, so the session joins too rather than owning (and at its
-                # close rolling back) a transaction of its own. Nothing here waits for the database.
+                # The turn's transaction is the driver's (`turn_sql.transaction`): SQLAlchemy's begins
+                # now, inside it (on SQLite joining it, on PostgreSQL as a SAVEPOINT in it), so the session
+                # uses it rather than owning (and at its close rolling back) a transaction of its own.
+                # Nothing here waits for the database.
                 connection.sync_connection.begin()  # type: ignore[union-attr]
             self._session = AsyncSession(bind=connection, expire_on_commit=False)
         return self._session
@@ -299,9 +300,14 @@ class Bot:
         # that want the ORM get `turn.session`, in the same transaction.
         async with transaction(self.db_engine) as connection:
             queries = await TurnQueries.bind(connection)
-            if inbound.event_id and not await self._first_delivery(queries, inbound):
-                return []
-            identity, conversation, raw_state = await self._load(queries, inbound)
+            key = conversation_key(inbound)
+            if inbound.event_id:
+                first, row = await queries.claim(self._event(inbound), key)
+                if not first:
+                    return []  # a repeat delivery
+            else:
+                row = await queries.first("load", {"key": key})
+            identity, conversation, raw_state = await self._load(queries, inbound, key, row)
             if conversation.locale:
                 use_locale(conversation.locale)  # the rest of the turn speaks it (dialogues too)
             try:
@@ -478,15 +484,16 @@ class Bot:
 
     # ---- storage ---------------------------------------------------------------------------
 
-    async def _first_delivery(self, queries: TurnQueries, inbound: Inbound) -> bool:
-        values = {"platform": inbound.platform, "event_id": str(inbound.event_id)[:200]}
-        values["received_at"] = datetime.now(UTC)
-        return bool(await queries.run("event", values))  # 0 rows: a repeat delivery
+    @staticmethod
+    def _event(inbound: Inbound) -> dict[str, Any]:
+        """The inbound event's de-duplication key, as stored."""
+        return {"platform": inbound.platform, "event_id": str(inbound.event_id)[:200], "received_at": datetime.now(UTC)}
 
-    async def _load(self, queries: TurnQueries, inbound: Inbound) -> tuple[IdentityRef, ConversationRef, str | None]:
-        """Who, which conversation, and its state as JSON text (see `turn_sql.LOAD`)."""
-        key = conversation_key(inbound)
-        row = await queries.first("load", {"key": key})
+    async def _load(
+        self, queries: TurnQueries, inbound: Inbound, key: str, row: Mapping[str, Any] | None
+    ) -> tuple[IdentityRef, ConversationRef, str | None]:
+        """Who, which conversation (`row`, as `turn_sql.LOAD` gives it; None: a new one), and its state as
+        JSON text."""
         if row is None:
             identity = await self._identity(queries, inbound)
             now = datetime.now(UTC)
@@ -526,20 +533,21 @@ class Bot:
         await queries.run("reachable", {"iid": identity.id, "chat_id": inbound.chat_id})
 
     async def _save(self, turn: Turn) -> None:
+        """The new state, and the changed answers copied to the evidence bank (restart clears the state,
+        never the bank)."""
         conversation, state = turn.conversation, turn.state
-        await turn.queries.run(
-            "save",
-            {"cid": conversation.id, "state": state.model_dump_json(), "version": conversation.version + 1,
-             "updated_at": datetime.now(UTC), "organisation_id": conversation.organisation_id},
-        )  # fmt: skip
-        if turn._changed and state.dialogue:
-            await self._store_answers(turn, state.dialogue, turn._changed)
-
-    async def _store_answers(self, turn: Turn, dialogue_id: str, keys: set[str]) -> None:
-        """Copy changed answers to the evidence bank. Restart clears the state, never the bank."""
-        state = turn.state
         now = datetime.now(UTC)
-        rows = [
+        answers = self._changed_answers(turn, state.dialogue, now) if turn._changed and state.dialogue else []
+        await turn.queries.save(
+            {"cid": conversation.id, "state": state.model_dump_json(), "version": conversation.version + 1,
+             "updated_at": now, "organisation_id": conversation.organisation_id},
+            answers,
+        )  # fmt: skip
+
+    @staticmethod
+    def _changed_answers(turn: Turn, dialogue_id: str, now: datetime) -> list[dict[str, Any]]:
+        state = turn.state
+        return [
             {
                 "conversation_id": turn.conversation.id,
                 "organisation_id": turn.conversation.organisation_id,
@@ -548,11 +556,9 @@ class Bot:
                 "value": state.answers.get(key),
                 "updated_at": now,
             }
-            for key in sorted(keys)
+            for key in sorted(turn._changed)
             if key in state.answers or key in state.skipped or _qualifier_cleared(state, key)
         ]
-        if rows:
-            await turn.queries.run_many("answer", rows)
 
     async def evidence_bank(self, turn: Turn, dialogue_id: str) -> dict[str, Any]:
         """Answers this person or their organisation gave before, to offer back ("still right?")."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -40,19 +40,23 @@ async def both_ways(connection: AsyncConnection) -> tuple[TurnQueries, TurnQueri
 
 
 class Recording:
-    """Queries that note which statements were run, so the test can tell it compared every one."""
+    """Queries that note which statements were run (by the test, or by `claim` and `save` in turn), so the
+    test can tell it compared every one."""
 
     def __init__(self, queries: TurnQueries) -> None:
         self.queries, self.used = queries, set[str]()
+        for method in ("run", "run_many", "first", "all"):
+            setattr(queries, method, self._recorded(getattr(queries, method)))
 
-    def __getattr__(self, method: str) -> Any:
-        call = getattr(self.queries, method)
-
+    def _recorded(self, call: Any) -> Any:
         async def record(name: str, params: Any) -> Any:
             self.used.add(name)
             return await call(name, params)
 
         return record
+
+    def __getattr__(self, method: str) -> Any:
+        return getattr(self.queries, method)
 
 
 async def new_conversation(queries: TurnQueries | Recording, suffix: str) -> tuple[int, int]:
@@ -79,27 +83,32 @@ async def a_turns_statements(queries: Recording, suffix: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     seen["identity"] = await queries.first("identity", {"platform": "telegram", "user_id": f"u{suffix}"})
     seen["reachable"] = await queries.run("reachable", {"iid": identity_id, "chat_id": f"c{suffix}"})
-    seen["save"] = await queries.run(
-        "save",
-        {
-            "cid": conversation_id,
-            "state": AWKWARD_STATE_JSON,
-            "version": 7,
-            "updated_at": WHEN,
-            "organisation_id": None,
-        },
-    )
+    conversation = {"cid": conversation_id, "state": AWKWARD_STATE_JSON, "updated_at": WHEN, "organisation_id": None}
+    seen["save"] = await queries.run("save", {**conversation, "version": 5})
+    await queries.save({**conversation, "version": 6}, [])
     answers = (("count", 1_200), ("story", "Café ☕"), ("gone", None), ("list", ["a", 2]), ("half", 0.5))
-    for values in (answers, (("count", 1_300),)):  # the second time: ON CONFLICT DO UPDATE
-        await queries.run_many(
-            "answer",
+    for version, values in ((7, answers), (8, (("count", 1_300),))):  # the second time: ON CONFLICT DO UPDATE
+        await queries.save(
+            {**conversation, "version": version},
             [{"conversation_id": conversation_id, "organisation_id": None, "dialogue_id": "sv", "key": key,
               "value": value, "updated_at": WHEN} for key, value in values],
         )  # fmt: skip
-    seen["load"] = await queries.first("load", {"key": f"telegram:c{suffix}:u{suffix}"})
+    await queries.run_many(
+        "answer",
+        [{"conversation_id": conversation_id, "organisation_id": None, "dialogue_id": "sv", "key": "story",
+          "value": "Café ☕", "updated_at": WHEN}],
+    )  # fmt: skip
+    key = f"telegram:c{suffix}:u{suffix}"
+    seen["load"] = await queries.first("load", {"key": key})
     seen["bank"] = await queries.all("bank", {"dialogue_id": "sv", "cid": conversation_id, "oid": None})
     event = {"platform": "telegram", "event_id": f"{suffix}-1", "received_at": WHEN}
     seen["event"] = [await queries.run("event", event), await queries.run("event", event)]
+    # As a turn takes its event and loads its conversation: new, repeated, and for a conversation not there yet.
+    claimed = {**event, "event_id": f"{suffix}-2"}
+    seen["claim"] = [await queries.claim(claimed, key), await queries.claim(claimed, key),
+                     await queries.claim({**claimed, "event_id": f"{suffix}-3"}, key + ":none")]  # fmt: skip
+    assert seen["claim"][0][1]["version"] == 8 and seen["claim"][1:] == [(False, None), (True, None)]
+    seen["claim"][0] = (True, _without(seen["claim"][0][1], ("event_row", "id", "identity_id", "person_id")))
     assert seen["identity"] is not None and seen["identity"]["id"] == identity_id
     assert seen["load"] is not None and seen["load"]["id"] == conversation_id
     ids = ("id", "identity_id", "person_id")
@@ -137,7 +146,9 @@ async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
         fast, plain = (Recording(queries) for queries in await both_ways(connection))
         fast_seen = await a_turns_statements(fast, "fast")
         plain_seen = await a_turns_statements(plain, "plain")
-        assert fast.used == plain.used == set(statements(connection.dialect)), "every statement, both ways"
+        # Each way ran every statement it has (on PostgreSQL the fast way joins some: "claim", "save_answers").
+        assert fast.used | plain.used == set(statements(connection.dialect)), "every statement"
+        assert plain.used == set(statements(connection.dialect)) - {"claim", "save_answers"}
 
         assert _named(fast_seen, "fast") == _named(plain_seen, "plain")
         assert json.loads(plain_seen["load"]["state"]) == AWKWARD_STATE
@@ -148,7 +159,7 @@ async def test_both_ways_store_the_same_text_and_read_back_the_same_values(
 
         # The same text in the database, so the ORM and reports read either kind of row alike.
         for table, sql in STORED.items():
-            rows = [_named(row, "fast" if i == 0 else "plain") for i, row in enumerate(await stored(connection, sql))]
+            rows = [_named(_named(row, "fast"), "plain") for row in await stored(connection, sql)]
             half = len(rows) // 2
             assert half and rows[:half] == rows[half:], table
 
@@ -251,7 +262,7 @@ def _cut_connection_at_load(monkeypatch: pytest.MonkeyPatch, times: int) -> list
 
 def _cutting(first: Any, left: list[int]) -> Any:
     async def cut_then_first(self: TurnQueries, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        if name == "load" and left:
+        if name in ("load", "claim") and left:  # PostgreSQL's fast way loads with the event's key ("claim")
             left.pop()
             closed = OSError("connection is closed")
             raise DBAPIError("SELECT ... FROM conversations", dict(params), closed, connection_invalidated=True)
@@ -281,3 +292,32 @@ async def test_a_turn_that_uses_the_orm_session_is_still_one_transaction(bot: Sc
         assert await stored(connection, "SELECT display_name FROM people ORDER BY id") == [("",), ("extra for U1",)]
         assert await stored(connection, "SELECT platform_user_id FROM identities") == [("U1",)]
         assert await stored(connection, "SELECT event_id FROM inbound_events") == [("e1",)]
+
+
+async def test_a_turn_on_connections_the_server_closed_is_answered_on_a_new_one(
+    bot: ScenarioBot, pg_url: str
+) -> None:
+    """PostgreSQL, for real: the server ends every connection of the pool (as a restart does) between two
+    turns. The next turn meets a dead connection at its first statement (asyncpg's BEGIN, outside
+    SQLAlchemy), and is run again on a new connection: answered once, kept once."""
+    import asyncpg
+
+    await bot.say("hi", event_id="e1")
+    first_question = bot.last
+    url = make_url(pg_url)
+    admin = await asyncpg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                                  database=url.database)  # fmt: skip
+    try:
+        ended = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert ended >= 1, "the pool's connection was ended"
+    replies = await bot.say("Sam", event_id="e2")
+    assert replies and all(reply.text != SORRY for reply in replies), bot.transcript
+    assert bot.last != first_question, "moved on to the next question"
+    async with bot.bot.db_engine.connect() as connection:
+        assert await stored(connection, "SELECT count(*) FROM inbound_events WHERE event_id = 'e2'") == [(1,)]
+        assert await stored(connection, "SELECT version FROM conversations") == [(2,)]

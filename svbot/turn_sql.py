@@ -298,15 +298,16 @@ class _Kept:
 
 
 _UNSET: Any = object()
+Statement = str | Executable  # a name in `statements()`, or a statement itself
 
 
 class TurnQueries:
     """The turn's statements bound to its connection. Building statements costs more than running them,
     so they are built once per kind of database and kept."""
 
-    _built: dict[str, dict[str, Any]] = {}
+    _built: dict[str, dict[Any, Any]] = {}
 
-    def __init__(self, connection: AsyncConnection, prepared: dict[str, Any]) -> None:
+    def __init__(self, connection: AsyncConnection, prepared: dict[Any, Any]) -> None:
         self.connection = connection
         self._prepared = prepared
 
@@ -335,22 +336,28 @@ class TurnQueries:
             return _SqliteQueries(connection, prepared, driver.sqlite)
         return cls(connection, prepared)
 
-    async def run(self, name: str, params: Mapping[str, Any]) -> int:
+    # Each method takes one of `statements()` by name, or a statement of a feature's own (a module-level
+    # constant: on the direct ways it is compiled the first time and kept, like the named ones).
+
+    async def run(self, name: Statement, params: Mapping[str, Any]) -> int:
         """Execute; returns how many rows it changed."""
-        result = await self.connection.execute(self._prepared[name], dict(params))
+        result = await self.connection.execute(self._statement(name, params), dict(params))
         return result.rowcount
 
-    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        await self.connection.execute(self._prepared[name], [dict(row) for row in rows])
+    async def run_many(self, name: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        await self.connection.execute(self._statement(name, rows[0]), [dict(row) for row in rows])
 
-    async def first(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    async def first(self, name: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """The first row (of a SELECT, or an INSERT's RETURNING), or None."""
-        row = (await self.connection.execute(self._prepared[name], dict(params))).first()
+        row = (await self.connection.execute(self._statement(name, params), dict(params))).first()
         return None if row is None else row._mapping
 
-    async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        result = await self.connection.execute(self._prepared[name], dict(params))
+    async def all(self, name: Statement, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        result = await self.connection.execute(self._statement(name, params), dict(params))
         return [row._mapping for row in result]
+
+    def _statement(self, name: Statement, params: Mapping[str, Any]) -> Any:
+        return self._prepared[name] if isinstance(name, str) else name
 
     async def claim(self, event: Mapping[str, Any], key: str) -> tuple[bool, Mapping[str, Any] | None]:
         """Record the inbound event's key, then load its conversation (`LOAD`, locked for the turn).
@@ -365,7 +372,7 @@ class TurnQueries:
         if answers:
             await self.run_many("answer", answers)
 
-    async def new_id(self, name: str, params: Mapping[str, Any]) -> int:
+    async def new_id(self, name: Statement, params: Mapping[str, Any]) -> int:
         """Run an INSERT ... RETURNING id; the new row's id."""
         row = await self.first(name, params)
         if row is None:
@@ -373,28 +380,41 @@ class TurnQueries:
         return int(row["id"])
 
 
+def _direct(queries: TurnQueries, name: Statement, params: Mapping[str, Any]) -> _Direct:
+    """A named statement, or a feature's own compiled for this database the first time it is run."""
+    if isinstance(name, str):
+        return queries._prepared[name]
+    key = (name, tuple(sorted(params)))  # an INSERT is compiled for the columns it is given
+    found = queries._prepared.get(key)
+    if found is None:
+        found = queries._prepared[key] = _Direct(name, queries.connection.dialect, key[1])
+    return found
+
+
 class _SqliteQueries(TurnQueries):
     """The same, run on the sqlite3 connection under the turn's SQLAlchemy connection."""
 
-    def __init__(self, connection: AsyncConnection, prepared: dict[str, Any], sqlite3_connection: Any) -> None:
+    def __init__(self, connection: AsyncConnection, prepared: dict[Any, Any], sqlite3_connection: Any) -> None:
         super().__init__(connection, prepared)
         self._sqlite = sqlite3_connection
 
-    async def run(self, name: str, params: Mapping[str, Any]) -> int:
-        direct: _Direct = self._prepared[name]
+    _statement = _direct
+
+    async def run(self, name: Statement, params: Mapping[str, Any]) -> int:
+        direct: _Direct = self._statement(name, params)
         return self._sqlite.execute(direct.sql, direct.values(params)).rowcount
 
-    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        direct: _Direct = self._prepared[name]
+    async def run_many(self, name: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        direct: _Direct = self._statement(name, rows[0])
         self._sqlite.executemany(direct.sql, [direct.values(row) for row in rows])
 
-    async def first(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        direct: _Direct = self._prepared[name]
+    async def first(self, name: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        direct: _Direct = self._statement(name, params)
         row = self._sqlite.execute(direct.sql, direct.values(params)).fetchone()
         return None if row is None else direct.row(row)
 
-    async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        direct: _Direct = self._prepared[name]
+    async def all(self, name: Statement, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        direct: _Direct = self._statement(name, params)
         return [direct.row(row) for row in self._sqlite.execute(direct.sql, direct.values(params))]
 
 
@@ -402,26 +422,28 @@ class _AsyncpgQueries(TurnQueries):
     """The same, run straight on asyncpg inside the turn's own transaction (`_asyncpg_transaction`).
     An error is raised as SQLAlchemy would raise it, so the turn treats it alike (`svbot.turns.Bot.handle`)."""
 
-    def __init__(self, connection: AsyncConnection, prepared: dict[str, Any], driver: Any) -> None:
+    def __init__(self, connection: AsyncConnection, prepared: dict[Any, Any], driver: Any) -> None:
         super().__init__(connection, prepared)
         self._driver = driver
 
-    async def run(self, name: str, params: Mapping[str, Any]) -> int:
-        direct: _Direct = self._prepared[name]
+    _statement = _direct
+
+    async def run(self, name: Statement, params: Mapping[str, Any]) -> int:
+        direct: _Direct = self._statement(name, params)
         status = await self._call(direct, self._driver.execute, *direct.values(params))
         return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 1", "UPDATE 1": the rows changed
 
-    async def run_many(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        direct: _Direct = self._prepared[name]
+    async def run_many(self, name: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        direct: _Direct = self._statement(name, rows[0])
         await self._call(direct, self._driver.executemany, [direct.values(row) for row in rows])
 
-    async def first(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        direct: _Direct = self._prepared[name]
+    async def first(self, name: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        direct: _Direct = self._statement(name, params)
         row = await self._call(direct, self._driver.fetchrow, *direct.values(params))
         return None if row is None else direct.row(row)
 
-    async def all(self, name: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        direct: _Direct = self._prepared[name]
+    async def all(self, name: Statement, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        direct: _Direct = self._statement(name, params)
         return [direct.row(row) for row in await self._call(direct, self._driver.fetch, *direct.values(params))]
 
     async def claim(self, event: Mapping[str, Any], key: str) -> tuple[bool, Mapping[str, Any] | None]:

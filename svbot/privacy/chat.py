@@ -34,7 +34,7 @@ MAX_BUTTONS = 24
 # At first contact: the person (none if erased), and whether they have seen the notice; then its mark.
 # Built once: building a statement costs more than running it.
 _SHOWN = (
-    select(Person.id, NoticeShown.person_id)
+    select(Person.id, NoticeShown.person_id.label("notice"))
     .outerjoin(NoticeShown, NoticeShown.person_id == Person.id)
     .where(Person.id == bindparam("person"))
 )
@@ -134,12 +134,13 @@ async def _first_contact(turn: Turn) -> None:
     person = turn.identity.person_id
     if not turn.has_session:
         # Nothing of this turn waits in an ORM session, so the database says all: one query and one
-        # INSERT on the turn's connection, where the ORM's gets and flush cost a new person's first
-        # turn about a third more CPU (`bench/telegram_turns.py`).
-        row = (await turn.connection.execute(_SHOWN, {"person": person})).first()
-        if row is None or row[1] is not None:  # erased in this very turn, or shown before
+        # INSERT, with the turn's own statements (`turn.queries`: straight on the driver), where the
+        # ORM's gets and flush cost a new person's first turn about a third more CPU, and SQLAlchemy's
+        # execute about a third of what was left (`bench/telegram_turns.py`).
+        row = await turn.queries.first(_SHOWN, {"person": person})
+        if row is None or row["notice"] is not None:  # erased in this very turn, or shown before
             return
-        await turn.connection.execute(_SHOW, {"person_id": person, "shown_at": turn.now})
+        await turn.queries.run(_SHOW, {"person_id": person, "shown_at": turn.now})
     else:
         if await turn.session.get(NoticeShown, person) is not None:
             return

@@ -175,29 +175,40 @@ class TelegramSender:
             message_id = await self._send_text(chat_id, chunk, markup if is_last else None, quote)
         return message_id
 
+    # Text is sent and edited with `do_api_request`, PTB's documented way to make a Bot API call as given,
+    # which hands back Telegram's reply as it came: svbot needs only the new message's id, and building
+    # PTB's Message from the reply (what `send_message` does) was most of the cost of a reply
+    # (`bench/telegram_turns.py`). Errors, retries and the rate limiter are PTB's as before.
+
     async def _send_text(self, chat_id: int | str, text: str, markup: Any, quote: int | None = None) -> int:
         sent = await self._call(
-            lambda: self.tg.send_message(
-                chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                reply_parameters=_quote(quote),
-                link_preview_options=NO_PREVIEW,
+            lambda: self.tg.do_api_request(
+                "sendMessage",
+                {
+                    "chat_id": chat_id,
+                    "text": text,
+                    "parse_mode": ParseMode.HTML,
+                    "reply_markup": markup,
+                    "reply_parameters": _quote(quote),
+                    "link_preview_options": NO_PREVIEW,
+                },
             )
         )
-        return sent.message_id
+        return int(sent["message_id"])
 
     async def _edit(self, chat_id: int | str, message_id: int, text: str, markup: Any) -> bool:
         try:
             await self._call(
-                lambda: self.tg.edit_message_text(
-                    text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    link_preview_options=NO_PREVIEW,
+                lambda: self.tg.do_api_request(
+                    "editMessageText",
+                    {
+                        "chat_id": chat_id,
+                        "message_id": message_id,
+                        "text": text,
+                        "parse_mode": ParseMode.HTML,
+                        "reply_markup": markup,
+                        "link_preview_options": NO_PREVIEW,
+                    },
                 )
             )
         except BadRequest as exc:

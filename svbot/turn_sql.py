@@ -475,13 +475,14 @@ async def _driven(connection: AsyncConnection, sql: str, method: Any, *args: Any
     """`await method(*args)` on asyncpg, its errors raised as SQLAlchemy's would be."""
     try:
         return await method(*args)
-    except asyncpg.PostgresError as error:
-        if not _driver(connection).is_closed():
-            kind = IntegrityError if isinstance(error, asyncpg.IntegrityConstraintViolationError) else DBAPIError
-            raise kind(sql, args, error) from error
-        await _found_cut(connection, sql, args, error)
-    except (OSError, asyncpg.InterfaceError) as error:
-        await _found_cut(connection, sql, args, error)
+    except Exception as error:
+        # A connection the server ended shows as many errors (an OSError, "connection is closed", the
+        # server's "terminating connection", an operation left half done): what they share is that asyncpg
+        # has closed the connection by the time it raises.
+        if _driver(connection).is_closed() or isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError):
+            await _found_cut(connection, sql, args, error)
+        kind = IntegrityError if isinstance(error, asyncpg.IntegrityConstraintViolationError) else DBAPIError
+        raise kind(sql, args, error) from error
 
 
 async def _found_cut(connection: AsyncConnection, sql: str, args: Any, error: Exception) -> NoReturn:
@@ -498,12 +499,13 @@ async def _found_cut(connection: AsyncConnection, sql: str, args: Any, error: Ex
 
 
 class _Direct:
-    """A statement compiled once for SQLite: its SQL, and each parameter's and column's type conversion."""
+    """A statement compiled once for a database (SQLite's '?' or asyncpg's '$1' parameters): its SQL, and
+    each parameter's and column's type conversion."""
 
     def __init__(self, statement: Any, dialect: Dialect, keys: Sequence[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys else None)
         if compiled.positiontup is None:
-            raise ValueError("direct statements need a positional paramstyle (SQLite's '?')")
+            raise ValueError("direct statements need a positional paramstyle ('?' or '$1')")
         self.sql: str = compiled.string
         self.names: list[str] = list(compiled.positiontup)
         binds = [compiled.binds[name] for name in self.names]
@@ -513,6 +515,9 @@ class _Direct:
         }
         types = [bind.type.dialect_impl(dialect) for bind in binds]
         self.converters = [type_.bind_processor(dialect) for type_ in types]
+        # Every turn runs several statements: the values' conversion, worked out here, is a plain loop there.
+        self._plain = not self.given and all(convert is None for convert in self.converters)
+        self._binds = list(zip(self.names, self.converters, strict=True))
         columns = list(statement.exported_columns)  # a SELECT's columns, or what an INSERT returns
         self.columns = [column.key for column in columns]
         self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
@@ -522,13 +527,12 @@ class _Direct:
         convert = self.converters[self.names.index(name)]
         return convert if convert is not None else lambda value: value
 
-    def values(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    def values(self, params: Mapping[str, Any]) -> list[Any]:
+        if self._plain:
+            return [params[name] for name in self.names]
         if self.given:
             params = {**self.given, **params}
-        return tuple(
-            value if convert is None else convert(value)
-            for convert, value in zip(self.converters, (params[name] for name in self.names), strict=True)
-        )
+        return [params[name] if convert is None else convert(params[name]) for name, convert in self._binds]
 
     def row(self, raw: Sequence[Any]) -> dict[str, Any]:
         return {

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import telegram
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardMarkup
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import BaseRequest
@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 PLATFORM = "telegram"
 log = logging.getLogger("svbot.telegram")
 # Statements and reports quote links people typed: a preview card would push the text off a phone screen.
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# (Given as the Bot API's own JSON, like the keyboards: PTB turning its objects into JSON on every call
+# was about a third of the cost of a send, `bench/telegram_turns.py`.)
+NO_PREVIEW = {"is_disabled": True}
 
 
 T = TypeVar("T")
@@ -234,20 +236,17 @@ class TelegramSender:
                 telegram.InputFile(io.BytesIO(content), filename=filename),
                 caption=caption,
                 parse_mode=ParseMode.HTML if caption else None,
-                reply_markup=markup,
+                reply_markup=InlineKeyboardMarkup.de_json(markup, self.tg) if markup else None,
             )
         )
         return sent.message_id
 
-    async def _markup(
-        self, rows: Sequence[Sequence[KeyboardButton]], owner: Owner | None
-    ) -> InlineKeyboardMarkup | None:
+    async def _markup(self, rows: Sequence[Sequence[KeyboardButton]], owner: Owner | None) -> dict[str, Any] | None:
+        """The inline keyboard, as the Bot API's JSON."""
         if not rows:
             return None
         data = await self.buttons.callback_data((b.payload for row in rows for b in row), owner)
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.text, callback_data=data[b.payload]) for b in row] for row in rows]
-        )
+        return {"inline_keyboard": [[{"text": b.text, "callback_data": data[b.payload]} for b in row] for row in rows]}
 
     async def _call(self, make_call: Callable[[], Awaitable[T]]) -> T:
         """One Bot API call with svbot's retry policy. BadRequest and ChatMigrated pass through."""
@@ -288,10 +287,10 @@ def _named(owner: Owner, locale: str | None) -> str:
     return html.escape(text("channels.telegram.question_for", locale, name="\x00")).replace("\x00", mention) + "\n"
 
 
-def _quote(message_id: int | None) -> telegram.ReplyParameters | None:
+def _quote(message_id: int | None) -> dict[str, Any] | None:
     if message_id is None:
         return None
-    return telegram.ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+    return {"message_id": message_id, "allow_sending_without_reply": True}
 
 
 def _chat(chat_id: str | int) -> int | str:

@@ -328,3 +328,42 @@ async def test_the_clock_applies_retention(db, db_url: str, tmp_path: Path) -> N
         await wait_until(gone, timeout=60, what="the clock's retention pass")
     finally:
         assert await clock.stop_async() == 0, clock.output
+
+
+async def test_button_keys_go_90_days_after_their_last_message_and_with_the_person_they_name(db, db_url: str) -> None:
+    """A group button's key keeps whose question it was (Telegram id and first name): retention forgets it
+    90 days after the last message it was sent on, and erasing that person forgets it at once."""
+    from svbot.channels.telegram.buttons import ButtonStore, Owner
+    from svbot.config import Settings
+    from svbot.models import ButtonPayload
+    from svbot.privacy.erase import erase_person
+    from svbot.privacy.retention import apply_retention
+
+    store = ButtonStore(db)
+    ann, bob = Owner("101", "Ann"), Owner("202", "Bob")
+    old = (await store.callback_data(["dl:submitted:1"], ann))["dl:submitted:1"]
+    again = (await store.callback_data(["dl:submitted:2"], ann))["dl:submitted:2"]
+    bobs = (await store.callback_data(["dl:submitted:1"], bob))["dl:submitted:1"]
+    now = datetime.now(UTC)
+    async with db() as session, session.begin():
+        for button in await session.scalars(select(ButtonPayload)):
+            button.created_at = now - timedelta(days=91)
+    await store.callback_data(["dl:submitted:2"], ann)  # sent again today, on a new message
+
+    forgotten = await apply_retention(db, now, Settings(DATABASE_URL=db_url), frozenset())
+    assert forgotten.buttons == 2
+    assert await store.decode(old) is None and await store.decode(bobs) is None, "older than 90 days"
+    kept = await store.decode(again)
+    assert kept is not None and kept.owner == ann, "its newest message is new"
+
+    async with db() as session, session.begin():
+        person = Person(display_name="Ann")
+        session.add(person)
+        await session.flush()
+        session.add(Identity(person_id=person.id, platform="telegram", platform_user_id="101", chat_id="101"))
+    bobs = (await store.callback_data(["dl:submitted:3"], bob))["dl:submitted:3"]
+    async with db() as session, session.begin():
+        erased = await erase_person(session, person.id, now=now, requested_by="cli")
+    assert erased is not None and erased.counts["group_buttons"] == 1
+    assert await store.decode(again) is None, "Ann's name went with her"
+    assert await store.decode(bobs) is not None, "Bob's stays"

@@ -135,7 +135,7 @@ def data_retention(now_text: str | None) -> None:
         return await apply_retention(app.bot.sessionmaker, now, settings, free_text_steps(app.bot.dialogues))
 
     done = with_app(work, settings)
-    click.echo(f"Forgot {done.outbox} sent messages, {done.events} event keys, "
+    click.echo(f"Forgot {done.outbox} sent messages, {done.events} event keys, {done.buttons} button keys, "
                f"and the free text of {done.conversations} abandoned conversations.")  # fmt: skip
 
 

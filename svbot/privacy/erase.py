@@ -38,7 +38,7 @@ from svbot.deadlines.models import (
 from svbot.delivery.models import OutboxMessage
 from svbot.dialogue.spec import Dialogue, Step
 from svbot.evidence import StatementRecord
-from svbot.models import Answer, Conversation, Identity, Membership, Organisation, Person
+from svbot.models import Answer, ButtonPayload, Conversation, Identity, Membership, Organisation, Person
 from svbot.monitoring import MonitoringReport
 from svbot.privacy.erased import external_id_hash
 from svbot.privacy.models import ERASE, ORGANISATION, PERSON, REMOVE, ErasedOrganisation, NoticeShown, PrivacyContact
@@ -108,6 +108,12 @@ async def erase_person(
         DashboardSession.person_id == person_id)))  # fmt: skip
     await _run(session, delete(DashboardLink).where(DashboardLink.person_id == person_id))
     await _run(session, delete(NoticeShown).where(NoticeShown.person_id == person_id))
+    # A button sent in a group is kept with whose question it was: their platform id and first name.
+    accounts = (await session.execute(select(Identity.platform, Identity.platform_user_id).where(
+        Identity.id.in_(ids)))).all()  # fmt: skip
+    for platform, user_id in accounts:
+        erased.add("group_buttons", await _run(session, delete(ButtonPayload).where(
+            ButtonPayload.platform == platform, ButtonPayload.owner_user_id == user_id)))  # fmt: skip
     # Join attempts are counted by person and by chat (svbot.support.attempts): those counters go too.
     chats = (await session.execute(select(Identity.platform, Identity.chat_id).where(Identity.id.in_(ids)))).all()
     for prefix in [f"person:{person_id}:", *(f"chat:{platform}:{chat}:" for platform, chat in chats if chat)]:

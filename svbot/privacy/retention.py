@@ -3,6 +3,9 @@
 Defaults (each a setting, see svbot/config.py and docs/privacy.md):
 - outbox rows that were sent, failed or cancelled (each holds the message text and the chat it went to):
   after 90 days (`SVBOT_RETENTION_SENT_DAYS`); rows still waiting are never touched;
+- a Telegram button's key (its payload and, in a group, whose question it was, with their first name):
+  90 days after the last message it was sent on, as the outbox rows (`SVBOT_RETENTION_SENT_DAYS`); a
+  button pressed after that is answered as an old button;
 - join-attempt counters (person, chat or organisation id and a count): after 2 days;
 - inbound event keys (platform and event id, kept to answer a repeated delivery once): after 7 days
   (`SVBOT_RETENTION_EVENTS_DAYS`);
@@ -25,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.config import Settings
 from svbot.delivery.models import CANCELLED, FAILED, SENT, OutboxMessage
-from svbot.models import Answer, Conversation
+from svbot.models import Answer, ButtonPayload, Conversation
 from svbot.support import attempts
 from svbot.support.models import AttemptCount
 from svbot.turns import forget_events_before
@@ -42,9 +45,10 @@ class Forgotten:
     outbox: int = 0
     events: int = 0
     conversations: int = 0
+    buttons: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.outbox or self.events or self.conversations)
+        return bool(self.outbox or self.events or self.conversations or self.buttons)
 
 
 async def apply_retention(
@@ -65,6 +69,8 @@ async def apply_retention(
             )  # fmt: skip
         )
         forgotten.outbox = result.rowcount or 0
+        buttons = await session.execute(delete(ButtonPayload).where(ButtonPayload.created_at < sent_before))
+        forgotten.buttons = buttons.rowcount or 0
         forgotten.events = await forget_events_before(session, now - timedelta(days=settings.retention_events_days))
         # Join-attempt counters (a subject and a count, no text) are only needed for the last hour.
         await session.execute(delete(AttemptCount).where(AttemptCount.window_start < now - attempts.KEEP))
@@ -95,8 +101,8 @@ async def apply_retention(
             break
         last_id = rows[-1][0]
     if forgotten:
-        log.info("retention: forgot %s outbox rows, %s event keys, free text of %s conversations",
-                 forgotten.outbox, forgotten.events, forgotten.conversations)  # fmt: skip
+        log.info("retention: forgot %s outbox rows, %s event keys, %s button keys, free text of %s conversations",
+                 forgotten.outbox, forgotten.events, forgotten.buttons, forgotten.conversations)  # fmt: skip
     return forgotten
 
 

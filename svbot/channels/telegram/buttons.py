@@ -11,12 +11,12 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from svbot.channels.telegram.render import CALLBACK_DATA_LIMIT, LONG_PAYLOAD_PREFIX
-from svbot.models import ButtonPayload
+from svbot.models import ButtonPayload, utcnow
 
 PLATFORM = "telegram"
 
@@ -61,6 +61,9 @@ class ButtonStore:
     async def _store(self, keyed: dict[str, str], owner: Owner | None) -> None:
         async with self.sessionmaker() as session:
             known = set((await session.scalars(select(ButtonPayload.key).where(ButtonPayload.key.in_(keyed)))).all())
+            if known:  # sent again: kept as long as its newest message (retention counts from `created_at`)
+                fresh = update(ButtonPayload).where(ButtonPayload.key.in_(known)).values(created_at=utcnow())
+                await session.execute(fresh)
             for key, payload in keyed.items():
                 if key not in known:
                     session.add(ButtonPayload(

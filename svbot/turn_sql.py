@@ -380,45 +380,46 @@ class TurnQueries:
         return int(row["id"])
 
 
-def _direct(queries: TurnQueries, name: Statement, params: Mapping[str, Any]) -> _Direct:
-    """A named statement, or a feature's own compiled for this database the first time it is run."""
-    if isinstance(name, str):
-        return queries._prepared[name]
-    key = (name, tuple(sorted(params)))  # an INSERT is compiled for the columns it is given
-    found = queries._prepared.get(key)
-    if found is None:
-        found = queries._prepared[key] = _Direct(name, queries.connection.dialect, key[1])
-    return found
+class _DirectQueries(TurnQueries):
+    """The statements compiled once (`_Direct`) and run on the driver itself, by the subclass."""
+
+    def _statement(self, name: Statement, params: Mapping[str, Any]) -> _Direct:
+        """A named statement, or a feature's own compiled for this database the first time it is run."""
+        if isinstance(name, str):
+            return self._prepared[name]
+        key = (name, tuple(sorted(params)))  # an INSERT is compiled for the columns it is given
+        found = self._prepared.get(key)
+        if found is None:
+            found = self._prepared[key] = _Direct(name, self.connection.dialect, key[1])
+        return found
 
 
-class _SqliteQueries(TurnQueries):
+class _SqliteQueries(_DirectQueries):
     """The same, run on the sqlite3 connection under the turn's SQLAlchemy connection."""
 
     def __init__(self, connection: AsyncConnection, prepared: dict[Any, Any], sqlite3_connection: Any) -> None:
         super().__init__(connection, prepared)
         self._sqlite = sqlite3_connection
 
-    _statement = _direct
-
     async def run(self, name: Statement, params: Mapping[str, Any]) -> int:
-        direct: _Direct = self._statement(name, params)
+        direct = self._statement(name, params)
         return self._sqlite.execute(direct.sql, direct.values(params)).rowcount
 
     async def run_many(self, name: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
-        direct: _Direct = self._statement(name, rows[0])
+        direct = self._statement(name, rows[0])
         self._sqlite.executemany(direct.sql, [direct.values(row) for row in rows])
 
     async def first(self, name: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        direct: _Direct = self._statement(name, params)
+        direct = self._statement(name, params)
         row = self._sqlite.execute(direct.sql, direct.values(params)).fetchone()
         return None if row is None else direct.row(row)
 
     async def all(self, name: Statement, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        direct: _Direct = self._statement(name, params)
+        direct = self._statement(name, params)
         return [direct.row(row) for row in self._sqlite.execute(direct.sql, direct.values(params))]
 
 
-class _AsyncpgQueries(TurnQueries):
+class _AsyncpgQueries(_DirectQueries):
     """The same, run straight on asyncpg inside the turn's own transaction (`_asyncpg_transaction`).
     An error is raised as SQLAlchemy would raise it, so the turn treats it alike (`svbot.turns.Bot.handle`)."""
 
@@ -426,24 +427,22 @@ class _AsyncpgQueries(TurnQueries):
         super().__init__(connection, prepared)
         self._driver = driver
 
-    _statement = _direct
-
     async def run(self, name: Statement, params: Mapping[str, Any]) -> int:
-        direct: _Direct = self._statement(name, params)
+        direct = self._statement(name, params)
         status = await self._call(direct, self._driver.execute, *direct.values(params))
         return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 1", "UPDATE 1": the rows changed
 
     async def run_many(self, name: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
-        direct: _Direct = self._statement(name, rows[0])
+        direct = self._statement(name, rows[0])
         await self._call(direct, self._driver.executemany, [direct.values(row) for row in rows])
 
     async def first(self, name: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        direct: _Direct = self._statement(name, params)
+        direct = self._statement(name, params)
         row = await self._call(direct, self._driver.fetchrow, *direct.values(params))
         return None if row is None else direct.row(row)
 
     async def all(self, name: Statement, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        direct: _Direct = self._statement(name, params)
+        direct = self._statement(name, params)
         return [direct.row(row) for row in await self._call(direct, self._driver.fetch, *direct.values(params))]
 
     async def claim(self, event: Mapping[str, Any], key: str) -> tuple[bool, Mapping[str, Any] | None]:

@@ -255,9 +255,14 @@ def _cut_connection_at_load(monkeypatch: pytest.MonkeyPatch, times: int) -> list
     """The next `times` loads fail as a statement does on a connection the server closed (SQLAlchemy marks
     the error `connection_invalidated`). Returns the cuts still to come: empty once all have happened."""
     left = list(range(times))
-    for queries in (TurnQueries, *TurnQueries.__subclasses__()):  # SQLite's fast queries have their own
-        monkeypatch.setattr(queries, "first", _cutting(queries.first, left))
+    for queries in _with_subclasses(TurnQueries):  # each database's fast queries have their own
+        if "first" in vars(queries):
+            monkeypatch.setattr(queries, "first", _cutting(queries.first, left))
     return left
+
+
+def _with_subclasses(cls: type) -> list[type]:
+    return [cls, *(sub for child in cls.__subclasses__() for sub in _with_subclasses(child))]
 
 
 def _cutting(first: Any, left: list[int]) -> Any:

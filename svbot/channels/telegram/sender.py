@@ -40,6 +40,11 @@ log = logging.getLogger("svbot.telegram")
 NO_PREVIEW = {"is_disabled": True}
 
 
+# PTB warns when `Bot.do_api_request` makes a call it has a function of its own for, to steer people to that
+# function. svbot sends and edits text that way on purpose (`TelegramSender._send_text`), so the warning
+# would only fill the log. (pytest keeps its own filters: pyproject.toml says the same for the tests.)
+warnings.filterwarnings("ignore", r"Please use 'Bot\.(sendMessage|editMessageText)' instead", UserWarning)
+
 T = TypeVar("T")
 
 
